@@ -1,0 +1,45 @@
+# timbre_jax: `make demo` and `make test` do all the set-up on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PRESETS := one_octave five_octave violin
+
+.PHONY: install demo test corpora lint bench clean
+.SECONDARY:  # keep rendered audio when a corpus is built from it
+
+$(STAMP): pyproject.toml launch/install_system_deps.sh
+	bash launch/install_system_deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,gui]'
+	# tinysoundfont declares PyAudio, which timbre_jax never uses and which needs PortAudio's
+	# C headers to build: install the renderer alone.
+	$(PY) -m pip install --quiet --no-deps 'tinysoundfont>=0.3.7'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data/audio/%/manifest.json: | $(STAMP)
+	$(PY) -m timbre_jax.corpus render --preset $* --out data/audio/$* --overwrite
+
+data/corpora/%/corpus.json: data/audio/%/manifest.json
+	$(PY) -m timbre_jax.corpus build --audio data/audio/$* --out data/corpora/$* --overwrite
+
+demo: data/corpora/one_octave/corpus.json
+	$(PY) -m timbre_jax.corpus info data/corpora/one_octave
+
+corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
+	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	$(PY) launch/bench_corpus.py
+
+clean:
+	rm -rf $(VENV) data runs
