@@ -1,0 +1,162 @@
+"""Builds a corpus folder from a folder of audio: rendered clips or the user's recordings.
+
+Clips and their splits come from `manifest.json` when the folder has one (written by
+`render`, or by the user); otherwise every audio file is a clip and files are split by
+`split_files`. Each clip becomes consecutive frames; frames quieter than `silence_db` are
+dropped and counted. The folder is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from timbre_jax import __version__, spectral
+from timbre_jax.audio_io import list_audio_files, read_audio
+from timbre_jax.corpus.analysis import SILENCE_DB, FrameAnalyser
+from timbre_jax.corpus.render import MANIFEST
+from timbre_jax.corpus.workspace import atomic_output_dir, refuse_existing
+from timbre_jax.errors import ParameterError
+
+SPLITS = ("train", "val", "test")
+RELEASE_SECONDS = 1.0  # a note's pitch labels frames up to this long after its note-off
+CORPUS_JSON = "corpus.json"
+
+
+def split_files(n_files: int, *, seed: int) -> list[str]:
+    """The split of each of `n_files` sorted files: 10% validation, 10% test, rest train.
+
+    Files are shuffled with `numpy.random.default_rng(seed)`; validation and test take
+    `max(1, round(0.1 * n_files))` files each, in that order, and training the rest.
+    """
+    if n_files < 3:
+        raise ParameterError(
+            f"found {n_files} audio file(s); a split needs at least 3 "
+            "(or write a manifest.json that assigns each file a split)"
+        )
+    n_held = max(1, round(0.1 * n_files))
+    order = np.random.default_rng(seed).permutation(n_files)
+    splits = ["train"] * n_files
+    for rank, index in enumerate(order[: 2 * n_held]):
+        splits[index] = "val" if rank < n_held else "test"
+    return splits
+
+
+def frame_pitches(notes, n_frames: int, *, sample_rate: int, hop_length: int) -> np.ndarray:
+    """Ground-truth MIDI pitch at each frame centre: [n_frames] int16, -1 where none.
+
+    A frame takes the pitch of the latest note whose onset is at or before its centre, as
+    long as the centre is before that note's offset plus `RELEASE_SECONDS`.
+    """
+    pitch = np.full(n_frames, -1, np.int16)
+    times = np.arange(n_frames) * hop_length / sample_rate
+    for note in sorted(notes, key=lambda n: n["onset"]):
+        sounding = (times >= note["onset"]) & (times < note["offset"] + RELEASE_SECONDS)
+        pitch[sounding] = note["pitch"]
+    return pitch
+
+
+def plan_clips(audio_dir: Path, *, seed: int) -> tuple[list[dict], dict]:
+    """The clips to read (file, split, notes) and a description of their source."""
+    if not audio_dir.is_dir():
+        raise ParameterError(f"audio folder {str(audio_dir)!r} does not exist")
+    manifest_path = audio_dir / MANIFEST
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            clips = [
+                {"file": c["file"], "split": c["split"], "notes": c.get("notes", [])}
+                for c in manifest["clips"]
+            ]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ParameterError(f"manifest {str(manifest_path)!r} is malformed: {err}") from err
+        bad = [c for c in clips if c["split"] not in SPLITS]
+        if bad:
+            raise ParameterError(f"manifest clip {bad[0]['file']!r} has split {bad[0]['split']!r}")
+        source = {k: manifest[k] for k in ("preset", "soundfont") if k in manifest}
+        return clips, {"audio_dir": str(audio_dir), "split_rule": "manifest", **source}
+    files = list_audio_files(audio_dir)
+    splits = split_files(len(files), seed=seed)
+    clips = [
+        {"file": f.relative_to(audio_dir).as_posix(), "split": s, "notes": []}
+        for f, s in zip(files, splits, strict=True)
+    ]
+    return clips, {"audio_dir": str(audio_dir), "split_rule": f"split_files(seed={seed})"}
+
+
+def build_corpus(
+    audio_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    chroma_method: str = "pitch_filterbank",
+    overwrite: bool = False,
+    seed: int = 0,
+    silence_db: float = SILENCE_DB,
+    progress: bool = True,
+) -> dict:
+    """Builds `out_dir` (corpus.json and train/val/test arrays) from `audio_dir`.
+
+    Args:
+      audio_dir: folder of audio files, with or without `manifest.json`.
+      out_dir: corpus folder to write; refused if it exists unless `overwrite`.
+      chroma_method: a name in `chroma.CHROMA_METHODS`.
+      overwrite: replace an existing `out_dir`.
+      seed: seed of the file split when there is no manifest.
+      silence_db: frames whose peak is below this (dB re a full-scale sine) are dropped.
+      progress: show a progress bar.
+
+    Returns:
+      The contents of corpus.json.
+    """
+    audio_dir = Path(audio_dir)
+    refuse_existing(out_dir, overwrite=overwrite)
+    analyser = FrameAnalyser(chroma_method=chroma_method)
+    sample_rate, hop = spectral.SAMPLE_RATE, spectral.HOP_LENGTH
+    clips, source = plan_clips(audio_dir, seed=seed)
+    parts = {s: {"frames": [], "chroma": [], "clip_ids": [], "pitch": []} for s in SPLITS}
+    counters = ("clips", "seconds", "silent_frames_dropped", "ties")
+    stats = {s: dict.fromkeys(counters, 0) for s in SPLITS}
+    for clip_id, clip in enumerate(tqdm(clips, desc="build", unit="clip", disable=not progress)):
+        signal = read_audio(audio_dir / clip["file"], sample_rate=sample_rate)
+        result = analyser(signal)
+        n_frames = len(result.peak_db)
+        pitch = frame_pitches(clip["notes"], n_frames, sample_rate=sample_rate, hop_length=hop)
+        keep = result.peak_db >= silence_db
+        split, part = clip["split"], parts[clip["split"]]
+        part["frames"].append(result.frames[keep])
+        part["chroma"].append(result.one_hot[keep])
+        part["clip_ids"].append(np.full(int(keep.sum()), clip_id, np.int32))
+        part["pitch"].append(pitch[keep])
+        stats[split]["clips"] += 1
+        stats[split]["seconds"] = round(stats[split]["seconds"] + len(signal) / sample_rate, 3)
+        stats[split]["silent_frames_dropped"] += int(n_frames - keep.sum())
+        stats[split]["ties"] += int(result.tie[keep].sum())
+    empty = [s for s in SPLITS if stats[s]["clips"] == 0]
+    if empty:
+        raise ParameterError(f"no clips in split(s) {empty} of {str(audio_dir)!r}")
+    meta = {
+        "format": "timbre_jax.corpus/1",
+        "package_version": __version__,
+        "sample_rate": sample_rate,
+        "n_fft": spectral.N_FFT,
+        "hop_length": hop,
+        "window": "hann",
+        "normalisation": "per-frame max",
+        "silence_db": silence_db,
+        "chroma_method": chroma_method,
+        "sources": source,
+        "splits": {},
+    }
+    with atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
+        for split in SPLITS:
+            (tmp / split).mkdir()
+            arrays = {k: np.concatenate(v) for k, v in parts[split].items()}
+            for name, array in arrays.items():
+                np.save(tmp / split / f"{name}.npy", array, allow_pickle=False)
+            meta["splits"][split] = {"frames": len(arrays["frames"]), **stats[split]}
+            parts[split] = None  # free the lists as soon as the split is written
+        (tmp / CORPUS_JSON).write_text(json.dumps(meta, indent=1))
+    return meta
