@@ -1,0 +1,113 @@
+"""Training throughput of the default model at batch 200, against the machine's matmul rate.
+
+Measures, in one run on the default JAX device(s):
+  - the fp32 matrix-multiply rate of `jnp.dot` on 2048 x 2048 matrices (FLOP/s);
+  - frames per second of the jitted training step (default config: 2-neuron sigmoid,
+    chroma augmentation and skip, batch 200) over a 17,000-frame corpus held on the device;
+  - the model's achieved FLOP rate (3 x the forward pass's 2 x multiply-adds per frame) as a
+    fraction of the matmul rate, and the time 300 epochs of the one-octave corpus would take.
+
+Usage: python launch/bench_train.py [--steps 50] [--frames 17000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from timbre_jax import distributed
+from timbre_jax.dataset import DeviceSplit, epoch_batches, previous_frame_index
+from timbre_jax.models import HIDDEN_WIDTHS, N_BINS
+from timbre_jax.train import build_model, describe_devices, init_state, make_train_step
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_config():
+    spec = importlib.util.spec_from_file_location("default", ROOT / "configs" / "default.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def matmul_rate(n: int = 2048, repeats: int = 20) -> float:
+    """Best fp32 FLOP/s of `jnp.dot` on n x n matrices."""
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    dot = jax.jit(jnp.dot)
+    dot(a, a).block_until_ready()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        dot(a, a).block_until_ready()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def training_flops_per_frame(latent_dim: int = 2, n_inputs: int = N_BINS + 12) -> float:
+    """3 x (2 x multiply-adds) of the forward pass: forward + backward."""
+    widths = [n_inputs, *HIDDEN_WIDTHS, latent_dim]
+    encoder = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    dec_widths = [latent_dim + 12, *reversed(HIDDEN_WIDTHS), N_BINS]
+    decoder = sum(a * b for a, b in zip(dec_widths[:-1], dec_widths[1:], strict=True))
+    return 3 * 2 * (encoder + decoder)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--frames", type=int, default=17_000)
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes; the median counts")
+    args = parser.parse_args()
+    config = default_config()
+    mesh = distributed.data_mesh()
+    rng = np.random.default_rng(0)
+    frames = rng.uniform(0, 1, (args.frames, N_BINS)).astype(np.float32)
+    chroma = np.eye(12, dtype=np.float32)[rng.integers(0, 12, args.frames)]
+    previous = previous_frame_index(
+        np.repeat(np.arange(args.frames // 200 + 1), 200)[: args.frames]
+    )
+    sharding = distributed.replicated(mesh)
+    data = DeviceSplit(*(distributed.global_array(a, sharding) for a in (frames, chroma, previous)))
+    model = build_model(config)
+    state = init_state(model, config, mesh)
+    step_fn = make_train_step(model, config.train.l2_weight)
+    index, weight = epoch_batches(args.frames, config.train.batch_size, seed=0, epoch=1)
+    index, weight = (
+        distributed.global_array(a, distributed.batch_sharded(mesh)) for a in (index, weight)
+    )
+    key = jax.random.key(0)
+    n_steps = min(args.steps, len(index))
+    for step in range(10):  # compile, then warm the allocator and thread pool
+        state, metrics = step_fn(state, data, index, weight, step, 0.0, key)
+    jax.block_until_ready((state, metrics))
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for step in range(n_steps):
+            state, metrics = step_fn(state, data, index, weight, step, 0.0, key)
+        jax.block_until_ready((state, metrics))
+        times.append(time.perf_counter() - start)
+    seconds = float(np.median(times))
+    fps = n_steps * config.train.batch_size / seconds
+    rate = matmul_rate()
+    flops = training_flops_per_frame()
+    print(f"device: {describe_devices()}")
+    print(f"jnp.dot fp32 rate:       {rate / 1e9:8.1f} GFLOP/s (2048 x 2048)")
+    print(
+        f"training throughput:     {fps:8.0f} frames/s (batch {config.train.batch_size}, "
+        f"median of {args.repeats} x {n_steps} steps)"
+    )
+    print(f"model FLOP per frame:    {flops / 1e6:8.2f} MFLOP (forward + backward)")
+    achieved = fps * flops
+    print(f"achieved model rate:     {achieved / 1e9:8.1f} GFLOP/s = {achieved / rate:.2f} of dot")
+    print(f"300 epochs of 17k frames: {300 * 17_000 / fps / 60:7.1f} min")
+
+
+if __name__ == "__main__":
+    main()

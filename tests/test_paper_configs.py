@@ -1,0 +1,30 @@
+"""Every row of configs/paper.py trains (two short epochs on the tiny corpus)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from timbre_jax.train import train_and_evaluate
+
+PAPER = Path(__file__).resolve().parents[1] / "configs" / "paper.py"
+spec = importlib.util.spec_from_file_location("paper", PAPER)
+paper = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(paper)
+
+
+def test_rows_cover_tables_one_to_four():
+    tables = {name.split("_")[0] for name in paper.ROWS}
+    assert tables == {"table1", "table2", "table3", "table4", "table5"}
+    assert sum(name.startswith(("table2", "table3", "table4")) for name in paper.ROWS) == 12
+    assert {paper.get_config(r).model.augment for r in paper.ROWS if r.startswith("table1")} == {
+        "none", "diff", "chroma"}  # fmt: skip
+
+
+@pytest.mark.parametrize("row", sorted(paper.ROWS))
+def test_row_trains(row, tiny_corpus, tmp_path):
+    config = paper.get_config(row)
+    config.corpus = str(tiny_corpus)
+    config.train.epochs, config.train.batch_size = 2, 40
+    final = train_and_evaluate(config, tmp_path / row)
+    assert 0 < final["test_mse_final"] < 1

@@ -1,0 +1,201 @@
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from timbre_jax.checkpoint import check_spectral, load_model
+from timbre_jax.errors import ParameterError
+from timbre_jax.train import TrainingDiverged, l2_penalty, train_and_evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_config(file: str, arg: str | None = None, **overrides):
+    spec = importlib.util.spec_from_file_location(file, ROOT / "configs" / file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config(arg) if arg is not None else module.get_config()
+    for dotted, value in overrides.items():
+        node = config
+        *parents, leaf = dotted.split("__")
+        for name in parents:
+            node = node[name]
+        node[leaf] = value
+    return config
+
+
+def smoke(corpus, **overrides):
+    return load_config("default.py", "smoke", corpus=str(corpus), **overrides)
+
+
+def train_cli(workdir, corpus, *extra, env=None):
+    command = [sys.executable, "-m", "timbre_jax.train", "--config", "configs/default.py:smoke",
+               "--workdir", str(workdir), f"--config.corpus={corpus}", *extra]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_corpus, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("runs") / "smoke"
+    final = train_and_evaluate(smoke(tiny_corpus), workdir)
+    return workdir, final
+
+
+def test_a_run_writes_a_complete_workdir(trained):
+    workdir, final = trained
+    config = json.loads((workdir / "config.json").read_text())
+    assert config["model"]["latent_dim"] == 2 and config["train"]["epochs"] == 2
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert set(rows[0]) >= {"train_loss", "val_mse", "seconds", "frames_per_second"}
+    assert json.loads((workdir / "final.json").read_text()) == final
+    assert set(final) >= {"test_mse_final", "test_mse_best", "val_mse_best", "train_seconds",
+                          "device", "frames_per_second"}  # fmt: skip
+    assert 0 < final["test_mse_best"] < 0.1 and "cpu" in final["device"]
+    assert (workdir / "plots" / "learning_curve.png").stat().st_size > 1000
+    assert (workdir / "checkpoints" / "latest" / "2").is_dir()
+
+
+def test_the_decoder_loads_from_the_workdir_alone(trained, tiny_corpus):
+    workdir, final = trained
+    loaded = load_model(workdir)
+    assert loaded.meta["model"]["latent_dim"] == 2 and loaded.meta["spectral"]["n_fft"] == 4096
+    frames = jnp.asarray(np.load(tiny_corpus / "test" / "frames.npy"))
+    chroma = jnp.asarray(np.load(tiny_corpus / "test" / "chroma.npy"))
+    variables = {"params": loaded.params}
+    z = loaded.model.apply(variables, frames, chroma, method="encode")
+    recon = loaded.model.apply(variables, z, chroma, method="decode")
+    np.testing.assert_allclose(jnp.mean((recon - frames) ** 2), final["test_mse_best"], rtol=1e-4)
+    corpus_meta = json.loads((tiny_corpus / "corpus.json").read_text())
+    with pytest.raises(ParameterError, match="chroma_method='librosa'"):
+        check_spectral(loaded.meta, corpus_meta | {"chroma_method": "librosa"}, what="mesh")
+    with pytest.raises(ParameterError, match="no best checkpoint"):
+        load_model(workdir.parent / "nothing")
+
+
+def test_a_changed_config_is_refused(trained, tiny_corpus):
+    workdir, _ = trained
+    with pytest.raises(ParameterError, match=r"train.epochs: 2 -> 3"):
+        train_and_evaluate(smoke(tiny_corpus, train__epochs=3), workdir)
+
+
+def test_a_killed_run_resumes_to_the_same_metrics(tiny_corpus, tmp_path):
+    epochs = "--config.train.epochs=8"
+    whole = train_cli(tmp_path / "whole", tiny_corpus, epochs)
+    assert whole.wait(timeout=300) == 0, whole.stderr.read()
+    killed = train_cli(tmp_path / "killed", tiny_corpus, epochs)
+    metrics = tmp_path / "killed" / "metrics.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and (
+        not metrics.exists() or len(metrics.read_text().splitlines()) < 3
+    ):
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not (tmp_path / "killed" / "final.json").exists()
+    resumed = train_cli(tmp_path / "killed", tiny_corpus, epochs)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert "resuming" in out
+    a, b = (json.loads((tmp_path / w / "final.json").read_text()) for w in ("whole", "killed"))
+    for key in ("test_mse_final", "test_mse_best", "val_mse_best", "best_epoch"):
+        assert a[key] == b[key], key
+    rows = [json.loads(line)["epoch"] for line in metrics.read_text().splitlines()]
+    assert rows == list(range(1, 9))
+
+
+def test_four_devices_match_one(tiny_corpus, tmp_path):
+    env = os.environ | {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    runs = {"one": train_cli(tmp_path / "one", tiny_corpus),
+            "four": train_cli(tmp_path / "four", tiny_corpus, env=env)}  # fmt: skip
+    for run in runs.values():
+        assert run.wait(timeout=300) == 0, run.stderr.read()
+    one, four = (json.loads((tmp_path / n / "final.json").read_text()) for n in runs)
+    assert four["device"].startswith("4 x") and one["device"].startswith("1 x")
+    for key in ("test_mse_final", "test_mse_best", "val_mse_final"):
+        np.testing.assert_allclose(four[key], one[key], rtol=1e-4)
+
+
+def nan_corpus(tiny_corpus, folder):
+    shutil.copytree(tiny_corpus, folder)
+    frames = np.load(folder / "train" / "frames.npy")
+    frames[3, 7] = np.nan
+    np.save(folder / "train" / "frames.npy", frames)
+    return folder
+
+
+def test_non_finite_loss_stops_the_run_naming_epoch_and_step(tiny_corpus, tmp_path):
+    corpus = nan_corpus(tiny_corpus, tmp_path / "nan")
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, step \d"):
+        train_and_evaluate(smoke(corpus), tmp_path / "run")
+
+
+def test_vae_reports_kl_per_latent_dimension(tiny_corpus, tmp_path):
+    train_and_evaluate(smoke(tiny_corpus, model__kind="vae", model__latent_dim=3), tmp_path / "v")
+    row = json.loads((tmp_path / "v" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert len(row["kl_per_dim"]) == 3 and 0 <= row["active_dims"] <= 3
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"model__latent_dim": 0}, "model.latent_dim"),
+        ({"train__epochs": -1}, "train.epochs"),
+        ({"model__bottleneck": "tanh"}, "model.bottleneck"),
+        ({"train__learning_rate": float("nan")}, "train.learning_rate"),
+        ({"corpus": "/nowhere/corpus"}, "not a corpus folder"),
+    ],
+)
+def test_bad_configs_fail_before_anything_is_written(tiny_corpus, tmp_path, overrides, match):
+    config = smoke(tiny_corpus)
+    for dotted, value in overrides.items():
+        node = config
+        *parents, leaf = dotted.split("__")
+        for name in parents:
+            node = node[name]
+        node[leaf] = value
+    with pytest.raises(ParameterError, match=match):
+        train_and_evaluate(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_field_and_mismatched_corpus_are_refused(tiny_corpus, tmp_path):
+    config = smoke(tiny_corpus)
+    config.unlock()
+    config.model.dropout = 0.5
+    with pytest.raises(ParameterError, match="dropout"):
+        train_and_evaluate(config, tmp_path / "run")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus)
+    meta = json.loads((corpus / "corpus.json").read_text())
+    (corpus / "corpus.json").write_text(json.dumps(meta | {"n_fft": 2048}))
+    with pytest.raises(ParameterError, match="n_fft=2048"):
+        train_and_evaluate(smoke(corpus), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_errors_exit_2(tiny_corpus, tmp_path):
+    run = train_cli(tmp_path / "w", tiny_corpus, "--config.model.latent_dim=0")
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 2 and "model.latent_dim" in err
+    run = train_cli(tmp_path / "w", tiny_corpus, "--config.model.dropout=0.5")
+    _, err = run.communicate(timeout=120)
+    assert run.returncode != 0 and "dropout" in err
+
+
+def test_l2_penalty_sums_kernels_only():
+    params = {
+        "a": {"kernel": jnp.full((2, 3), 2.0), "bias": jnp.ones(3)},
+        "b": {"kernel": jnp.ones(4)},
+    }
+    assert float(l2_penalty(params)) == 2 * 3 * 4 + 4

@@ -1,0 +1,97 @@
+"""Orbax checkpoints of a run, behind three calls: `Checkpoints.save`, `.restore`, `load_model`.
+
+A workdir keeps two: `checkpoints/latest` (the whole train state, to resume) and
+`checkpoints/best` (the parameters with the lowest validation MSE). Each carries a JSON
+`meta` item that describes the model and the corpus's spectral settings, so that a decoder
+can be loaded from the workdir alone and refused where it does not fit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import orbax.checkpoint as ocp
+
+from timbre_jax.errors import ParameterError
+from timbre_jax.models import Autoencoder
+
+LATEST, BEST = "latest", "best"
+SPECTRAL_KEYS = ("sample_rate", "n_fft", "hop_length", "window", "chroma_method")
+
+
+class Checkpoints:
+    """The latest and best checkpoints of one workdir."""
+
+    def __init__(self, workdir: str | Path):
+        root = Path(workdir).absolute() / "checkpoints"
+        options = ocp.CheckpointManagerOptions(max_to_keep=1, create=True)
+        self._managers = {
+            w: ocp.CheckpointManager(root / w, options=options) for w in (LATEST, BEST)
+        }
+
+    def save(self, which: str, step: int, tree, meta: dict) -> None:
+        """Saves a pytree (the train state, or parameters) with its JSON description."""
+        self._managers[which].save(
+            step,
+            args=ocp.args.Composite(tree=ocp.args.StandardSave(tree), meta=ocp.args.JsonSave(meta)),
+        )
+
+    def restore(self, which: str, target=None):
+        """(tree, meta) of the newest checkpoint, shaped and sharded like `target`; None if none."""
+        manager = self._managers[which]
+        step = manager.latest_step()
+        if step is None:
+            return None
+        restored = manager.restore(
+            step,
+            args=ocp.args.Composite(
+                tree=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()
+            ),
+        )
+        return restored["tree"], restored["meta"]
+
+    def wait(self) -> None:
+        """Blocks until asynchronous saves are on disk."""
+        for manager in self._managers.values():
+            manager.wait_until_finished()
+
+    def close(self) -> None:
+        for manager in self._managers.values():
+            manager.close()
+
+
+class LoadedModel(NamedTuple):
+    model: Autoencoder
+    params: dict  # Flax parameters: model.apply({"params": params}, ...)
+    meta: dict  # {"model": {...}, "spectral": {...}, "epoch": int, ...}
+
+
+def load_model(workdir: str | Path, which: str = BEST) -> LoadedModel:
+    """The autoencoder of a workdir, with its best (or latest) parameters.
+
+    Raises:
+      ParameterError: the workdir has no such checkpoint.
+    """
+    if which not in (LATEST, BEST):
+        raise ParameterError(f"checkpoint must be {LATEST!r} or {BEST!r}, got {which!r}")
+    if not (Path(workdir) / "checkpoints" / which).is_dir():
+        raise ParameterError(f"workdir {str(workdir)!r} has no {which} checkpoint")
+    checkpoints = Checkpoints(workdir)
+    restored = checkpoints.restore(which)
+    checkpoints.close()
+    if restored is None:
+        raise ParameterError(f"workdir {str(workdir)!r} has no {which} checkpoint")
+    tree, meta = restored
+    params = tree["params"] if which == LATEST else tree
+    return LoadedModel(Autoencoder(**meta["model"]), params, meta)
+
+
+def check_spectral(meta: dict, corpus_meta: dict, *, what: str) -> None:
+    """Raises `ParameterError` if a model's spectral settings differ from a corpus's."""
+    for key in SPECTRAL_KEYS:
+        if meta["spectral"][key] != corpus_meta[key]:
+            raise ParameterError(
+                f"{what}: the model was trained with {key}={meta['spectral'][key]!r} but the "
+                f"corpus has {key}={corpus_meta[key]!r}"
+            )

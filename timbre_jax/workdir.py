@@ -1,0 +1,68 @@
+"""The files of a run's workdir besides checkpoints: config.json, metrics.jsonl, final.json.
+
+Only process 0 writes (see `distributed.is_main_process`); callers decide.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from timbre_jax.errors import ParameterError
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def claim(workdir: str | Path, config: dict) -> None:
+    """Writes config.json into a new workdir, or checks that an existing one has the same.
+
+    Raises:
+      ParameterError: the workdir was made by a different config (names the fields).
+    """
+    workdir = Path(workdir)
+    path = workdir / "config.json"
+    if path.is_file():
+        saved = _flatten(json.loads(path.read_text()))
+        given = _flatten(json.loads(json.dumps(config)))
+        differ = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
+        if differ:
+            detail = ", ".join(f"{k}: {saved.get(k)!r} -> {given.get(k)!r}" for k in differ)
+            raise ParameterError(
+                f"workdir {str(workdir)!r} holds a run of another config ({detail}); "
+                "use a new --workdir or the saved config"
+            )
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=1, sort_keys=True))
+
+
+def read_metrics(workdir: str | Path, *, up_to_epoch: int | None = None) -> list[dict]:
+    """The epochs of metrics.jsonl, those after `up_to_epoch` left out."""
+    path = Path(workdir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if up_to_epoch is None or r["epoch"] <= up_to_epoch]
+
+
+def write_metrics(workdir: str | Path, rows: list[dict]) -> None:
+    """Rewrites metrics.jsonl (used on resume to drop epochs after the checkpoint)."""
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (Path(workdir) / "metrics.jsonl").write_text(text)
+
+
+def append_metrics(workdir: str | Path, row: dict) -> None:
+    with open(Path(workdir) / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def write_json(workdir: str | Path, name: str, content: dict) -> None:
+    (Path(workdir) / name).write_text(json.dumps(content, indent=1))
