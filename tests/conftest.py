@@ -22,3 +22,14 @@ def tiny_corpus(tiny_audio, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("corpus") / "tiny"
     build_corpus(tiny_audio, out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def skip_run(tiny_corpus, tmp_path_factory) -> Path:
+    """A 2-D sigmoid model with chroma skip, trained for 3 epochs on the tiny corpus."""
+    from tests.helpers import smoke
+    from timbre_jax.train import train_and_evaluate
+
+    workdir = tmp_path_factory.mktemp("runs") / "skip"
+    train_and_evaluate(smoke(tiny_corpus, train__epochs=3), workdir)
+    return workdir

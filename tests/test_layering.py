@@ -17,6 +17,15 @@ SIGNAL_AND_CORPUS = [
     "timbre_jax.corpus.report",
     "timbre_jax.corpus.__main__",
 ]
+TRAINING_AND_ANALYSIS = [
+    "timbre_jax.models",
+    "timbre_jax.dataset",
+    "timbre_jax.distributed",
+    "timbre_jax.checkpoint",
+    "timbre_jax.train",
+    "timbre_jax.embed",
+    "timbre_jax.mesh",
+]
 NEVER = ["torch", "tensorflow"]
 NOT_IN_SIGNAL_OR_CORPUS = ["flax", "optax", "orbax"]
 QT = ["PySide6", "PyQt5", "PyQt6", "pyqtgraph"]
@@ -32,3 +41,8 @@ def imported_after(module: str) -> set[str]:
 def test_signal_and_corpus_layers_stay_below_training_and_qt(module):
     loaded = imported_after(module)
     assert not loaded & set(NEVER + NOT_IN_SIGNAL_OR_CORPUS + QT)
+
+
+@pytest.mark.parametrize("module", TRAINING_AND_ANALYSIS)
+def test_training_and_analysis_never_import_qt_torch_or_tensorflow(module):
+    assert not imported_after(module) & set(NEVER + QT)

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os
 import shutil
@@ -12,29 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.helpers import smoke
 from timbre_jax.checkpoint import check_spectral, load_model
 from timbre_jax.errors import ParameterError
 from timbre_jax.train import TrainingDiverged, l2_penalty, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_config(file: str, arg: str | None = None, **overrides):
-    spec = importlib.util.spec_from_file_location(file, ROOT / "configs" / file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config(arg) if arg is not None else module.get_config()
-    for dotted, value in overrides.items():
-        node = config
-        *parents, leaf = dotted.split("__")
-        for name in parents:
-            node = node[name]
-        node[leaf] = value
-    return config
-
-
-def smoke(corpus, **overrides):
-    return load_config("default.py", "smoke", corpus=str(corpus), **overrides)
 
 
 def train_cli(workdir, corpus, *extra, env=None):
@@ -157,15 +139,8 @@ def test_vae_reports_kl_per_latent_dimension(tiny_corpus, tmp_path):
     ],
 )
 def test_bad_configs_fail_before_anything_is_written(tiny_corpus, tmp_path, overrides, match):
-    config = smoke(tiny_corpus)
-    for dotted, value in overrides.items():
-        node = config
-        *parents, leaf = dotted.split("__")
-        for name in parents:
-            node = node[name]
-        node[leaf] = value
     with pytest.raises(ParameterError, match=match):
-        train_and_evaluate(config, tmp_path / "run")
+        train_and_evaluate(smoke(tiny_corpus, **overrides), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 

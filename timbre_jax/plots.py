@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
+
+from timbre_jax.chroma import NOTE_NAMES  # noqa: E402
 
 
 def plot_learning_curve(rows: list[dict], path: str | Path, *, title: str = "") -> None:
@@ -22,6 +25,102 @@ def plot_learning_curve(rows: list[dict], path: str | Path, *, title: str = "") 
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
+    _save(fig, path)
+
+
+def note_colors():
+    """12 colours from the perceptually uniform viridis map: C dark blue ... B yellow."""
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap(plt.get_cmap("viridis")(np.linspace(0, 1, 12)))
+
+
+def _scatter_notes(ax, x, y, notes, *, size=2.0):
+    ax.scatter(x, y, c=notes, cmap=note_colors(), vmin=-0.5, vmax=11.5, s=size, linewidths=0)
+
+
+def _note_legend(fig, notes):
+    from matplotlib.lines import Line2D
+
+    colors = note_colors()
+    handles = [
+        Line2D([], [], marker="o", ls="", color=colors(n), label=NOTE_NAMES[n])
+        for n in sorted(set(np.asarray(notes).tolist()))
+    ]
+    fig.legend(handles=handles, loc="center right", title="note", frameon=False)
+
+
+def plot_embedding(latents, notes, path, *, title: str = "") -> None:
+    """Latents [N, d] coloured by note class: a scatter for d = 2, pairwise panels above."""
+    d = latents.shape[1]
+    pairs = [(0, 1)] if d <= 2 else [(i, j) for i in range(d) for j in range(i + 1, d)]
+    cols = int(np.ceil(np.sqrt(len(pairs))))
+    rows = int(np.ceil(len(pairs) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols + 1.2, 3.2 * rows), squeeze=False)
+    for ax, (i, j) in zip(axes.flat, pairs, strict=False):
+        if d == 1:
+            _scatter_notes(ax, latents[:, 0], np.zeros(len(latents)), notes)
+        else:
+            _scatter_notes(ax, latents[:, i], latents[:, j], notes)
+            ax.set_xlabel(f"z{i}")
+            ax.set_ylabel(f"z{j}")
+    for ax in axes.flat[len(pairs) :]:
+        ax.axis("off")
+    _note_legend(fig, notes)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1 - 0.9 / (3.2 * cols + 1.2), 1))
+    _save(fig, path)
+
+
+def plot_embedding_grid(panels: dict, path) -> None:
+    """The paper's Fig. 2/3 layout. panels: {(is_sigmoid, has_skip): (latents, notes, name)}."""
+    fig, axes = plt.subplots(2, 2, figsize=(8.5, 7.5), squeeze=False)
+    notes_seen = []
+    for (sigmoid, skip), (latents, notes, name) in panels.items():
+        ax = axes[int(sigmoid), int(skip)]
+        _scatter_notes(ax, latents[:, 0], latents[:, 1], notes)
+        label = f"{'sigmoid' if sigmoid else 'LeakyReLU'}, {'with' if skip else 'no'} skip"
+        ax.set_title(f"{label}\n{name}", fontsize=9)
+        notes_seen.append(notes)
+    for ax in axes.flat:
+        if not ax.collections:
+            ax.axis("off")
+    _note_legend(fig, np.concatenate(notes_seen))
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    _save(fig, path)
+
+
+def plot_mesh_classes(classes, extent, path, *, embedding=None, present=None, title="") -> None:
+    """Figs. 4-5: for each conditioned note, the class decoded at each point of a 2-D mesh.
+
+    Args:
+      classes: [12, N, N] decoded chroma class, indexed [note, i along z0, j along z1].
+      extent: (z0_min, z0_max, z1_min, z1_max) of the mesh.
+      embedding: optional (latents [M, 2], notes [M]) drawn over each panel.
+      present: the notes shown (default all 12).
+    """
+    notes = list(range(12)) if present is None else list(present)
+    cols = 4 if len(notes) > 6 else len(notes)
+    rows = int(np.ceil(len(notes) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols + 1.2, 2.8 * rows), squeeze=False)
+    for ax, note in zip(axes.flat, notes, strict=False):
+        ax.imshow(classes[note].T, origin="lower", extent=extent, cmap=note_colors(),
+                  vmin=-0.5, vmax=11.5, interpolation="nearest", aspect="auto")  # fmt: skip
+        if embedding is not None:
+            latents, emb_notes = embedding
+            mine = emb_notes == note
+            ax.scatter(latents[mine, 0], latents[mine, 1], s=1, c="white", alpha=0.4, linewidths=0)
+        accuracy = float(np.mean(classes[note] == note))
+        ax.set_title(f"conditioned on {NOTE_NAMES[note]}: {accuracy:.3f}", fontsize=9)
+    for ax in axes.flat[len(notes) :]:
+        ax.axis("off")
+    _note_legend(fig, np.arange(12))
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1 - 0.9 / (2.8 * cols + 1.2), 1))
+    _save(fig, path)
+
+
+def _save(fig, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    fig.savefig(path, dpi=120)
     plt.close(fig)

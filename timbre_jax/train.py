@@ -278,16 +278,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
 
 def main() -> None:
     """Parses --config (a configs/*.py file[:arg], with --config.FIELD=VALUE overrides) and
-    --workdir, trains, and exits 2 with one line on stderr for bad input."""
+    --workdir, joins a multi-host run if --coordinator is given, trains, and exits 2 with one
+    line on stderr for bad input."""
     from absl import app, flags, logging
     from ml_collections import config_flags
 
     config_flag = config_flags.DEFINE_config_file("config", None, "a configs/*.py file[:arg]")
     workdir_flag = flags.DEFINE_string("workdir", None, "folder for everything the run makes")
+    coordinator = flags.DEFINE_string("coordinator", None, "multi-host: HOST:PORT of process 0")
+    num_processes = flags.DEFINE_integer("num_processes", 1, "multi-host: processes in the run")
+    process_id = flags.DEFINE_integer("process_id", 0, "multi-host: this process's index")
     flags.mark_flags_as_required(["config", "workdir"])
 
     def run(_) -> int:
         logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
+        if coordinator.value:
+            distributed.initialize(coordinator.value, num_processes.value, process_id.value)
         try:
             train_and_evaluate(config_flag.value, workdir_flag.value)
         except ParameterError as err:

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from tests.helpers import smoke
+from timbre_jax import embed
+from timbre_jax.errors import ParameterError
+from timbre_jax.train import train_and_evaluate
+
+
+def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
+    path = embed.embed(skip_run, "train")
+    assert path.stat().st_size > 1000
+    data = np.load(skip_run / "embedding_train.npz", allow_pickle=False)
+    frames = np.load(tiny_corpus / "train" / "frames.npy")
+    assert data["latents"].shape == (len(frames), 2)
+    assert np.all((data["latents"] > 0) & (data["latents"] < 1))  # sigmoid bottleneck
+    np.testing.assert_array_equal(
+        data["note"], np.load(tiny_corpus / "train" / "chroma.npy").argmax(1)
+    )
+    assert set(np.unique(data["pitch"])) <= {60, 64, 67}
+
+
+def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path):
+    workdir = tmp_path / "three"
+    train_and_evaluate(
+        smoke(tiny_corpus, train__epochs=1, model__latent_dim=3, model__augment="diff"), workdir
+    )
+    assert embed.main(["--workdir", str(workdir), "--split", "val"]) == 0
+    assert np.load(workdir / "embedding_val.npz")["latents"].shape[1] == 3
+    assert (workdir / "plots" / "embedding_val.png").is_file()
+
+
+def test_paper_grid_places_runs_by_bottleneck_and_skip(skip_run, tiny_corpus, tmp_path):
+    runs = [skip_run]
+    for bottleneck, skip in (("leaky_relu", False), ("leaky_relu", True), ("sigmoid", False)):
+        workdir = tmp_path / f"{bottleneck}_{skip}"
+        config = smoke(
+            tiny_corpus, train__epochs=1, model__bottleneck=bottleneck, model__chroma_skip=skip
+        )
+        train_and_evaluate(config, workdir)
+        runs.append(workdir)
+    out = tmp_path / "figure2.png"
+    assert embed.main(["--grid", *map(str, runs), "--out", str(out)]) == 0
+    assert out.stat().st_size > 1000
+    with pytest.raises(ParameterError, match="share"):
+        embed.paper_grid([skip_run, skip_run], tmp_path / "x.png")
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert embed.main([]) == 2
+    assert embed.main(["--workdir", str(tmp_path)]) == 2
+    assert "no best checkpoint" in capsys.readouterr().err
