@@ -1,11 +1,15 @@
-"""Shared fixtures: real audio rendered from the bundled SoundFont, and corpora built from it."""
+"""Shared fixtures: real audio rendered from the bundled SoundFont, corpora and runs built
+from it, and a JACK server for audio and MIDI. Qt runs offscreen."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +37,39 @@ def skip_run(tiny_corpus, tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("runs") / "skip"
     train_and_evaluate(smoke(tiny_corpus, train__epochs=3), workdir)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A JACK server on its dummy driver (44.1 kHz, 256-frame periods), and PortAudio
+    re-initialised to see it. Yields the sounddevice output device index."""
+    import shutil
+    import subprocess
+    import time
+
+    import sounddevice as sd
+
+    jackd = shutil.which("jackd")
+    assert jackd, "jackd is missing: make installs Debian's jackd2 (launch/install_system_deps.sh)"
+    server = subprocess.Popen(
+        [jackd, "--no-realtime", "-d", "dummy", "-r", "44100", "-p", "256"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        device = None
+        for _ in range(100):
+            time.sleep(0.1)
+            sd._terminate()
+            sd._initialize()
+            jack = [i for i, d in enumerate(sd.query_devices())
+                    if "JACK" in sd.query_hostapis(d["hostapi"])["name"]
+                    and d["max_output_channels"] > 0]  # fmt: skip
+            if jack:
+                device = jack[0]
+                break
+        assert device is not None, "the JACK dummy server did not come up"
+        yield device
+    finally:
+        sd._terminate()  # PortAudio's JACK host must let go before the server stops
+        server.terminate()
+        server.wait(timeout=10)

@@ -174,3 +174,16 @@ def test_l2_penalty_sums_kernels_only():
         "b": {"kernel": jnp.ones(4)},
     }
     assert float(l2_penalty(params)) == 2 * 3 * 4 + 4
+
+
+def test_two_processes_train_like_one(trained, tiny_corpus, tmp_path):
+    workdir = tmp_path / "mp"
+    command = [sys.executable, "launch/multiprocess.py", "--processes", "2",
+               "--devices-per-process", "2", "--", "--config", "configs/default.py:smoke",
+               "--workdir", str(workdir), f"--config.corpus={tiny_corpus}"]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    final = json.loads((workdir / "final.json").read_text())
+    assert final["device"].startswith("4 x")
+    for key in ("test_mse_final", "test_mse_best"):
+        np.testing.assert_allclose(final[key], trained[1][key], rtol=1e-4)

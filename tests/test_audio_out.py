@@ -1,0 +1,35 @@
+"""A real audio stream: the engine through sounddevice into a JACK server's dummy driver."""
+
+import time
+
+import numpy as np
+import pytest
+
+from timbre_jax.checkpoint import load_model
+from timbre_jax.errors import ParameterError
+from timbre_jax.synth.audio_out import AudioOutput
+from timbre_jax.synth.engine import SynthEngine
+
+
+@pytest.mark.parametrize("phase", ["noise", "rtpghi"])
+def test_ten_seconds_of_a_latent_sweep_without_underruns(jack_server, skip_run, phase):
+    engine = SynthEngine(load_model(skip_run), phase=phase)
+    output = AudioOutput(engine, device=jack_server, block_size=256)
+    output.start()
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < 10.0:
+        angle = 2 * np.pi * elapsed / 5
+        engine.set_latent([0.5 + 0.4 * np.cos(angle), 0.5 + 0.4 * np.sin(angle)])
+        engine.set_note(int(elapsed) % 12)
+        time.sleep(0.02)
+    output.stop()
+    played = output.ring.read / engine.sample_rate
+    assert played >= 9.5, played
+    assert output.underruns == 0 and output.device_underflows == 0
+    assert engine.hops >= 9.5 * engine.sample_rate / engine.hop_length
+
+
+def test_a_missing_device_is_named(skip_run):
+    engine = SynthEngine(load_model(skip_run))
+    with pytest.raises(ParameterError, match="no such device"):
+        AudioOutput(engine, device="no such device")

@@ -1,0 +1,67 @@
+"""`python -m timbre_jax.synth --workdir runs/NAME`: open the synth panel on a trained model.
+
+Plays through the default audio output (or `--device`), listens to the first MIDI input
+(or `--midi NAME`; `--midi-api UNIX_JACK` for JACK MIDI), and records takes into
+`--record-dir`. Without an audio device the panel still opens and records offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from timbre_jax.checkpoint import load_model
+from timbre_jax.errors import ParameterError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
+    parser.add_argument("--workdir", required=True, help="a run folder")
+    parser.add_argument("--phase", default="noise", help="noise or rtpghi")
+    parser.add_argument("--device", help="sounddevice output device name or index")
+    parser.add_argument("--midi", help="MIDI input port (default: the first one)")
+    parser.add_argument("--midi-api", help="rtmidi API, e.g. UNIX_JACK (default: ALSA)")
+    parser.add_argument("--record-dir", default="takes", help="where Record writes takes")
+    args = parser.parse_args(argv)
+    try:
+        from timbre_jax.embed import encode_split
+        from timbre_jax.mesh import latent_span
+        from timbre_jax.synth import midi
+        from timbre_jax.synth.audio_out import AudioOutput, default_output_available
+        from timbre_jax.synth.engine import SynthEngine
+
+        loaded = load_model(args.workdir)
+        engine = SynthEngine(loaded, phase=args.phase)
+        low, high = latent_span(args.workdir, loaded.meta)
+        try:
+            emb = encode_split(args.workdir, "train")
+            embedding = (emb["latents"], emb["note"])
+        except (ParameterError, OSError):  # the corpus is not on this machine
+            embedding = None
+        output = AudioOutput(engine, device=args.device) if default_output_available() else None
+        import pyqtgraph as pg
+
+        from timbre_jax.synth.panel import SynthPanel
+
+        app = pg.mkQApp("timbre_jax")
+        panel = SynthPanel(engine, workdir=args.workdir, low=low, high=high, embedding=embedding,
+                           output=output, record_dir=args.record_dir)  # fmt: skip
+        names = midi.input_names(args.midi_api)
+        port = None
+        if names:
+            controller = midi.MidiController(engine, low, high)
+            port = midi.open_input(controller, args.midi or names[0], args.midi_api)
+            engine.set_gate(False)  # silent until a key is pressed
+            panel.status.setText(f"MIDI input: {port.name}")
+    except ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    panel.show()
+    app.exec()
+    if port is not None:
+        port.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
