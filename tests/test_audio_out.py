@@ -33,3 +33,20 @@ def test_a_missing_device_is_named(skip_run):
     engine = SynthEngine(load_model(skip_run))
     with pytest.raises(ParameterError, match="no such device"):
         AudioOutput(engine, device="no such device")
+
+
+def test_an_engine_failure_silences_the_stream_without_crashing(skip_run):
+    from timbre_jax.synth.audio_out import Producer
+    from timbre_jax.synth.ringbuffer import RingBuffer
+
+    engine = SynthEngine(load_model(skip_run))
+    engine.next_hop = lambda: 1 / 0  # a decoder that fails mid-performance
+    ring = RingBuffer(8192)
+    producer = Producer(engine, ring)
+    producer.start()
+    time.sleep(0.2)
+    producer.stop()
+    assert isinstance(producer.error, ZeroDivisionError)
+    out = np.ones(256, np.float32)
+    ring.read_into(out)
+    assert not out.any() and ring.underruns == 1

@@ -49,3 +49,10 @@ def test_messages_arrive_through_a_jack_midi_port(jack_server, controller):
     finally:
         sender.close()
         port.close()
+
+
+def test_a_missing_midi_port_is_named(skip_run, capsys):
+    from timbre_jax.synth.__main__ import main
+
+    assert main(["--workdir", str(skip_run), "--midi", "Nonexistent Keyboard"]) == 2
+    assert "'Nonexistent Keyboard' not found" in capsys.readouterr().err

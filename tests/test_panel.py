@@ -74,3 +74,17 @@ def test_offline_recording_writes_a_take(panel, qtbot, tmp_path):
 
     info = sf.info(tmp_path / "takes" / "take_1.wav")
     assert info.duration == pytest.approx(rows[-1][0], abs=0.05)
+
+
+def test_the_synth_command_opens_and_plays(jack_server, skip_run, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "timbre_jax.synth", "--workdir", str(skip_run), "--play",
+               "--quit-after", "3", "--record-dir", str(tmp_path)]  # fmt: skip
+    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    played = float(run.stdout.split("played ")[1].split(" s")[0])
+    assert played >= 2.0 and "0 underruns" in run.stdout

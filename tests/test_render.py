@@ -50,6 +50,7 @@ def test_note_names():
 
 @pytest.mark.parametrize("args, message", [
     (["--latent", "0.5"], "--latent needs 2 values"), (["--note", "X"], "note"),
+    (["--latent", "0.5,1.5"], "z1=1.5 is outside"),
     (["--seconds", "0"], "--seconds"), (["--automation", "missing.csv"], "missing.csv"),
     (["--input", "missing.wav"], "missing.wav"), (["--phase", "magic"], "magic"),
 ])  # fmt: skip

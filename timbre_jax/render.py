@@ -56,6 +56,19 @@ def parse_floats(text: str, *, name: str, count: int) -> tuple[float, ...]:
     return values
 
 
+def check_span(workdir, latent) -> None:
+    """Raises `ParameterError` if a latent point lies outside the span the model uses."""
+    from timbre_jax.mesh import latent_span
+
+    low, high = latent_span(workdir, load_model(workdir).meta)
+    outside = [i for i, v in enumerate(latent) if not low[i] <= v <= high[i]]
+    if outside:
+        i = outside[0]
+        raise ParameterError(
+            f"--latent z{i}={latent[i]} is outside the model's span [{low[i]:.3g}, {high[i]:.3g}]"
+        )
+
+
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "note", "gain", "gate"]
 
@@ -172,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise ParameterError(f"--seconds must be positive, got {args.seconds}")
                 latent = (parse_floats(args.latent, name="--latent", count=loaded_dim)
                           if args.latent else (0.5,) * loaded_dim)  # fmt: skip
+                check_span(args.workdir, latent)
                 apply_controls(engine, Controls(latent, parse_note(args.note), args.gain, True))
                 engine.reset()
                 audio = engine.render(args.seconds)

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--midi", help="MIDI input port (default: the first one)")
     parser.add_argument("--midi-api", help="rtmidi API, e.g. UNIX_JACK (default: ALSA)")
     parser.add_argument("--record-dir", default="takes", help="where Record writes takes")
+    parser.add_argument("--play", action="store_true", help="start the sound on opening")
+    parser.add_argument("--quit-after", type=float, help="close the panel after this many seconds")
     args = parser.parse_args(argv)
     try:
         from timbre_jax.embed import encode_split
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         from timbre_jax.synth.engine import SynthEngine
 
         loaded = load_model(args.workdir)
+        names = midi.input_names(args.midi_api)
+        if args.midi and args.midi not in names:
+            raise ParameterError(f"MIDI input {args.midi!r} not found; inputs: {names}")
         engine = SynthEngine(loaded, phase=args.phase)
         low, high = latent_span(args.workdir, loaded.meta)
         try:
@@ -40,13 +45,13 @@ def main(argv: list[str] | None = None) -> int:
             embedding = None
         output = AudioOutput(engine, device=args.device) if default_output_available() else None
         import pyqtgraph as pg
+        from pyqtgraph.Qt import QtCore
 
         from timbre_jax.synth.panel import SynthPanel
 
         app = pg.mkQApp("timbre_jax")
         panel = SynthPanel(engine, workdir=args.workdir, low=low, high=high, embedding=embedding,
                            output=output, record_dir=args.record_dir)  # fmt: skip
-        names = midi.input_names(args.midi_api)
         port = None
         if names:
             controller = midi.MidiController(engine, low, high)
@@ -57,9 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     panel.show()
+    if args.play and output is not None:
+        panel.play.setChecked(True)
+    if args.quit_after:
+        QtCore.QTimer.singleShot(round(1000 * args.quit_after), app.quit)
     app.exec()
     if port is not None:
         port.close()
+    if output is not None:
+        if panel.play.isChecked():
+            panel.play.setChecked(False)
+        print(f"played {output.ring.read / engine.sample_rate:.1f} s, {output.underruns} underruns")
     return 0
 
 

@@ -8,6 +8,7 @@ is at most lead_samples + hop_length + the device's period.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -17,6 +18,7 @@ from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.ringbuffer import RingBuffer
 
+SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while the callback waits for it
 LEAD_SAMPLES = 768  # the producer refills below this fill level (17 ms at 44.1 kHz)
 BLOCK_SIZE = 256  # samples per audio callback
 POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
@@ -30,19 +32,23 @@ class Producer:
             raise ParameterError(f"lead_samples={lead_samples} does not fit the ring buffer")
         self.engine, self.ring, self.lead_samples = engine, ring, lead_samples
         self.recorder: list | None = None  # a list to append (controls, hop) to, or None
+        self.error: Exception | None = None  # what stopped production, if anything
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="synth-producer", daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            if self.ring.available() < self.lead_samples:
-                controls = self.engine.controls
-                hop = self.engine.next_hop()
-                self.ring.write(hop)
-                if self.recorder is not None:
-                    self.recorder.append((controls, hop))
-            else:
-                time.sleep(POLL_SECONDS)
+        try:
+            while not self._stop.is_set():
+                if self.ring.available() < self.lead_samples:
+                    controls = self.engine.controls
+                    hop = self.engine.next_hop()
+                    self.ring.write(hop)
+                    if self.recorder is not None:
+                        self.recorder.append((controls, hop))
+                else:
+                    time.sleep(POLL_SECONDS)
+        except Exception as err:  # the callback plays silence; the panel shows the error
+            self.error = err
 
     def start(self) -> None:
         self._thread.start()
@@ -93,6 +99,10 @@ class AudioOutput:
         return self.ring.underruns
 
     def start(self) -> None:
+        # The callback runs Python: with the default 5 ms GIL switch interval another thread
+        # could hold it for most of a 5.8 ms period.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         while self.ring.available() < self.producer.lead_samples:  # pre-fill
             self.ring.write(self.engine.next_hop())
         self.prefilled = self.ring.available()  # samples before the producer's first hop
@@ -103,6 +113,7 @@ class AudioOutput:
         self.stream.stop()
         self.producer.stop()
         self.stream.close()
+        sys.setswitchinterval(self._switch_interval)
 
 
 def default_output_available() -> bool:

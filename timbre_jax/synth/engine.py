@@ -52,6 +52,12 @@ class SynthEngine:
         spectral = loaded.meta["spectral"]
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
         self.hop_length = spectral["hop_length"]
+        if loaded.meta["model"]["n_bins"] != self.n_fft // 2 + 1 or self.n_fft % self.hop_length:
+            raise ParameterError(
+                f"the model's {loaded.meta['model']['n_bins']} bins do not fit n_fft={self.n_fft} "
+                f"and hop_length={self.hop_length}: the engine overlap-adds n_fft // 2 + 1 bins "
+                "at a hop that divides n_fft"
+            )
         self.latent_dim = loaded.meta["model"]["latent_dim"]
         self.bottleneck = loaded.meta["model"]["bottleneck"]
         model, params = loaded.model, loaded.params

@@ -231,6 +231,8 @@ class SynthPanel(QtWidgets.QWidget):
         self.meter.setValue(int(np.clip(level, -60, 0)))
         timing = self.engine.timing()
         underruns = self.output.underruns if self.output is not None else 0
+        if self.output is not None and self.output.producer.error is not None:
+            self.status.setText(f"audio stopped: {self.output.producer.error}")
         self.readout.setText(f"hop compute {timing['median_ms']:.2f} ms median, "
                              f"{timing['p99_ms']:.2f} ms p99; underruns {underruns}")  # fmt: skip
 
