@@ -26,8 +26,15 @@ data/audio/%/manifest.json: | $(STAMP)
 data/corpora/%/corpus.json: data/audio/%/manifest.json
 	$(PY) -m timbre_jax.corpus build --audio data/audio/$* --out data/corpora/$* --overwrite
 
+DEMO := runs/demo
 demo: data/corpora/one_octave/corpus.json
 	$(PY) -m timbre_jax.corpus info data/corpora/one_octave
+	$(PY) -m timbre_jax.train --config configs/default.py --workdir $(DEMO) --config.train.epochs=20
+	$(PY) -m timbre_jax.mesh --workdir $(DEMO) --points 50
+	$(PY) -m timbre_jax.embed --workdir $(DEMO)
+	$(PY) -m timbre_jax.render --workdir $(DEMO) --latent 0.3,0.7 --note E --seconds 4 \
+		--phase rtpghi --out $(DEMO)/audio/demo.wav
+	@echo "Plots are in $(DEMO)/plots/. Play the model: $(PY) -m timbre_jax.synth --workdir $(DEMO)"
 
 corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
 	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done

@@ -21,5 +21,5 @@ def load_config(file: str, arg: str | None = None, **overrides):
 
 
 def smoke(corpus, **overrides):
-    """configs/default.py:smoke on `corpus`; keyword `a__b=v` sets field a.b (corpus too)."""
-    return load_config("default.py", "smoke", **({"corpus": str(corpus)} | overrides))
+    """configs/default.py:smoke on `corpus`; keyword `a__b=v` sets field a.b."""
+    return load_config("default.py", "smoke", corpus=str(corpus), **overrides)

@@ -139,8 +139,10 @@ def test_vae_reports_kl_per_latent_dimension(tiny_corpus, tmp_path):
     ],
 )
 def test_bad_configs_fail_before_anything_is_written(tiny_corpus, tmp_path, overrides, match):
+    overrides = dict(overrides)
+    corpus = overrides.pop("corpus", tiny_corpus)
     with pytest.raises(ParameterError, match=match):
-        train_and_evaluate(smoke(tiny_corpus, **overrides), tmp_path / "run")
+        train_and_evaluate(smoke(corpus, **overrides), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 

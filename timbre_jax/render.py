@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
                 apply_controls(engine, Controls(latent, parse_note(args.note), args.gain, True))
                 engine.reset()
                 audio = engine.render(args.seconds)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         clipped = write_wav(args.out, audio, sample_rate=spectral.SAMPLE_RATE)
     except ParameterError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -8,6 +8,7 @@ Plays through the default audio output (or `--device`), listens to the first MID
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from timbre_jax.checkpoint import load_model
@@ -77,4 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # skip interpreter teardown, where Qt objects deleted out of order can abort
