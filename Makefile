@@ -47,6 +47,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) launch/bench_corpus.py
+	$(PY) launch/bench_train.py
+	$(PY) launch/bench_mesh.py
 
 clean:
 	rm -rf $(VENV) data runs

@@ -4,7 +4,10 @@ Every hop (1024 samples at 44.1 kHz) the engine moves its latent point a step to
 target (one-pole smoothing), decodes one magnitude frame with the jit-compiled decoder, gives
 it a phase (`noise` or `rtpghi`), and overlap-adds the inverse FFT, windowed by the same Hann
 window, into the output. Gain and the gate's attack/release are ramped sample by sample, so
-no control change can step the waveform. No Qt, no audio device: it renders offline too.
+no control change can step the waveform: after any change (phase method, note, latent jump,
+gain) the largest sample-to-sample step of the next 2048 samples stays within 1.5 times the
+largest step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no
+audio device: it renders offline too.
 Setters may be called from any thread; `next_hop` from one thread at a time.
 """
 
