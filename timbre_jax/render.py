@@ -97,8 +97,10 @@ def read_automation(path: str | Path, latent_dim: int) -> list[tuple[float, Cont
                                             bool(int(r["gate"]))))
                 for r in reader
             ]  # fmt: skip
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise ParameterError(f"cannot read automation {str(path)!r}: {err}") from err
+    if not all(np.isfinite(t) and t >= 0 for t, _ in rows):
+        raise ParameterError(f"automation {str(path)!r} has a negative or non-finite time")
     if not rows:
         raise ParameterError(f"automation {str(path)!r} has no rows")
     return sorted(rows, key=lambda row: row[0])

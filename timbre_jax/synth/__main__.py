@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if panel.play.isChecked():
             panel.play.setChecked(False)
         print(f"played {output.ring.read / engine.sample_rate:.1f} s, {output.underruns} underruns")
+        output.close()
     return 0
 
 

@@ -8,6 +8,7 @@ is at most lead_samples + hop_length + the device's period.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -43,12 +44,17 @@ class Producer:
                     controls = self.engine.controls
                     hop = self.engine.next_hop()
                     self.ring.write(hop)
-                    if self.recorder is not None:
-                        self.recorder.append((controls, hop))
+                    recorder = self.recorder  # read once: the panel may swap it meanwhile
+                    if recorder is not None:
+                        recorder.append((controls, hop))
                 else:
                     time.sleep(POLL_SECONDS)
         except Exception as err:  # the callback plays silence; the panel shows the error
             self.error = err
+
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
 
     def start(self) -> None:
         self._thread.start()
@@ -74,7 +80,9 @@ class AudioOutput:
 
         self.engine = engine
         self.ring = RingBuffer(4 * (lead_samples + engine.hop_length + block_size))
+        self.lead_samples = lead_samples
         self.producer = Producer(engine, self.ring, lead_samples=lead_samples)
+        self._switch_interval = sys.getswitchinterval()
         self.device_underflows = 0  # callbacks whose status flagged an output underflow
         self.callbacks = 0
         self.prefilled = 0
@@ -101,8 +109,12 @@ class AudioOutput:
     def start(self) -> None:
         # The callback runs Python: with the default 5 ms GIL switch interval another thread
         # could hold it for most of a 5.8 ms period.
-        self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
+        gc.freeze()  # later collections skip everything allocated so far: shorter GIL pauses
+        if self.producer.started:  # a thread runs once: a new producer for each start
+            recorder = self.producer.recorder
+            self.producer = Producer(self.engine, self.ring, lead_samples=self.lead_samples)
+            self.producer.recorder = recorder
         while self.ring.available() < self.producer.lead_samples:  # pre-fill
             self.ring.write(self.engine.next_hop())
         self.prefilled = self.ring.available()  # samples before the producer's first hop
@@ -110,10 +122,14 @@ class AudioOutput:
         self.stream.start()
 
     def stop(self) -> None:
+        """Stops the sound; `start` plays again."""
         self.stream.stop()
         self.producer.stop()
-        self.stream.close()
         sys.setswitchinterval(self._switch_interval)
+
+    def close(self) -> None:
+        """Releases the audio device."""
+        self.stream.close()
 
 
 def default_output_available() -> bool:

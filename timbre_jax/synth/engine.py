@@ -13,6 +13,7 @@ Setters may be called from any thread; `next_hop` from one thread at a time.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import NamedTuple
 
@@ -76,7 +77,7 @@ class SynthEngine:
         self.phases = {"noise": NoisePhase(n_fft=self.n_fft, hop_length=self.hop_length, seed=seed),
                        "rtpghi": RTPGHI(tolerance_db=tolerance_db, n_fft=self.n_fft,
                                         hop_length=self.hop_length, seed=seed)}  # fmt: skip
-        self.set_phase(phase)
+        self._controls_lock = threading.Lock()
         self.controls = Controls((0.5,) * self.latent_dim, 0, 0.8, True)
         self._latent = np.full(self.latent_dim, 0.5, np.float32)
         self._gain, self._envelope = self.controls.gain, 1.0
@@ -87,28 +88,36 @@ class SynthEngine:
         self._previous_phase = np.zeros(self.n_fft // 2 + 1)
         self.hop_seconds = np.zeros(TIMING_WINDOW)
         self.hops = 0
-        self.next_hop()  # compile the decoder and numba's heap before real time starts
+        for method in PHASE_METHODS:  # compile the decoder and numba's heap before real time
+            self.set_phase(method)
+            self.next_hop()
+        self.set_phase(phase)
         self.reset()
 
-    # controls: each replaces one immutable tuple, so a reader never sees half an update
+    # controls: each replaces one immutable tuple, so a reader never sees half an update;
+    # the lock keeps two writers (the panel, MIDI) from losing each other's change
+    def _update(self, **fields) -> None:
+        with self._controls_lock:
+            self.controls = self.controls._replace(**fields)
+
     def set_latent(self, values) -> None:
         values = tuple(float(v) for v in values)
         if len(values) != self.latent_dim or not np.all(np.isfinite(values)):
             raise ParameterError(f"latent needs {self.latent_dim} finite values, got {values!r}")
-        self.controls = self.controls._replace(latent=values)
+        self._update(latent=values)
 
     def set_note(self, note: int) -> None:
         if not 0 <= int(note) < 12:
             raise ParameterError(f"note must be a pitch class 0-11, got {note!r}")
-        self.controls = self.controls._replace(note=int(note))
+        self._update(note=int(note))
 
     def set_gain(self, gain: float) -> None:
         if not 0.0 <= gain <= 1.0:
             raise ParameterError(f"gain must be in [0, 1], got {gain!r}")
-        self.controls = self.controls._replace(gain=float(gain))
+        self._update(gain=float(gain))
 
     def set_gate(self, on: bool) -> None:
-        self.controls = self.controls._replace(gate=bool(on))
+        self._update(gate=bool(on))
 
     def set_phase(self, method: str) -> None:
         if method not in PHASE_METHODS:
