@@ -69,9 +69,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     frames = rng.uniform(0, 1, (args.frames, N_BINS)).astype(np.float32)
     chroma = np.eye(12, dtype=np.float32)[rng.integers(0, 12, args.frames)]
-    previous = previous_frame_index(
-        np.repeat(np.arange(args.frames // 200 + 1), 200)[: args.frames]
-    )
+    clip_ids = np.repeat(np.arange(args.frames // 200 + 1), 200)[: args.frames]
+    previous = previous_frame_index(clip_ids, np.arange(args.frames, dtype=np.int32))
     sharding = distributed.replicated(mesh)
     data = DeviceSplit(*(distributed.global_array(a, sharding) for a in (frames, chroma, previous)))
     model = build_model(config)

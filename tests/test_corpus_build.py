@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from timbre_jax.corpus.build import SPLITS, build_corpus
+from timbre_jax.corpus.build import ARRAYS, SPLITS, build_corpus
 from timbre_jax.corpus.report import corpus_report, load_split
+from timbre_jax.dataset import previous_frame_index
 from timbre_jax.errors import ParameterError
 
 
@@ -17,7 +18,7 @@ def test_corpus_format(tiny_corpus):
     assert meta["sources"]["preset"] == "tiny" and "package_version" in meta
     for split in SPLITS:
         arrays = {n: np.load(tiny_corpus / split / f"{n}.npy", allow_pickle=False)
-                  for n in ("frames", "chroma", "clip_ids", "pitch")}  # fmt: skip
+                  for n in ARRAYS}  # fmt: skip
         n = meta["splits"][split]["frames"]
         assert arrays["frames"].shape == (n, 2049) and arrays["frames"].dtype == np.float32
         assert arrays["chroma"].shape == (n, 12) and arrays["clip_ids"].dtype == np.int32
@@ -32,21 +33,39 @@ def test_corpus_format(tiny_corpus):
 def test_two_builds_are_byte_identical(tiny_audio, tiny_corpus, tmp_path):
     build_corpus(tiny_audio, tmp_path / "again", progress=False)
     for split in SPLITS:
-        for name in ("frames", "chroma", "clip_ids", "pitch"):
+        for name in ARRAYS:
             file = f"{split}/{name}.npy"
             assert (tmp_path / "again" / file).read_bytes() == (tiny_corpus / file).read_bytes()
 
 
-def test_silent_frames_are_dropped_and_counted(tiny_audio, tmp_path):
+def test_silent_frames_are_dropped_counted_and_leave_a_gap(tiny_audio, tmp_path):
     audio = tmp_path / "audio"
     shutil.copytree(tiny_audio, audio)
     path = audio / "train" / "program000.wav"
     signal, rate = sf.read(path)
-    sf.write(path, np.concatenate([signal, np.zeros(10 * 1024)]), rate, subtype="PCM_16")
+    half = len(signal) // 2
+    gap = np.zeros(10 * 1024)
+    sf.write(path, np.concatenate([signal[:half], gap, signal[half:]]), rate, subtype="PCM_16")
     build_corpus(audio, tmp_path / "corpus", progress=False)
     before = json.loads((tmp_path / "corpus" / "corpus.json").read_text())["splits"]["train"]
-    assert before["silent_frames_dropped"] >= 10
+    assert before["silent_frames_dropped"] >= 6
     assert before["frames"] == corpus_report(tmp_path / "corpus")["splits"]["train"]["frames"]
+    train = load_split(tmp_path / "corpus", "train")
+    first = train.clip_ids == train.clip_ids[0]
+    jumps = np.flatnonzero(np.diff(train.positions[first]) > 1)
+    assert len(jumps) == 1  # the gap, in the middle of the clip
+    previous = previous_frame_index(train.clip_ids, train.positions)
+    after_gap = jumps[0] + 1
+    assert previous[after_gap] == after_gap and previous[after_gap - 1] == after_gap - 2
+    assert np.all(previous[1:] <= np.arange(1, len(previous)))
+
+
+def test_a_corpus_of_an_older_format_is_refused(tiny_corpus, tmp_path):
+    shutil.copytree(tiny_corpus, tmp_path / "old")
+    meta = json.loads((tmp_path / "old" / "corpus.json").read_text())
+    (tmp_path / "old" / "corpus.json").write_text(json.dumps(meta | {"format": "x/1"}))
+    with pytest.raises(ParameterError, match="rebuild it"):
+        load_split(tmp_path / "old", "train")
 
 
 def write_recordings(folder, n_files=10):

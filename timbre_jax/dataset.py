@@ -20,20 +20,26 @@ from timbre_jax.corpus.report import load_split
 class DeviceSplit(NamedTuple):
     frames: jax.Array  # [N, n_bins] float32
     chroma: jax.Array  # [N, 12] float32 one-hot
-    previous: jax.Array  # [N] int32 index of the previous frame of the same clip (self at starts)
+    previous: jax.Array  # [N] int32 index of the frame just before in the clip (self if none)
 
 
-def previous_frame_index(clip_ids: np.ndarray) -> np.ndarray:
-    """[N] int32: t - 1 where frame t - 1 belongs to the same clip as frame t, else t."""
+def previous_frame_index(clip_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """[N] int32: t - 1 where frame t - 1 is the STFT frame just before t in the same clip.
+
+    Elsewhere (a clip's first frame, or the first frame after dropped silence) it is t itself,
+    so the first-order difference there is zero rather than a jump across the gap.
+    """
     index = np.arange(len(clip_ids), dtype=np.int32)
-    same = np.concatenate([[False], clip_ids[1:] == clip_ids[:-1]])
-    return np.where(same, index - 1, index).astype(np.int32)
+    same_clip = clip_ids[1:] == clip_ids[:-1]
+    adjacent = np.concatenate([[False], same_clip & (positions[1:] == positions[:-1] + 1)])
+    return np.where(adjacent, index - 1, index).astype(np.int32)
 
 
 def load_device_split(corpus_dir: str | Path, split: str, mesh) -> DeviceSplit:
     """Loads a split into memory and replicates it over the mesh."""
     arrays = load_split(corpus_dir, split, mmap=False)
-    host = DeviceSplit(arrays.frames, arrays.chroma, previous_frame_index(arrays.clip_ids))
+    previous = previous_frame_index(arrays.clip_ids, arrays.positions)
+    host = DeviceSplit(arrays.frames, arrays.chroma, previous)
     sharding = distributed.replicated(mesh)
     return DeviceSplit(*(distributed.global_array(np.asarray(a), sharding) for a in host))
 

@@ -21,6 +21,7 @@ import numpy as np
 from timbre_jax import plots
 from timbre_jax.checkpoint import check_spectral, load_model
 from timbre_jax.corpus.report import load_metadata, load_split
+from timbre_jax.dataset import previous_frame_index
 from timbre_jax.errors import ParameterError
 
 BATCH = 4096  # frames encoded per jitted call
@@ -42,14 +43,13 @@ def encode_split(workdir: str | Path, split: str = "train") -> dict:
             {"params": loaded.params}, frames, chroma, diff, method="encode"
         )
     )
-    previous = np.concatenate([[0], np.arange(len(data.frames) - 1)])
-    same_clip = np.concatenate([[False], data.clip_ids[1:] == data.clip_ids[:-1]])
+    previous = previous_frame_index(np.asarray(data.clip_ids), np.asarray(data.positions))
     latents = []
     for start in range(0, len(data.frames), BATCH):
         stop = min(start + BATCH, len(data.frames))
         frames = np.asarray(data.frames[start:stop])
         prev = np.asarray(data.frames[previous[start:stop]])
-        diff = np.where(same_clip[start:stop, None], frames - prev, 0.0)
+        diff = frames - prev
         chroma = np.asarray(data.chroma[start:stop])
         pad = BATCH - (stop - start)  # one compiled shape for every batch
         args = (np.pad(a, ((0, pad), (0, 0))) for a in (frames, chroma, diff))

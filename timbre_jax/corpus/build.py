@@ -24,6 +24,8 @@ from timbre_jax.errors import ParameterError
 SPLITS = ("train", "val", "test")
 RELEASE_SECONDS = 1.0  # a note's pitch labels frames up to this long after its note-off
 CORPUS_JSON = "corpus.json"
+CORPUS_FORMAT = "timbre_jax.corpus/2"  # 2: positions.npy, each frame's STFT index in its clip
+ARRAYS = ("frames", "chroma", "clip_ids", "positions", "pitch")  # the .npy files of a split
 
 
 def split_files(n_files: int, *, seed: int) -> list[str]:
@@ -116,7 +118,7 @@ def build_corpus(
     analyser = FrameAnalyser(chroma_method=chroma_method)
     sample_rate, hop = spectral.SAMPLE_RATE, spectral.HOP_LENGTH
     clips, source = plan_clips(audio_dir, seed=seed)
-    parts = {s: {"frames": [], "chroma": [], "clip_ids": [], "pitch": []} for s in SPLITS}
+    parts = {s: {k: [] for k in ARRAYS} for s in SPLITS}
     counters = ("clips", "seconds", "silent_frames_dropped", "ties")
     stats = {s: dict.fromkeys(counters, 0) for s in SPLITS}
     for clip_id, clip in enumerate(tqdm(clips, desc="build", unit="clip", disable=not progress)):
@@ -129,6 +131,7 @@ def build_corpus(
         part["frames"].append(result.frames[keep])
         part["chroma"].append(result.one_hot[keep])
         part["clip_ids"].append(np.full(int(keep.sum()), clip_id, np.int32))
+        part["positions"].append(np.flatnonzero(keep).astype(np.int32))
         part["pitch"].append(pitch[keep])
         stats[split]["clips"] += 1
         stats[split]["seconds"] = round(stats[split]["seconds"] + len(signal) / sample_rate, 3)
@@ -138,7 +141,7 @@ def build_corpus(
     if empty:
         raise ParameterError(f"no clips in split(s) {empty} of {str(audio_dir)!r}")
     meta = {
-        "format": "timbre_jax.corpus/1",
+        "format": CORPUS_FORMAT,
         "package_version": __version__,
         "sample_rate": sample_rate,
         "n_fft": spectral.N_FFT,

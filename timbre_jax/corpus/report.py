@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from timbre_jax.chroma import NOTE_NAMES
-from timbre_jax.corpus.build import CORPUS_JSON, SPLITS
+from timbre_jax.corpus.build import CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from timbre_jax.errors import ParameterError
 
 
@@ -17,6 +17,7 @@ class Split(NamedTuple):
     frames: np.ndarray  # [N, n_bins] float32, each frame's maximum 1
     chroma: np.ndarray  # [N, 12] float32 one-hot
     clip_ids: np.ndarray  # [N] int32
+    positions: np.ndarray  # [N] int32 STFT frame index within its clip (silent frames skipped)
     pitch: np.ndarray  # [N] int16 MIDI pitch, -1 unknown
 
 
@@ -25,7 +26,13 @@ def load_metadata(corpus_dir: str | Path) -> dict:
     path = Path(corpus_dir) / CORPUS_JSON
     if not path.is_file():
         raise ParameterError(f"{str(corpus_dir)!r} is not a corpus folder: no {CORPUS_JSON}")
-    return json.loads(path.read_text())
+    meta = json.loads(path.read_text())
+    if meta.get("format") != CORPUS_FORMAT:
+        raise ParameterError(
+            f"{str(corpus_dir)!r} has format {meta.get('format')!r}, this version reads "
+            f"{CORPUS_FORMAT!r}: rebuild it with `python -m timbre_jax.corpus build --overwrite`"
+        )
+    return meta
 
 
 def load_split(corpus_dir: str | Path, split: str, *, mmap: bool = True) -> Split:
