@@ -1,7 +1,7 @@
 """Reproduces the paper's Tables I-V and Figures 2-5 into results/ (or any table of them).
 
     python launch/reproduce.py                      # everything, the paper's 300 epochs
-    python launch/reproduce.py --tables 2 5 --epochs 30   # a shortened protocol
+    python launch/reproduce.py --tables 2 5 --epochs 50 --corpus-epochs violin=10
 
 For each table it builds the corpora it needs (data/corpora/PRESET, rendered from the bundled
 SoundFont), trains every row of `configs/paper.py` into RUNS/ROW, and for Table V runs the
@@ -10,8 +10,9 @@ mesh evaluation at the paper's mesh sizes. Then it writes, into OUT: tableN.md a
 figure3.png (2-D embeddings in the paper's 2 x 2 layout), figure4.png and figure5.png (the
 2-D sigmoid-with-skip models' mesh class maps), and audio/ROW.wav (a latent sweep over all
 notes) for the 2-D models. Work whose outputs exist and are complete is skipped, so an
-interrupted reproduction continues where it stopped. With `--epochs` other than 300 the runs
-go to RUNS_eN/ and every table says so in its caption.
+interrupted reproduction continues where it stopped. A row trained for other than 300 epochs
+(`--epochs`, or `--corpus-epochs PRESET=N` for the rows on one corpus) goes to RUNS_eN/ROW,
+and every table holding such a row says so in its caption.
 """
 
 from __future__ import annotations
@@ -64,13 +65,27 @@ def ensure_corpus(path: Path) -> None:
     build_corpus(audio, path, overwrite=True)
 
 
-def ensure_run(paper, row: str, runs: Path, epochs: int) -> dict:
+class Protocol:
+    """Epochs and run folder of each row: `epochs`, or `corpus_epochs[preset]` for its corpus."""
+
+    def __init__(self, paper, runs: str, epochs: int, corpus_epochs: dict[str, int]):
+        self.paper, self.runs, self.default, self.corpus_epochs = paper, runs, epochs, corpus_epochs
+
+    def epochs(self, row: str) -> int:
+        return self.corpus_epochs.get(Path(self.paper.ROWS[row][0]).name, self.default)
+
+    def workdir(self, row: str) -> Path:
+        epochs = self.epochs(row)
+        return Path(self.runs if epochs == PAPER_EPOCHS else f"{self.runs}_e{epochs}") / row
+
+
+def ensure_run(protocol: Protocol, row: str) -> dict:
     """Trains (or resumes) one row; returns its final.json."""
-    workdir = runs / row
+    workdir = protocol.workdir(row)
     if not (workdir / "final.json").is_file():
-        config = paper.get_config(row)
+        config = protocol.paper.get_config(row)
         config.corpus = str(ROOT / config.corpus)
-        config.train.epochs = epochs
+        config.train.epochs = protocol.epochs(row)
         ensure_corpus(Path(config.corpus))
         train_and_evaluate(config, workdir)
     return json.loads((workdir / "final.json").read_text())
@@ -83,16 +98,17 @@ def ensure_mesh(workdir: Path, points: int) -> dict:
     return json.loads(path.read_text())
 
 
-def caption(epochs: int) -> str:
-    if epochs == PAPER_EPOCHS:
+def caption(epochs: set[int]) -> str:
+    if epochs == {PAPER_EPOCHS}:
         return "the paper's protocol (300 epochs, batch 200, Adam 5e-4, L2 1e-7)"
     return (
-        f"a SHORTENED protocol: {epochs} epochs instead of the paper's 300 (batch 200, "
-        "Adam 5e-4, L2 1e-7); our MSEs are not comparable to the paper's as they stand"
+        f"a SHORTENED protocol: {' or '.join(map(str, sorted(epochs)))} epochs (see the epochs "
+        "column) instead of the paper's 300 (batch 200, Adam 5e-4, L2 1e-7); our MSEs are not "
+        "comparable to the paper's as they stand"
     )
 
 
-def write_table(out: Path, number: int, header: list[str], rows: list[list], epochs: int) -> None:
+def write_table(out: Path, number: int, header: list[str], rows: list[list], epochs: set[int]):
     with open(out / f"table{number}.csv", "w", newline="") as f:
         csv.writer(f).writerows([header, *rows])
     lines = [
@@ -104,15 +120,15 @@ def write_table(out: Path, number: int, header: list[str], rows: list[list], epo
     (out / f"table{number}.md").write_text("\n".join(lines) + "\n")
 
 
-def mse_table(paper, number: int, runs: Path, out: Path, epochs: int) -> None:
+def mse_table(protocol: Protocol, number: int, out: Path) -> None:
     header = ["row", "corpus", "latent", "bottleneck", "skip", "augment", "paper test MSE",
-              "our test MSE (final)", "our test MSE (best val.)", "paper minutes", "our minutes",
-              "device"]  # fmt: skip
+              "our test MSE (final)", "our test MSE (best val.)", "epochs", "paper minutes",
+              "our minutes", "device"]  # fmt: skip
     rows = []
     for row in TABLE_ROWS[number]:
-        final = ensure_run(paper, row, runs, epochs)
-        corpus, latent, bottleneck, skip, augment = paper.ROWS[row]
-        paper_mse, paper_minutes = paper.PAPER_MSE[row]
+        final = ensure_run(protocol, row)
+        corpus, latent, bottleneck, skip, augment = protocol.paper.ROWS[row]
+        paper_mse, paper_minutes = protocol.paper.PAPER_MSE[row]
         rows.append(
             [
                 row,
@@ -124,26 +140,27 @@ def mse_table(paper, number: int, runs: Path, out: Path, epochs: int) -> None:
                 f"{paper_mse:.3e}",
                 f"{final['test_mse_final']:.3e}",
                 f"{final['test_mse_best']:.3e}",
+                final["epochs"],
                 paper_minutes,
                 f"{final['train_seconds'] / 60:.1f}",
                 final["device"],
             ]
         )
-    write_table(out, number, header, rows, epochs)
+    write_table(out, number, header, rows, {r[9] for r in rows})
 
 
-def accuracy_table(paper, runs: Path, out: Path, epochs: int) -> None:
-    header = ["model", "source", "mesh length", *mesh.NAMES, "interior", "shell"]
+def accuracy_table(protocol: Protocol, out: Path) -> None:
+    header = ["model", "source", "epochs", "mesh length", *mesh.NAMES, "interior", "shell"]
     rows = []
     for row in TABLE_ROWS[5]:
-        ensure_run(paper, row, runs, epochs)
-        name, points, paper_cells = paper.PAPER_TABLE5[row]
-        result = ensure_mesh(runs / row, points)
+        epochs = ensure_run(protocol, row)["epochs"]
+        name, points, paper_cells = protocol.paper.PAPER_TABLE5[row]
+        result = ensure_mesh(protocol.workdir(row), points)
         ours = ["-" if v is None else f"{v:.3f}" for v in result["accuracy"].values()]
-        rows.append([name, "paper", points, *paper_cells.split(), "", ""])
-        rows.append([name, "ours", points, *ours, f"{result['interior_accuracy']:.3f}",
+        rows.append([name, "paper", PAPER_EPOCHS, points, *paper_cells.split(), "", ""])
+        rows.append([name, "ours", epochs, points, *ours, f"{result['interior_accuracy']:.3f}",
                      f"{result['shell_accuracy']:.3f}"])  # fmt: skip
-    write_table(out, 5, header, rows, epochs)
+    write_table(out, 5, header, rows, {r[2] for r in rows[1::2]})
 
 
 def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 1.0) -> None:
@@ -161,37 +178,53 @@ def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 1.0) -> Non
     write_wav(path, np.concatenate(audio), sample_rate=engine.sample_rate)
 
 
-def figures(paper, tables: list[int], runs: Path, out: Path, epochs: int) -> None:
+def figures(protocol: Protocol, tables: list[int], out: Path) -> None:
     for number, prefix in FIGURES.items():
         if int(prefix[-1]) in tables:
-            workdirs = [runs / r for r in TABLE_ROWS[int(prefix[-1])]]
+            workdirs = [protocol.workdir(r) for r in TABLE_ROWS[int(prefix[-1])]]
             embed.paper_grid(workdirs, out / f"figure{number}.png")
     for number, row in MESH_FIGURES.items():
-        if (runs / row / "plots" / "mesh_classes.png").is_file():
-            shutil.copy(runs / row / "plots" / "mesh_classes.png", out / f"figure{number}.png")
-    for row in {r for t in tables for r in TABLE_ROWS[t]}:
-        if paper.ROWS[row][1] == 2 and (runs / row / "final.json").is_file():
-            sweep_audio(runs / row, out / "audio" / f"{row}.wav")
+        classes = protocol.workdir(row) / "plots" / "mesh_classes.png"
+        if 5 in tables and classes.is_file():
+            shutil.copy(classes, out / f"figure{number}.png")
+    for row in sorted({r for t in tables for r in TABLE_ROWS[t]}):
+        if protocol.paper.ROWS[row][1] == 2 and (protocol.workdir(row) / "final.json").is_file():
+            sweep_audio(protocol.workdir(row), out / "audio" / f"{row}.wav")
+
+
+def preset_epochs(text: str) -> tuple[str, int]:
+    preset, _, epochs = text.partition("=")
+    if not preset or not epochs.isdigit() or int(epochs) < 1:
+        raise argparse.ArgumentTypeError(f"expected PRESET=EPOCHS, got {text!r}")
+    return preset, int(epochs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS)
+    parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS, help="epochs of every row")
+    parser.add_argument(
+        "--corpus-epochs", type=preset_epochs, nargs="*", default=[], metavar="PRESET=N",
+        help="epochs of one corpus's rows, e.g. violin=10",
+    )  # fmt: skip
     parser.add_argument("--runs", default="runs/paper", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the tables and figures")
     args = parser.parse_args()
     paper = load_paper_configs()
-    runs = Path(args.runs if args.epochs == PAPER_EPOCHS else f"{args.runs}_e{args.epochs}")
+    presets = {Path(corpus).name for corpus, *_ in paper.ROWS.values()}
+    unknown = sorted({p for p, _ in args.corpus_epochs} - presets)
+    if unknown:
+        parser.error(f"unknown corpus {unknown} in --corpus-epochs; choose from {sorted(presets)}")
+    protocol = Protocol(paper, args.runs, args.epochs, dict(args.corpus_epochs))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for number in args.tables:
         if number == 5:
-            accuracy_table(paper, runs, out, args.epochs)
+            accuracy_table(protocol, out)
         else:
-            mse_table(paper, number, runs, out, args.epochs)
+            mse_table(protocol, number, out)
         print((out / f"table{number}.md").read_text())
-    figures(paper, args.tables, runs, out, args.epochs)
+    figures(protocol, args.tables, out)
 
 
 if __name__ == "__main__":
