@@ -34,7 +34,10 @@ demo: data/corpora/one_octave/corpus.json
 	$(PY) -m timbre_jax.embed --workdir $(DEMO)
 	$(PY) -m timbre_jax.render --workdir $(DEMO) --latent 0.3,0.7 --note E --seconds 4 \
 		--phase rtpghi --out $(DEMO)/audio/demo.wav
-	@echo "Plots are in $(DEMO)/plots/. Play the model: $(PY) -m timbre_jax.synth --workdir $(DEMO)"
+	@echo "Plots are in $(DEMO)/plots/, the WAV in $(DEMO)/audio/. Play the model you trained:"
+	@echo "    $(PY) -m timbre_jax.synth --workdir $(DEMO)"
+	@echo "or a pretrained one (300 epochs on this corpus; violin: the violin corpus):"
+	@echo "    $(PY) -m timbre_jax.synth --model one_octave    # or --model violin"
 
 corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
 	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done

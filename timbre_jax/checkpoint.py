@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
 from timbre_jax.errors import ParameterError
@@ -68,7 +70,7 @@ class LoadedModel(NamedTuple):
 
 
 def load_model(workdir: str | Path, which: str = BEST) -> LoadedModel:
-    """The autoencoder of a workdir, with its best (or latest) parameters.
+    """The autoencoder of a workdir, with its best (or latest) parameters as float32.
 
     Raises:
       ParameterError: the workdir has no such checkpoint.
@@ -84,6 +86,7 @@ def load_model(workdir: str | Path, which: str = BEST) -> LoadedModel:
         raise ParameterError(f"workdir {str(workdir)!r} has no {which} checkpoint")
     tree, meta = restored
     params = tree["params"] if which == LATEST else tree
+    params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)  # float16 if exported
     return LoadedModel(Autoencoder(**meta["model"]), params, meta)
 
 

@@ -1,4 +1,5 @@
-"""`python -m timbre_jax.synth --workdir runs/NAME`: open the synth panel on a trained model.
+"""`python -m timbre_jax.synth --workdir runs/NAME` (or `--model one_octave`, a pretrained
+model from results/pretrained): open the synth panel on a trained model.
 
 Plays through the default audio output (or `--device`), listens to the first MIDI input
 (or `--midi NAME`; `--midi-api UNIX_JACK` for JACK MIDI), and records takes into
@@ -10,14 +11,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+
+import numpy as np
 
 from timbre_jax.checkpoint import load_model
 from timbre_jax.errors import ParameterError
+from timbre_jax.pretrained import pretrained_workdir
+
+
+def training_embedding(workdir):
+    """(latents [N, d], notes [N]) of the training split, from the corpus if it is on this
+    machine, else from the workdir's embedding_train.npz; None if neither is."""
+    from timbre_jax.embed import encode_split
+
+    try:
+        emb = encode_split(workdir, "train")
+    except (ParameterError, OSError):  # the corpus is not on this machine
+        path = Path(workdir) / "embedding_train.npz"
+        if not path.is_file():
+            return None
+        emb = np.load(path)
+    return np.asarray(emb["latents"], np.float32), np.asarray(emb["note"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
-    parser.add_argument("--workdir", required=True, help="a run folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="a run folder")
+    source.add_argument("--model", help="a pretrained model: one_octave or violin")
     parser.add_argument("--phase", default="noise", help="noise or rtpghi")
     parser.add_argument("--device", help="sounddevice output device name or index")
     parser.add_argument("--midi", help="MIDI input port (default: the first one)")
@@ -27,23 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quit-after", type=float, help="close the panel after this many seconds")
     args = parser.parse_args(argv)
     try:
-        from timbre_jax.embed import encode_split
         from timbre_jax.mesh import latent_span
         from timbre_jax.synth import midi
         from timbre_jax.synth.audio_out import AudioOutput, default_output_available
         from timbre_jax.synth.engine import SynthEngine
 
-        loaded = load_model(args.workdir)
+        workdir = args.workdir or pretrained_workdir(args.model)
+        loaded = load_model(workdir)
         names = midi.input_names(args.midi_api)
         if args.midi and args.midi not in names:
             raise ParameterError(f"MIDI input {args.midi!r} not found; inputs: {names}")
         engine = SynthEngine(loaded, phase=args.phase)
-        low, high = latent_span(args.workdir, loaded.meta)
-        try:
-            emb = encode_split(args.workdir, "train")
-            embedding = (emb["latents"], emb["note"])
-        except (ParameterError, OSError):  # the corpus is not on this machine
-            embedding = None
+        low, high = latent_span(workdir, loaded.meta)
+        embedding = training_embedding(workdir)
         output = AudioOutput(engine, device=args.device) if default_output_available() else None
         import pyqtgraph as pg
         from pyqtgraph.Qt import QtCore
@@ -51,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         from timbre_jax.synth.panel import SynthPanel
 
         app = pg.mkQApp("timbre_jax")
-        panel = SynthPanel(engine, workdir=args.workdir, low=low, high=high, embedding=embedding,
+        panel = SynthPanel(engine, workdir=workdir, low=low, high=high, embedding=embedding,
                            output=output, record_dir=args.record_dir)  # fmt: skip
         port = None
         if names:

@@ -1,0 +1,66 @@
+"""Pretrained models: the float16 export of a run, and the models shipped in results/pretrained."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from timbre_jax import pretrained
+from timbre_jax.checkpoint import load_model
+from timbre_jax.synth.__main__ import main as synth_main
+from timbre_jax.synth.__main__ import training_embedding
+
+
+def test_export_keeps_the_sound_in_float16(skip_run, tmp_path):
+    info = pretrained.export(skip_run, tmp_path / "model")
+    assert info["relative_change"] < pretrained.MAX_MSE_CHANGE
+    assert json.loads((tmp_path / "model" / "pretrained.json").read_text()) == info
+    assert not (tmp_path / "model" / "checkpoints" / "latest").exists()
+    loaded = load_model(tmp_path / "model")
+    assert {a.dtype for a in jax.tree.leaves(loaded.params)} == {np.dtype(np.float32)}
+    z, note = np.random.default_rng(0).uniform(size=(64, 2)), np.eye(12)[np.arange(64) % 12]
+    decoded = [
+        np.asarray(m.model.apply({"params": m.params}, z, note, method="decode"))
+        for m in (load_model(skip_run), loaded)
+    ]
+    np.testing.assert_allclose(decoded[1], decoded[0], atol=1e-3)
+
+
+def test_the_shipped_models_are_one_octave_and_violin():
+    assert {"one_octave", "violin"} <= set(pretrained.names())
+    for name in ("one_octave", "violin"):
+        info = json.loads((pretrained.pretrained_workdir(name) / "pretrained.json").read_text())
+        assert info["relative_change"] < pretrained.MAX_MSE_CHANGE
+        meta = load_model(pretrained.pretrained_workdir(name)).meta["model"]
+        assert (meta["latent_dim"], meta["bottleneck"], meta["chroma_skip"]) == (2, "sigmoid", True)
+
+
+def test_a_shipped_model_brings_its_embedding(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where its corpus (data/corpora/...) is not found
+    latents, notes = training_embedding(pretrained.pretrained_workdir("one_octave"))
+    assert latents.shape == (len(notes), 2) and 0 <= latents.min() <= latents.max() <= 1
+    assert set(notes.tolist()) <= set(range(12))
+
+
+def test_the_panel_opens_on_a_pretrained_model(tmp_path):
+    command = [sys.executable, "-m", "timbre_jax.synth", "--model", "violin", "--quit-after", "1",
+               "--record-dir", str(tmp_path)]  # fmt: skip
+    env = os.environ | {"QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_an_unknown_pretrained_model_is_refused(capsys):
+    assert synth_main(["--model", "cello"]) == 2
+    assert "no pretrained model 'cello'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [[], ["--model", "violin", "--workdir", "runs/x"]])
+def test_the_synth_needs_exactly_one_model(argv):
+    with pytest.raises(SystemExit):
+        synth_main(argv)
