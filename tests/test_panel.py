@@ -88,3 +88,34 @@ def test_the_synth_command_opens_and_plays(jack_server, skip_run, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     played = float(run.stdout.split("played ")[1].split(" s")[0])
     assert played >= 2.0 and "0 underruns" in run.stdout
+
+
+def test_takes_while_playing_come_from_the_stream(jack_server, skip_run, qtbot, tmp_path,
+                                                  monkeypatch):  # fmt: skip
+    import soundfile as sf
+
+    from timbre_jax import render
+    from timbre_jax.synth.audio_out import AudioOutput
+
+    def render_on_the_live_engine(*args):
+        raise AssertionError("an offline render ran on the engine the stream plays")
+
+    monkeypatch.setattr(render, "render_automation", render_on_the_live_engine)
+
+    engine = SynthEngine(load_model(skip_run))
+    output = AudioOutput(engine, device=jack_server, block_size=256)
+    widget = SynthPanel(engine, workdir=skip_run, low=[0, 0], high=[1, 1], output=output,
+                        record_dir=tmp_path)  # fmt: skip
+    qtbot.addWidget(widget)
+    widget.play.setChecked(True)
+    widget.record.setChecked(True)
+    widget.record.setChecked(False)  # shorter than a hop: at most a hop or two, not a render
+    qtbot.wait(1000)
+    widget.record.setChecked(True)
+    qtbot.wait(1000)
+    widget.record.setChecked(False)
+    widget.play.setChecked(False)
+    output.close()
+    short, long = (sf.info(tmp_path / f"take_{n}.wav").duration for n in (1, 2))
+    hop = engine.hop_length / engine.sample_rate
+    assert short <= 2 * hop and long == pytest.approx(1.0, abs=0.1)

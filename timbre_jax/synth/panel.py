@@ -195,8 +195,9 @@ class SynthPanel(QtWidgets.QWidget):
         wav_path = csv_path.with_suffix(".wav")
         write_automation(csv_path, rows, self.engine.latent_dim)
         streamed = self.output.producer.recorder if self.output is not None else None
-        if streamed:
-            audio = np.concatenate([hop for _, hop in streamed])
+        if streamed or (self.output is not None and self.output.stream.active):
+            # while the sound plays the engine is the producer's: never render on it here
+            audio = np.concatenate([np.zeros(0, np.float32)] + [h for _, h in streamed or []])
             self.output.producer.recorder = None
         else:
             controls = self.engine.controls
