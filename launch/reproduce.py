@@ -29,7 +29,7 @@ import numpy as np
 from timbre_jax import embed, mesh
 from timbre_jax.audio_io import write_wav
 from timbre_jax.checkpoint import load_model
-from timbre_jax.corpus.build import build_corpus
+from timbre_jax.corpus.build import CORPUS_FORMAT, build_corpus
 from timbre_jax.corpus.render import render_preset
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.train import train_and_evaluate
@@ -56,8 +56,9 @@ def load_paper_configs():
 
 
 def ensure_corpus(path: Path) -> None:
-    """Renders and builds data/corpora/PRESET unless its corpus.json exists."""
-    if (path / "corpus.json").is_file():
+    """Renders and builds data/corpora/PRESET unless it is there in the current format."""
+    meta = path / "corpus.json"
+    if meta.is_file() and json.loads(meta.read_text())["format"] == CORPUS_FORMAT:
         return
     audio = path.parent.parent / "audio" / path.name
     if not (audio / "manifest.json").is_file():
@@ -163,8 +164,8 @@ def accuracy_table(protocol: Protocol, out: Path) -> None:
     write_table(out, 5, header, rows, {r[2] for r in rows[1::2]})
 
 
-def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 1.0) -> None:
-    """A diagonal latent sweep, one second on each note: a few seconds of what the model plays."""
+def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> None:
+    """A diagonal latent sweep, half a second on each note: what the model plays, in 6 s."""
     engine = SynthEngine(load_model(workdir), phase="rtpghi")
     hops = round(seconds_per_note * engine.sample_rate / engine.hop_length)
     audio = []

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from timbre_jax import pretrained
-from timbre_jax.checkpoint import load_model
+from timbre_jax.checkpoint import BEST, Checkpoints, load_model
+from timbre_jax.errors import ParameterError
 from timbre_jax.synth.__main__ import main as synth_main
 from timbre_jax.synth.__main__ import training_embedding
 
@@ -20,14 +21,30 @@ def test_export_keeps_the_sound_in_float16(skip_run, tmp_path):
     assert info["relative_change"] < pretrained.MAX_MSE_CHANGE
     assert json.loads((tmp_path / "model" / "pretrained.json").read_text()) == info
     assert not (tmp_path / "model" / "checkpoints" / "latest").exists()
+    stored, _ = Checkpoints(tmp_path / "model", which=(BEST,)).restore(BEST)
+    assert {a.dtype for a in jax.tree.leaves(stored)} == {np.dtype(np.float16)}
     loaded = load_model(tmp_path / "model")
     assert {a.dtype for a in jax.tree.leaves(loaded.params)} == {np.dtype(np.float32)}
+    assert sorted(p.name for p in (tmp_path / "model" / "checkpoints").iterdir()) == [BEST]
     z, note = np.random.default_rng(0).uniform(size=(64, 2)), np.eye(12)[np.arange(64) % 12]
     decoded = [
         np.asarray(m.model.apply({"params": m.params}, z, note, method="decode"))
         for m in (load_model(skip_run), loaded)
     ]
     np.testing.assert_allclose(decoded[1], decoded[0], atol=1e-3)
+
+
+def test_export_never_replaces_what_is_not_an_exported_model(skip_run):
+    with pytest.raises(ParameterError, match="not a pretrained model"):
+        pretrained.export(skip_run.parent, skip_run.parent)
+    assert (skip_run / "final.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["", "..", "../x", "a/b"])
+def test_export_names_are_plain(name, capsys):
+    with pytest.raises(SystemExit):
+        pretrained.main(["export", "--workdir", "runs/x", "--name", name])
+    assert "a model name is" in capsys.readouterr().err
 
 
 def test_the_shipped_models_are_one_octave_and_violin():

@@ -40,3 +40,11 @@ def test_a_shortened_table_says_so(tmp_path):
 def test_bad_corpus_epochs_are_refused(text):
     with pytest.raises(argparse.ArgumentTypeError):
         reproduce.preset_epochs(text)
+
+
+def test_the_committed_results_stay_small():
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()  # fmt: skip
+    assert listed and sum((ROOT / p).stat().st_size for p in listed) < 30e6

@@ -58,12 +58,11 @@ def test_normalize_frames_scales_each_frame_to_unit_max():
     np.testing.assert_allclose(out, [[0, 0.5, 1], [0, 0, 0], [1, 1 / 3, 1 / 6]], rtol=1e-6)
 
 
-def test_frame_diff_restarts_at_each_clip():
+def test_frame_diff_is_zero_at_the_start_then_the_step():
     frames = np.arange(12, dtype=np.float32).reshape(6, 2) ** 2
-    clip_ids = np.array([0, 0, 0, 1, 1, 2])
-    diff = np.asarray(spectral.frame_diff(frames, clip_ids=clip_ids))
-    np.testing.assert_array_equal(diff[[0, 3, 5]], 0)
-    np.testing.assert_allclose(diff[[1, 2, 4]], frames[[1, 2, 4]] - frames[[0, 1, 3]])
+    diff = np.asarray(spectral.frame_diff(frames))
+    np.testing.assert_array_equal(diff[0], 0)
+    np.testing.assert_allclose(diff[1:], frames[1:] - frames[:-1])
 
 
 @pytest.mark.parametrize(

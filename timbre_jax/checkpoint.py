@@ -25,12 +25,11 @@ SPECTRAL_KEYS = ("sample_rate", "n_fft", "hop_length", "window", "chroma_method"
 class Checkpoints:
     """The latest and best checkpoints of one workdir."""
 
-    def __init__(self, workdir: str | Path):
+    def __init__(self, workdir: str | Path, which: tuple[str, ...] = (LATEST, BEST)):
+        """Opens the `which` checkpoints (both to train; one to read, creating nothing)."""
         root = Path(workdir).absolute() / "checkpoints"
-        options = ocp.CheckpointManagerOptions(max_to_keep=1, create=True)
-        self._managers = {
-            w: ocp.CheckpointManager(root / w, options=options) for w in (LATEST, BEST)
-        }
+        options = ocp.CheckpointManagerOptions(max_to_keep=1, create=which == (LATEST, BEST))
+        self._managers = {w: ocp.CheckpointManager(root / w, options=options) for w in which}
 
     def save(self, which: str, step: int, tree, meta: dict) -> None:
         """Saves a pytree (the train state, or parameters) with its JSON description."""
@@ -79,7 +78,7 @@ def load_model(workdir: str | Path, which: str = BEST) -> LoadedModel:
         raise ParameterError(f"checkpoint must be {LATEST!r} or {BEST!r}, got {which!r}")
     if not (Path(workdir) / "checkpoints" / which).is_dir():
         raise ParameterError(f"workdir {str(workdir)!r} has no {which} checkpoint")
-    checkpoints = Checkpoints(workdir)
+    checkpoints = Checkpoints(workdir, which=(which,))
     restored = checkpoints.restore(which)
     checkpoints.close()
     if restored is None:

@@ -6,15 +6,17 @@
 An exported model is a workdir with only `checkpoints/best` (its parameters in float16, read
 back as float32 by `load_model`), `pretrained.json` (the source run, its test MSE with float32
 and with float16 weights) and `embedding_train.npz` (the training latents as float16, so the
-panel draws them without the corpus). The export refuses weights whose float16 copy changes the
-test MSE by 1% or more.
+panel draws them without the corpus). Only sigmoid-bottleneck models are exported (their
+latent span is (0, 1) without the corpus), and only if the float16 copy changes the test MSE
+by less than 1%. Models are found in the repository's results/pretrained (an editable or
+source install).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from timbre_jax import distributed
 from timbre_jax.checkpoint import BEST, Checkpoints, load_model
+from timbre_jax.corpus.workspace import atomic_output_dir
 from timbre_jax.dataset import load_device_split
 from timbre_jax.embed import encode_split
 from timbre_jax.errors import ParameterError
@@ -30,6 +33,7 @@ from timbre_jax.train import make_evaluate
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "results" / "pretrained"
 MAX_MSE_CHANGE = 0.01  # relative change of the test MSE allowed by the float16 copy
+INFO = "pretrained.json"
 
 
 def names() -> list[str]:
@@ -61,15 +65,28 @@ def test_mse(loaded, params) -> float:
 
 
 def export(workdir: str | Path, out: str | Path) -> dict:
-    """Writes the best parameters of `workdir` in float16 to `out`; returns pretrained.json."""
+    """Writes the best parameters of `workdir` in float16 to `out`; returns pretrained.json.
+
+    Raises:
+      ParameterError: no final.json or checkpoint in `workdir`, a bottleneck without a fixed
+        span (the panel needs one without the corpus), `out` exists and is not an exported
+        model, or float16 changes the test MSE by `MAX_MSE_CHANGE` or more.
+    """
+    out = Path(out)
+    if out.exists() and not (out / INFO).is_file():
+        raise ParameterError(f"{str(out)!r} exists and is not a pretrained model: not replaced")
+    if not (Path(workdir) / "final.json").is_file():
+        raise ParameterError(f"{str(workdir)!r} has no final.json: train it to the end first")
+    final = json.loads((Path(workdir) / "final.json").read_text())
     loaded = load_model(workdir)
+    if loaded.meta["model"]["bottleneck"] != "sigmoid":
+        raise ParameterError("only sigmoid-bottleneck models are exported (their span is fixed)")
     half = jax.tree.map(lambda a: np.asarray(a, np.float16), loaded.params)
-    mse32 = test_mse(loaded, loaded.params)
-    mse16 = test_mse(loaded, jax.tree.map(lambda a: a.astype(np.float32), half))
+    half_as_float32 = jax.tree.map(lambda a: a.astype(np.float32), half)
+    mse32, mse16 = test_mse(loaded, loaded.params), test_mse(loaded, half_as_float32)
     change = abs(mse16 - mse32) / mse32
     if change >= MAX_MSE_CHANGE:
         raise ParameterError(f"float16 weights change the test MSE by {100 * change:.2f}%")
-    final = json.loads((Path(workdir) / "final.json").read_text())
     info = {
         "source_run": str(workdir),
         "epoch": loaded.meta["epoch"],
@@ -78,22 +95,27 @@ def export(workdir: str | Path, out: str | Path) -> dict:
         "test_mse_float16": mse16,
         "relative_change": change,
     }
-    out = Path(out)
-    shutil.rmtree(out, ignore_errors=True)
-    checkpoints = Checkpoints(out)
-    meta = loaded.meta | {"corpus": corpus_name(loaded)}
-    checkpoints.save(BEST, meta["epoch"], half, meta)
-    checkpoints.wait()
-    checkpoints.close()
-    shutil.rmtree(out / "checkpoints" / "latest", ignore_errors=True)
     embedding = encode_split(workdir, "train")
-    np.savez_compressed(
-        out / "embedding_train.npz",
-        latents=embedding["latents"].astype(np.float16),
-        note=embedding["note"].astype(np.int8),
-    )
-    (out / "pretrained.json").write_text(json.dumps(info, indent=1) + "\n")
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "checkpoints" / BEST).mkdir(parents=True)
+        checkpoints = Checkpoints(tmp, which=(BEST,))
+        meta = loaded.meta | {"corpus": corpus_name(loaded)}
+        checkpoints.save(BEST, meta["epoch"], half, meta)
+        checkpoints.wait()
+        checkpoints.close()
+        np.savez_compressed(
+            tmp / "embedding_train.npz",
+            latents=embedding["latents"].astype(np.float16),
+            note=embedding["note"].astype(np.int8),
+        )
+        (tmp / INFO).write_text(json.dumps(info, indent=1) + "\n")
     return info
+
+
+def model_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise argparse.ArgumentTypeError(f"a model name is letters, digits, _ and -: {text!r}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     cmd = commands.add_parser("export", help="store a run's best weights as a pretrained model")
     cmd.add_argument("--workdir", required=True, help="the run to export")
-    cmd.add_argument("--name", required=True, help="e.g. one_octave")
+    cmd.add_argument("--name", required=True, type=model_name, help="e.g. one_octave")
     cmd.add_argument("--out", help="folder to write (default: results/pretrained/NAME)")
     args = parser.parse_args(argv)
     try:

@@ -142,7 +142,7 @@ def resynthesize(workdir, signal: np.ndarray, *, scale=None) -> np.ndarray:
         spec["chroma_method"], sample_rate=spec["sample_rate"], n_fft=spec["n_fft"]
     )
     one_hot = np.asarray(chroma.one_hot(chroma.chroma(frames, bank=bank)))
-    diff = np.asarray(spectral.frame_diff(frames, clip_ids=np.zeros(len(frames))))
+    diff = np.asarray(spectral.frame_diff(frames))
     variables = {"params": loaded.params}
 
     @jax.jit

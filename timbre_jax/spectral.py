@@ -131,19 +131,15 @@ def normalize_frames(mag):
     return mag / jnp.where(peak > 0, peak, 1.0)
 
 
-def frame_diff(frames, *, clip_ids):
-    """First-order difference along time within each clip (Table I's "1st Order Diff").
+def frame_diff(frames):
+    """First-order difference along time (Table I's "1st Order Diff") of one signal's frames.
 
     Args:
-      frames: [n_frames, n_bins], consecutive frames of a corpus in clip order.
-      clip_ids: [n_frames] int clip of each frame.
+      frames: [n_frames, n_bins], consecutive frames of one signal.
 
     Returns:
-      [n_frames, n_bins]: frames[t] - frames[t - 1] where frame t - 1 is in the same clip,
-      zeros on the first frame of each clip.
+      [n_frames, n_bins]: frames[t] - frames[t - 1], zeros on the first frame. (A corpus's
+      frames, with clips and dropped silence, use `dataset.previous_frame_index`.)
     """
     frames = jnp.asarray(frames)
-    clip_ids = jnp.asarray(clip_ids)
-    previous = jnp.concatenate([frames[:1], frames[:-1]], axis=0)
-    same_clip = jnp.concatenate([jnp.zeros(1, bool), clip_ids[1:] == clip_ids[:-1]])
-    return jnp.where(same_clip[:, None], frames - previous, 0.0)
+    return frames - jnp.concatenate([frames[:1], frames[:-1]], axis=0)

@@ -30,7 +30,8 @@ def load_metadata(corpus_dir: str | Path) -> dict:
     if meta.get("format") != CORPUS_FORMAT:
         raise ParameterError(
             f"{str(corpus_dir)!r} has format {meta.get('format')!r}, this version reads "
-            f"{CORPUS_FORMAT!r}: rebuild it with `python -m timbre_jax.corpus build --overwrite`"
+            f"{CORPUS_FORMAT!r}: rebuild it with `python -m timbre_jax.corpus build --audio "
+            f"{meta['sources']['audio_dir']} --out {corpus_dir} --overwrite`"
         )
     return meta
 

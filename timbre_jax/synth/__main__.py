@@ -17,6 +17,7 @@ import numpy as np
 
 from timbre_jax.checkpoint import load_model
 from timbre_jax.errors import ParameterError
+from timbre_jax.pretrained import names as pretrained_names
 from timbre_jax.pretrained import pretrained_workdir
 
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="a run folder")
-    source.add_argument("--model", help="a pretrained model: one_octave or violin")
+    source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
     parser.add_argument("--phase", default="noise", help="noise or rtpghi")
     parser.add_argument("--device", help="sounddevice output device name or index")
     parser.add_argument("--midi", help="MIDI input port (default: the first one)")
