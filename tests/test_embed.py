@@ -8,8 +8,8 @@ from timbre_jax.train import train_and_evaluate
 
 
 def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
-    path = embed.embed(skip_run, "train")
-    assert path.stat().st_size > 1000
+    path, coverage = embed.embed(skip_run, "train")
+    assert path.stat().st_size > 1000 and 0 < coverage <= 1
     data = np.load(skip_run / "embedding_train.npz", allow_pickle=False)
     frames = np.load(tiny_corpus / "train" / "frames.npy")
     assert data["latents"].shape == (len(frames), 2)
@@ -18,6 +18,14 @@ def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
         data["note"], np.load(tiny_corpus / "train" / "chroma.npy").argmax(1)
     )
     assert set(np.unique(data["pitch"])) <= {60, 64, 67}
+
+
+def test_span_coverage_counts_occupied_cells():
+    corners = np.array([[0.01, 0.01], [0.99, 0.99], [0.02, 0.03]])
+    assert embed.span_coverage(corners, np.zeros(2), np.ones(2), cells=2) == 0.5
+    grid = (np.stack(np.meshgrid(np.arange(10), np.arange(10)), -1).reshape(-1, 2) + 0.5) / 10
+    assert embed.span_coverage(grid, np.zeros(2), np.ones(2), cells=10) == 1.0
+    assert embed.span_coverage(grid * 0.5, np.zeros(2), np.ones(2), cells=10) == 0.25
 
 
 def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path):

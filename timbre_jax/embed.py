@@ -4,8 +4,10 @@
     python -m timbre_jax.embed --grid runs/A runs/B runs/C runs/D --out figure.png
 
 The first writes `embedding_SPLIT.npz` (latents, chroma class, pitch, clip id) and
-`plots/embedding_SPLIT.png` into the workdir; the second puts 2-D runs side by side in the
-paper's layout (rows: LeakyReLU / sigmoid bottleneck; columns: without / with chroma skip).
+`plots/embedding_SPLIT.png` into the workdir, and prints how much of the playable span the
+latents fill (the fraction of a 20^d grid of cells over it that holds a frame); the second
+puts 2-D runs side by side in the paper's layout (rows: LeakyReLU / sigmoid bottleneck;
+columns: without / with chroma skip).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from timbre_jax.dataset import previous_frame_index
 from timbre_jax.errors import ParameterError
 
 BATCH = 4096  # frames encoded per jitted call
+MARGIN = 0.05  # LeakyReLU span: embedding range widened by this fraction on each side
+COVERAGE_CELLS = 20  # cells per side of the grid that `span_coverage` counts
 
 
 def encode_split(workdir: str | Path, split: str = "train") -> dict:
@@ -62,15 +66,45 @@ def encode_split(workdir: str | Path, split: str = "train") -> dict:
     }
 
 
+def latent_span(workdir, meta: dict, latents=None) -> tuple[np.ndarray, np.ndarray]:
+    """(low [d], high [d]) of the playable latent region: (0, 1) per neuron for a sigmoid
+    bottleneck, else the training latents' range widened by `MARGIN` (encoded if not given)."""
+    d = meta["model"]["latent_dim"]
+    if meta["model"]["bottleneck"] == "sigmoid":
+        return np.zeros(d), np.ones(d)
+    if latents is None:
+        latents = encode_split(workdir, "train")["latents"]
+    low, high = latents.min(axis=0), latents.max(axis=0)
+    pad = MARGIN * np.maximum(high - low, 1e-6)
+    return low - pad, high + pad
+
+
+def span_coverage(latents, low, high, cells: int = COVERAGE_CELLS) -> float:
+    """Fraction of the cells^d grid over the span [low, high] that holds a latent [N, d]: how
+    much of the playable region the training data reaches (1 = uniform enough to fill it)."""
+    unit = np.clip((np.asarray(latents) - low) / (high - low), 0.0, 1.0 - 1e-9)
+    return len(np.unique((unit * cells).astype(np.int64), axis=0)) / cells ** unit.shape[1]
+
+
+def coverage_of(workdir, embedding: dict) -> float:
+    """`span_coverage` of a run's embedding over its playable span."""
+    low, high = latent_span(workdir, load_model(workdir).meta, embedding["latents"])
+    return span_coverage(embedding["latents"], low, high)
+
+
 def embed(workdir: str | Path, split: str = "train") -> Path:
-    """Writes the embedding and its plot into the workdir; returns the plot's path."""
+    """Writes the embedding and its plot into the workdir; returns (plot path, coverage)."""
     embedding = encode_split(workdir, split)
     np.savez(Path(workdir) / f"embedding_{split}.npz", **embedding)
     meta = load_model(workdir).meta["model"]
-    title = f"{Path(workdir).name}: {split} split, {meta['bottleneck']} bottleneck"
+    coverage = coverage_of(workdir, embedding)
+    title = (
+        f"{Path(workdir).name}: {split} split, {meta['bottleneck']} bottleneck, "
+        f"fills {coverage:.0%} of its span"
+    )
     path = Path(workdir) / "plots" / f"embedding_{split}.png"
     plots.plot_embedding(embedding["latents"], embedding["note"], path, title=title)
-    return path
+    return path, coverage
 
 
 def paper_grid(workdirs: list[str | Path], out: str | Path, split: str = "train") -> Path:
@@ -86,7 +120,8 @@ def paper_grid(workdirs: list[str | Path], out: str | Path, split: str = "train"
         if cell in panels:
             raise ParameterError(f"--grid: two runs share bottleneck/skip cell {cell}")
         emb = encode_split(workdir, split)
-        panels[cell] = (emb["latents"], emb["note"], Path(workdir).name)
+        name = f"{Path(workdir).name}, fills {coverage_of(workdir, emb):.0%} of its span"
+        panels[cell] = (emb["latents"], emb["note"], name)
     plots.plot_embedding_grid(panels, out)
     return Path(out)
 
@@ -104,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise ParameterError("--grid needs --out FIGURE.png")
             print(f"wrote {paper_grid(args.grid, args.out, args.split)}")
         elif args.workdir:
-            print(f"wrote {embed(args.workdir, args.split)}")
+            path, coverage = embed(args.workdir, args.split)
+            print(
+                f"wrote {path}; the {args.split} latents fill {coverage:.1%} of the playable "
+                f"span ({COVERAGE_CELLS}^d cells)"
+            )
         else:
             raise ParameterError("give --workdir RUN or --grid RUN... --out FIGURE.png")
     except ParameterError as err:

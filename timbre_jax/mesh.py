@@ -9,7 +9,7 @@ latent space is sampled on a regular N^d mesh (cell centres; N = 350, 50, 5 for 
 in the paper) or at M scrambled Sobol points, every point is decoded, and the chroma class of
 the decoded frame (the corpus's chroma method) is compared with the conditioning class. The
 mesh spans (0, 1) per dimension for a sigmoid bottleneck and the training embedding's range
-widened by `MARGIN` on each side for a LeakyReLU one. Points within `SHELL` of the span from
+widened by `embed.MARGIN` on each side for a LeakyReLU one. Points within `SHELL` of the span from
 any face are the shell; the rest the interior. Writes `mesh.json`, and for 2-D meshes
 `plots/mesh_classes.png`, into the workdir.
 """
@@ -32,11 +32,10 @@ from tqdm import tqdm
 from timbre_jax import chroma, plots
 from timbre_jax.checkpoint import check_spectral, load_model
 from timbre_jax.corpus.report import load_metadata, load_split
-from timbre_jax.embed import encode_split
+from timbre_jax.embed import encode_split, latent_span
 from timbre_jax.errors import ParameterError
 
 PAPER_POINTS = {2: 350, 3: 50, 8: 5}  # points per dimension in the paper's Table V
-MARGIN = 0.05  # LeakyReLU span: embedding range widened by this fraction on each side
 SHELL = 0.1  # fraction of the span, from each face, that counts as the boundary shell
 MEMORY_LIMIT = 2 * 2**30  # bytes of host memory a sweep may use
 BYTES_PER_POINT = 4 * 2049 * 4  # a decoded frame in float32 and its intermediates, x4
@@ -47,17 +46,6 @@ NAMES = plots.NOTE_NAMES
 def default_points(latent_dim: int) -> int:
     """The paper's N for 2, 3 and 8 dimensions; otherwise about 150,000 points."""
     return PAPER_POINTS.get(latent_dim, max(2, round(150_000 ** (1 / latent_dim))))
-
-
-def latent_span(workdir, meta: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(low [d], high [d]) of the sampled region."""
-    d = meta["model"]["latent_dim"]
-    if meta["model"]["bottleneck"] == "sigmoid":
-        return np.zeros(d), np.ones(d)
-    latents = encode_split(workdir, "train")["latents"]
-    low, high = latents.min(axis=0), latents.max(axis=0)
-    pad = MARGIN * np.maximum(high - low, 1e-6)
-    return low - pad, high + pad
 
 
 def unit_mesh_points(flat_index: np.ndarray, points: int, latent_dim: int) -> np.ndarray:

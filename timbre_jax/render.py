@@ -58,7 +58,7 @@ def parse_floats(text: str, *, name: str, count: int) -> tuple[float, ...]:
 
 def check_span(workdir, latent) -> None:
     """Raises `ParameterError` if a latent point lies outside the span the model uses."""
-    from timbre_jax.mesh import latent_span
+    from timbre_jax.embed import latent_span
 
     low, high = latent_span(workdir, load_model(workdir).meta)
     outside = [i for i, v in enumerate(latent) if not low[i] <= v <= high[i]]

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quit-after", type=float, help="close the panel after this many seconds")
     args = parser.parse_args(argv)
     try:
-        from timbre_jax.mesh import latent_span
+        from timbre_jax.embed import latent_span
         from timbre_jax.synth import midi
         from timbre_jax.synth.audio_out import AudioOutput, default_output_available
         from timbre_jax.synth.engine import SynthEngine
