@@ -104,7 +104,7 @@ def caption(epochs: set[int]) -> str:
         return "the paper's protocol (300 epochs, batch 200, Adam 5e-4, L2 1e-7)"
     return (
         f"a SHORTENED protocol: {' or '.join(map(str, sorted(epochs)))} epochs (see the epochs "
-        "column) instead of the paper's 300 (batch 200, Adam 5e-4, L2 1e-7); our MSEs are not "
+        "column) instead of the paper's 300 (batch 200, Adam 5e-4, L2 1e-7); our figures are not "
         "comparable to the paper's as they stand"
     )
 
