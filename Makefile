@@ -36,7 +36,7 @@ demo: data/corpora/one_octave/corpus.json
 		--phase rtpghi --out $(DEMO)/audio/demo.wav
 	@echo "Plots are in $(DEMO)/plots/, the WAV in $(DEMO)/audio/. Play the model you trained:"
 	@echo "    $(PY) -m timbre_jax.synth --workdir $(DEMO)"
-	@echo "or a pretrained one (300 epochs on this corpus; violin: the violin corpus):"
+	@echo "or a shipped model, no training needed (results/pretrained: 300 epochs on this corpus; violin):"
 	@echo "    $(PY) -m timbre_jax.synth --model one_octave    # or --model violin"
 
 corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
