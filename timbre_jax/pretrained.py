@@ -40,7 +40,7 @@ def names() -> list[str]:
     """Names of the models in results/pretrained."""
     if not PRETRAINED_DIR.is_dir():
         return []
-    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "pretrained.json").is_file())
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / INFO).is_file())
 
 
 def pretrained_workdir(name: str) -> Path:
@@ -57,11 +57,12 @@ def corpus_name(loaded) -> str:
     return str(corpus.relative_to(root)) if corpus.is_relative_to(root) else str(corpus)
 
 
-def test_mse(loaded, params) -> float:
-    """Test-split MSE of these parameters of a loaded model on its corpus."""
+def mse_on_test_split(loaded, *param_sets) -> list[float]:
+    """Test-split MSE of each set of parameters of a loaded model, on its corpus."""
     mesh = distributed.data_mesh()
     test = load_device_split(loaded.meta["corpus"], "test", mesh)
-    return make_evaluate(loaded.model, mesh, batch_size=1000)(params, test)
+    evaluate = make_evaluate(loaded.model, mesh, batch_size=1000)
+    return [evaluate(params, test) for params in param_sets]
 
 
 def export(workdir: str | Path, out: str | Path) -> dict:
@@ -83,7 +84,7 @@ def export(workdir: str | Path, out: str | Path) -> dict:
         raise ParameterError("only sigmoid-bottleneck models are exported (their span is fixed)")
     half = jax.tree.map(lambda a: np.asarray(a, np.float16), loaded.params)
     half_as_float32 = jax.tree.map(lambda a: a.astype(np.float32), half)
-    mse32, mse16 = test_mse(loaded, loaded.params), test_mse(loaded, half_as_float32)
+    mse32, mse16 = mse_on_test_split(loaded, loaded.params, half_as_float32)
     change = abs(mse16 - mse32) / mse32
     if change >= MAX_MSE_CHANGE:
         raise ParameterError(f"float16 weights change the test MSE by {100 * change:.2f}%")

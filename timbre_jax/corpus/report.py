@@ -31,7 +31,7 @@ def load_metadata(corpus_dir: str | Path) -> dict:
         raise ParameterError(
             f"{str(corpus_dir)!r} has format {meta.get('format')!r}, this version reads "
             f"{CORPUS_FORMAT!r}: rebuild it with `python -m timbre_jax.corpus build --audio "
-            f"{meta['sources']['audio_dir']} --out {corpus_dir} --overwrite`"
+            f"{meta.get('sources', {}).get('audio_dir', 'AUDIO')} --out {corpus_dir} --overwrite`"
         )
     return meta
 
