@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from timbre_jax.chroma import CHROMA_METHODS
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.presets import PRESETS
 from timbre_jax.corpus.render import render_preset
 from timbre_jax.corpus.report import corpus_report, format_report
-from timbre_jax.errors import ParameterError
+from timbre_jax.dsp.chroma import CHROMA_METHODS
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m timbre_jax.corpus", description=__doc__)
+def parse_args(argv: list[str] | None = None):
+    parser = ArgumentParser(prog="python -m timbre_jax.corpus", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     render = commands.add_parser("render", help="render a preset's clips from a SoundFont")
@@ -37,27 +36,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        if args.command == "render":
-            manifest = render_preset(
-                args.preset, args.out, soundfont=args.soundfont, overwrite=args.overwrite
-            )
-            print(f"rendered {len(manifest['clips'])} clips of {args.preset!r} into {args.out}")
-        elif args.command == "build":
-            meta = build_corpus(
-                args.audio, args.out, chroma_method=args.chroma, overwrite=args.overwrite,
-                seed=args.seed,
-            )  # fmt: skip
-            counts = ", ".join(f"{s} {v['frames']}" for s, v in meta["splits"].items())
-            print(f"built {args.out}: {counts} frames")
-        else:
-            report = corpus_report(args.corpus)
-            print(json.dumps(report, indent=1) if args.json else format_report(report))
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.command == "render":
+        manifest = render_preset(
+            args.preset, args.out, soundfont=args.soundfont, overwrite=args.overwrite
+        )
+        print(f"rendered {len(manifest['clips'])} clips of {args.preset!r} into {args.out}")
+    elif args.command == "build":
+        meta = build_corpus(
+            args.audio, args.out, chroma_method=args.chroma, overwrite=args.overwrite,
+            seed=args.seed,
+        )  # fmt: skip
+        counts = ", ".join(f"{s} {v['frames']}" for s, v in meta["splits"].items())
+        print(f"built {args.out}: {counts} frames")
+    else:
+        report = corpus_report(args.corpus)
+        print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
 

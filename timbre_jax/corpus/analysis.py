@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from timbre_jax import chroma, spectral
+from timbre_jax.dsp import chroma, spectral
 
 BLOCK_FRAMES = 256  # frames per jitted call; the last block of a clip is zero-padded
 SILENCE_DB = -60.0  # frames whose peak is this far below a full-scale sine's are dropped

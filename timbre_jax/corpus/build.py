@@ -12,20 +12,18 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from timbre_jax import __version__, spectral
-from timbre_jax.audio_io import list_audio_files, read_audio
+from timbre_jax import __version__
 from timbre_jax.corpus.analysis import SILENCE_DB, FrameAnalyser
 from timbre_jax.corpus.render import MANIFEST
+from timbre_jax.corpus.store import ARRAYS, CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from timbre_jax.corpus.workspace import atomic_output_dir, refuse_existing
+from timbre_jax.dsp import spectral
+from timbre_jax.dsp.audio_io import list_audio_files, read_audio
 from timbre_jax.errors import ParameterError
+from timbre_jax.progress import progress_bar
 
-SPLITS = ("train", "val", "test")
 RELEASE_SECONDS = 1.0  # a note's pitch labels frames up to this long after its note-off
-CORPUS_JSON = "corpus.json"
-CORPUS_FORMAT = "timbre_jax.corpus/2"  # 2: positions.npy, each frame's STFT index in its clip
-ARRAYS = ("frames", "chroma", "clip_ids", "positions", "pitch")  # the .npy files of a split
 
 
 def split_files(n_files: int, *, seed: int) -> list[str]:
@@ -121,7 +119,7 @@ def build_corpus(
     parts = {s: {k: [] for k in ARRAYS} for s in SPLITS}
     counters = ("clips", "seconds", "silent_frames_dropped", "ties")
     stats = {s: dict.fromkeys(counters, 0) for s in SPLITS}
-    for clip_id, clip in enumerate(tqdm(clips, desc="build", unit="clip", disable=not progress)):
+    for clip_id, clip in enumerate(progress_bar(clips, desc="build", unit="clip", show=progress)):
         signal = read_audio(audio_dir / clip["file"], sample_rate=sample_rate)
         result = analyser(signal)
         n_frames = len(result.peak_db)

@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from timbre_jax import __version__
-from timbre_jax.audio_io import write_wav
 from timbre_jax.corpus.presets import Clip, preset_clips
 from timbre_jax.corpus.workspace import atomic_output_dir, refuse_existing
+from timbre_jax.dsp.audio_io import write_wav
+from timbre_jax.dsp.spectral import SAMPLE_RATE
 from timbre_jax.errors import ParameterError
-from timbre_jax.spectral import SAMPLE_RATE
+from timbre_jax.progress import progress_bar
 
 MANIFEST = "manifest.json"
 
@@ -125,7 +125,7 @@ def render_preset(
         "clips": [],
     }
     with atomic_output_dir(out_dir, overwrite=overwrite) as tmp:
-        for clip in tqdm(clips, desc=f"render {preset}", unit="clip", disable=not progress):
+        for clip in progress_bar(clips, desc=f"render {preset}", unit="clip", show=progress):
             file = f"{clip.split}/{clip.name}.wav"
             (tmp / clip.split).mkdir(exist_ok=True)
             signal = render_clip(synth, sfid, clip, sample_rate=sample_rate)

@@ -1,54 +1,13 @@
-"""Loads a corpus folder and summarises it: frames, audio, silence, chroma and its accuracy."""
+"""The report of a corpus folder: frames, audio, silence, chroma and its accuracy."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
-from timbre_jax.chroma import NOTE_NAMES
-from timbre_jax.corpus.build import CORPUS_FORMAT, CORPUS_JSON, SPLITS
-from timbre_jax.errors import ParameterError
-
-
-class Split(NamedTuple):
-    frames: np.ndarray  # [N, n_bins] float32, each frame's maximum 1
-    chroma: np.ndarray  # [N, 12] float32 one-hot
-    clip_ids: np.ndarray  # [N] int32
-    positions: np.ndarray  # [N] int32 STFT frame index within its clip (silent frames skipped)
-    pitch: np.ndarray  # [N] int16 MIDI pitch, -1 unknown
-
-
-def load_metadata(corpus_dir: str | Path) -> dict:
-    """The corpus.json of a corpus folder."""
-    path = Path(corpus_dir) / CORPUS_JSON
-    if not path.is_file():
-        raise ParameterError(f"{str(corpus_dir)!r} is not a corpus folder: no {CORPUS_JSON}")
-    meta = json.loads(path.read_text())
-    if meta.get("format") != CORPUS_FORMAT:
-        raise ParameterError(
-            f"{str(corpus_dir)!r} has format {meta.get('format')!r}, this version reads "
-            f"{CORPUS_FORMAT!r}: rebuild it with `python -m timbre_jax.corpus build --audio "
-            f"{meta.get('sources', {}).get('audio_dir', 'AUDIO')} --out {corpus_dir} --overwrite`"
-        )
-    return meta
-
-
-def load_split(corpus_dir: str | Path, split: str, *, mmap: bool = True) -> Split:
-    """The arrays of one split, memory-mapped by default (never unpickled)."""
-    if split not in SPLITS:
-        raise ParameterError(f"unknown split {split!r}; choose one of {SPLITS}")
-    load_metadata(corpus_dir)
-    folder = Path(corpus_dir) / split
-    mode = "r" if mmap else None
-    return Split(
-        *(
-            np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False)
-            for name in Split._fields
-        )
-    )
+from timbre_jax.corpus.store import SPLITS, Split, load_metadata, load_split
+from timbre_jax.dsp.chroma import NOTE_NAMES
 
 
 def chroma_accuracy(split: Split) -> float | None:
