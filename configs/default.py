@@ -9,6 +9,8 @@ corpus for tests: `make` it with `python -m timbre_jax.corpus render --preset ti
 
 import ml_collections
 
+from timbre_jax.errors import ParameterError
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
@@ -36,6 +38,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         config.train.epochs = 2
         config.train.batch_size = 40
     elif arg:
-        raise ValueError(f"configs/default.py takes no argument or 'smoke', got {arg!r}")
+        raise ParameterError(f"configs/default.py takes no argument or 'smoke', got {arg!r}")
     config.lock()
     return config

@@ -7,14 +7,10 @@ time on a Quadro P2000). All rows use the paper's protocol: 300 epochs, batch 20
 L2 1e-7. Corpora are built by `make corpora` into data/corpora/.
 """
 
-import importlib.util
-from pathlib import Path
-
 import ml_collections
 
-_spec = importlib.util.spec_from_file_location("_default", Path(__file__).with_name("default.py"))
-default = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(default)
+from configs import default
+from timbre_jax.errors import ParameterError
 
 ONE_OCTAVE, FIVE_OCTAVE, VIOLIN = (
     "data/corpora/one_octave",
@@ -85,9 +81,13 @@ PAPER_TABLE5 = {
 }
 
 
-def get_config(row: str) -> ml_collections.ConfigDict:
+def get_config(row: str | None = None) -> ml_collections.ConfigDict:
     if row not in ROWS:
-        raise ValueError(f"unknown row {row!r}; choose one of {sorted(ROWS)}")
+        given = "no row" if row is None else f"unknown row {row!r}"
+        raise ParameterError(
+            f"configs/paper.py takes a row (configs/paper.py:ROW): {given}; rows: "
+            + ", ".join(ROWS)
+        )
     corpus, latent_dim, bottleneck, chroma_skip, augment = ROWS[row]
     config = default.get_config()
     config.corpus = corpus

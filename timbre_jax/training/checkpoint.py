@@ -1,22 +1,18 @@
-"""Orbax checkpoints of a run, behind three calls: `Checkpoints.save`, `.restore`, `load_model`.
+"""Orbax checkpoints of a run, behind `Checkpoints.save` and `Checkpoints.restore`.
 
 A workdir keeps two: `checkpoints/latest` (the whole train state, to resume) and
 `checkpoints/best` (the parameters with the lowest validation MSE). Each carries a JSON
 `meta` item that describes the model and the corpus's spectral settings, so that a decoder
-can be loaded from the workdir alone and refused where it does not fit.
+can be loaded from the workdir alone (`run.load_run`) and refused where it does not fit.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
 
-import jax
-import jax.numpy as jnp
 import orbax.checkpoint as ocp
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.models import Autoencoder
 
 LATEST, BEST = "latest", "best"
 SPECTRAL_KEYS = ("sample_rate", "n_fft", "hop_length", "window", "chroma_method")
@@ -60,33 +56,6 @@ class Checkpoints:
     def close(self) -> None:
         for manager in self._managers.values():
             manager.close()
-
-
-class LoadedModel(NamedTuple):
-    model: Autoencoder
-    params: dict  # Flax parameters: model.apply({"params": params}, ...)
-    meta: dict  # {"model": {...}, "spectral": {...}, "epoch": int, ...}
-
-
-def load_model(workdir: str | Path, which: str = BEST) -> LoadedModel:
-    """The autoencoder of a workdir, with its best (or latest) parameters as float32.
-
-    Raises:
-      ParameterError: the workdir has no such checkpoint.
-    """
-    if which not in (LATEST, BEST):
-        raise ParameterError(f"checkpoint must be {LATEST!r} or {BEST!r}, got {which!r}")
-    if not (Path(workdir) / "checkpoints" / which).is_dir():
-        raise ParameterError(f"workdir {str(workdir)!r} has no {which} checkpoint")
-    checkpoints = Checkpoints(workdir, which=(which,))
-    restored = checkpoints.restore(which)
-    checkpoints.close()
-    if restored is None:
-        raise ParameterError(f"workdir {str(workdir)!r} has no {which} checkpoint")
-    tree, meta = restored
-    params = tree["params"] if which == LATEST else tree
-    params = jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), params)  # float16 if exported
-    return LoadedModel(Autoencoder(**meta["model"]), params, meta)
 
 
 def check_spectral(meta: dict, corpus_meta: dict, *, what: str) -> None:

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from timbre_jax import distributed
-from timbre_jax.corpus.report import load_split
+from timbre_jax.corpus.store import load_split
+from timbre_jax.training import distributed
 
 
 class DeviceSplit(NamedTuple):

@@ -52,6 +52,11 @@ def global_array(host_array: np.ndarray, sharding: NamedSharding) -> jax.Array:
     return jax.make_array_from_callback(host_array.shape, sharding, lambda index: host_array[index])
 
 
+def describe_devices() -> str:
+    """E.g. "4 x cpu (cpu)" or "1 x NVIDIA H100 80GB HBM3 (gpu)"."""
+    return f"{jax.device_count()} x {jax.devices()[0].device_kind} ({jax.default_backend()})"
+
+
 def is_main_process() -> bool:
     """Only process 0 writes files."""
     return jax.process_index() == 0

@@ -11,11 +11,12 @@ from pathlib import Path
 from timbre_jax.errors import ParameterError
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}."""
     flat = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            flat |= _flatten(value, f"{prefix}{key}.")
+            flat |= flatten(value, f"{prefix}{key}.")
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -30,8 +31,8 @@ def claim(workdir: str | Path, config: dict) -> None:
     workdir = Path(workdir)
     path = workdir / "config.json"
     if path.is_file():
-        saved = _flatten(json.loads(path.read_text()))
-        given = _flatten(json.loads(json.dumps(config)))
+        saved = flatten(json.loads(path.read_text()))
+        given = flatten(json.loads(json.dumps(config)))
         differ = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
         if differ:
             detail = ", ".join(f"{k}: {saved.get(k)!r} -> {given.get(k)!r}" for k in differ)
