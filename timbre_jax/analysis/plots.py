@@ -1,31 +1,16 @@
-"""Figures written into a workdir (matplotlib, no display needed)."""
+"""Figures of the latent analysis: embeddings, the paper's 2 x 2 grid, mesh class maps."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless backend)
-
-from timbre_jax.chroma import NOTE_NAMES  # noqa: E402
-
-
-def plot_learning_curve(rows: list[dict], path: str | Path, *, title: str = "") -> None:
-    """Training loss and validation MSE per epoch, log scale, to a PNG."""
-    epochs = [r["epoch"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    ax.semilogy(epochs, [r["train_loss"] for r in rows], label="training loss (MSE + L2 [+ KL])")
-    ax.semilogy(epochs, [r["val_mse"] for r in rows], label="validation MSE")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    _save(fig, path)
+from timbre_jax.analysis.embedding import encode_split, run_coverage
+from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.errors import ParameterError
+from timbre_jax.figures import plt, save_figure
+from timbre_jax.training.run import Run
 
 
 def note_colors():
@@ -69,7 +54,7 @@ def plot_embedding(latents, notes, path, *, title: str = "") -> None:
     _note_legend(fig, notes)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1 - 0.9 / (3.2 * cols + 1.2), 1))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_embedding_grid(panels: dict, path) -> None:
@@ -87,7 +72,7 @@ def plot_embedding_grid(panels: dict, path) -> None:
             ax.axis("off")
     _note_legend(fig, np.concatenate(notes_seen))
     fig.tight_layout(rect=(0, 0, 0.9, 1))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_mesh_classes(classes, extent, path, *, embedding=None, present=None, title="") -> None:
@@ -117,10 +102,36 @@ def plot_mesh_classes(classes, extent, path, *, embedding=None, present=None, ti
     _note_legend(fig, np.arange(12))
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1 - 0.9 / (2.8 * cols + 1.2), 1))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def _save(fig, path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+def embed_run(run: Run, split: str = "train") -> tuple[Path, float]:
+    """Writes `embedding_SPLIT.npz` (latents, note class, pitch, clip id) and its scatter plot
+    into the run's folder; returns the plot's path and how much of the playable span the
+    split's latents fill (`embedding.span_coverage`)."""
+    embedding = encode_split(run, split)
+    np.savez(run.folder / f"embedding_{split}.npz", **embedding)
+    coverage = run_coverage(run, embedding["latents"])
+    title = (
+        f"{run.name}: {split} split, {run.bottleneck} bottleneck, fills {coverage:.0%} of its span"
+    )
+    path = run.folder / "plots" / f"embedding_{split}.png"
+    plot_embedding(embedding["latents"], embedding["note"], path, title=title)
+    return path, coverage
+
+
+def paper_grid(runs: list[Run], out: str | Path, split: str = "train") -> Path:
+    """2-D embeddings of up to four runs in the paper's 2 x 2 layout (Figs. 2-3): rows
+    LeakyReLU / sigmoid bottleneck, columns without / with chroma skip."""
+    panels = {}
+    for run in runs:
+        if run.latent_dim != 2:
+            raise ParameterError(f"--grid takes 2-D models; {run.name!r} has {run.latent_dim}")
+        cell = (run.bottleneck == "sigmoid", bool(run.meta["model"]["chroma_skip"]))
+        if cell in panels:
+            raise ParameterError(f"--grid: two runs share bottleneck/skip cell {cell}")
+        embedding = encode_split(run, split)
+        name = f"{run.name}, fills {run_coverage(run, embedding['latents']):.0%} of its span"
+        panels[cell] = (embedding["latents"], embedding["note"], name)
+    plot_embedding_grid(panels, out)
+    return Path(out)

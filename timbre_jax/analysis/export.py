@@ -1,0 +1,90 @@
+"""The float16 export of a trained run as a shipped model (results/pretrained/NAME).
+
+An exported model is a run folder with only `checkpoints/best` (its parameters in float16,
+read back as float32 by `run.load_run`), `pretrained.json` (the source run, its test MSE with
+float32 and with float16 weights) and `embedding_train.npz` (the training latents as float16,
+so the panel draws them without the corpus). Only sigmoid-bottleneck models are exported
+(their latent span is (0, 1) without the corpus), and only if the float16 copy changes the
+test MSE by less than `MAX_MSE_CHANGE`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from timbre_jax.analysis.embedding import STORED_EMBEDDING, encode_split
+from timbre_jax.corpus.workspace import atomic_output_dir
+from timbre_jax.errors import ParameterError
+from timbre_jax.training import distributed
+from timbre_jax.training.checkpoint import BEST, Checkpoints
+from timbre_jax.training.data import load_device_split
+from timbre_jax.training.loop import make_evaluate
+from timbre_jax.training.run import PRETRAINED_DIR, PRETRAINED_INFO, Run
+
+MAX_MSE_CHANGE = 0.01  # relative change of the test MSE allowed by the float16 copy
+
+
+def corpus_name(run: Run) -> str:
+    """The run's corpus relative to the repository (data/corpora/NAME) where it lies inside it."""
+    corpus = run.corpus.absolute()
+    root = PRETRAINED_DIR.parents[1]
+    return str(corpus.relative_to(root)) if corpus.is_relative_to(root) else str(corpus)
+
+
+def mse_on_test_split(run: Run, *param_sets) -> list[float]:
+    """Test-split MSE of each set of parameters of the run's model, on its corpus."""
+    mesh = distributed.data_mesh()
+    test = load_device_split(run.corpus, "test", mesh)
+    evaluate = make_evaluate(run.model, mesh, batch_size=1000)
+    return [evaluate(params, test) for params in param_sets]
+
+
+def export(run: Run, out: str | Path) -> dict:
+    """Writes the run's best parameters in float16 to `out`; returns pretrained.json.
+
+    Raises:
+      ParameterError: the run has not trained to the end (no final.json), a bottleneck without
+        a fixed span (the panel needs one without the corpus), `out` exists and is not an
+        exported model, or float16 changes the test MSE by `MAX_MSE_CHANGE` or more.
+    """
+    out = Path(out)
+    if out.exists() and not (out / PRETRAINED_INFO).is_file():
+        raise ParameterError(f"{str(out)!r} exists and is not a pretrained model: not replaced")
+    final = run.final()
+    if final is None:
+        raise ParameterError(f"{str(run.folder)!r} has no final.json: train it to the end first")
+    if run.bottleneck != "sigmoid":
+        raise ParameterError("only sigmoid-bottleneck models are exported (their span is fixed)")
+    half = jax.tree.map(lambda a: np.asarray(a, np.float16), run.params)
+    half_as_float32 = jax.tree.map(lambda a: a.astype(np.float32), half)
+    mse32, mse16 = mse_on_test_split(run, run.params, half_as_float32)
+    change = abs(mse16 - mse32) / mse32
+    if change >= MAX_MSE_CHANGE:
+        raise ParameterError(f"float16 weights change the test MSE by {100 * change:.2f}%")
+    info = {
+        "source_run": str(run.folder),
+        "epoch": run.meta["epoch"],
+        "epochs": final["epochs"],
+        "test_mse_float32": mse32,
+        "test_mse_float16": mse16,
+        "relative_change": change,
+    }
+    embedding = encode_split(run, "train")
+    with atomic_output_dir(out, overwrite=True) as tmp:
+        (tmp / "checkpoints" / BEST).mkdir(parents=True)
+        checkpoints = Checkpoints(tmp, which=(BEST,))
+        meta = run.meta | {"corpus": corpus_name(run)}
+        checkpoints.save(BEST, meta["epoch"], half, meta)
+        checkpoints.wait()
+        checkpoints.close()
+        np.savez_compressed(
+            tmp / STORED_EMBEDDING,
+            latents=embedding["latents"].astype(np.float16),
+            note=embedding["note"].astype(np.int8),
+        )
+        (tmp / PRETRAINED_INFO).write_text(json.dumps(info, indent=1) + "\n")
+    return info
