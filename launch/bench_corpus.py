@@ -19,10 +19,10 @@ import time
 import librosa
 import numpy as np
 
-from timbre_jax.audio_io import list_audio_files, read_audio
 from timbre_jax.corpus.analysis import FrameAnalyser
 from timbre_jax.corpus.render import render_preset
-from timbre_jax.spectral import HOP_LENGTH, N_FFT, SAMPLE_RATE
+from timbre_jax.dsp.audio_io import list_audio_files, read_audio
+from timbre_jax.dsp.spectral import HOP_LENGTH, N_FFT, SAMPLE_RATE
 
 
 def best_time(fn, signals, repeats: int) -> float:

@@ -1,7 +1,7 @@
 """Mesh-sweep throughput: decoder + chroma decodes per second against the jnp.dot rate.
 
-Times the jitted, vmapped classifier of `timbre_jax.mesh` (decode a latent point with a
-conditioning note, take the chroma class of the frame) on chunks of latent points for a
+Times the jitted, vmapped classifier of `timbre_jax.analysis.mesh_sweep` (decode a latent
+point with a conditioning note, take the chroma class of the frame) on chunks of latent points for a
 freshly initialised default model (speed does not depend on the weights), measures the fp32
 `jnp.dot` rate in the same run, and prints the achieved FLOP rate as a fraction of it and the
 projected time of the paper's 2-D table (350 x 350 points x 12 notes).
@@ -18,11 +18,11 @@ import jax
 import numpy as np
 from bench_train import matmul_rate  # noqa: E402  (a sibling script)
 
-from timbre_jax import chroma
-from timbre_jax.checkpoint import LoadedModel
-from timbre_jax.mesh import make_classifier
-from timbre_jax.models import HIDDEN_WIDTHS, N_BINS, Autoencoder
-from timbre_jax.train import describe_devices
+from timbre_jax.analysis.mesh_sweep import make_classifier
+from timbre_jax.dsp import chroma
+from timbre_jax.training.distributed import describe_devices
+from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS, Autoencoder
+from timbre_jax.training.run import Run
 
 
 def decode_flops(latent_dim: int = 2) -> float:
@@ -40,7 +40,7 @@ def main() -> None:
     zeros = np.zeros((1, N_BINS), np.float32)
     params = model.init(jax.random.key(0), zeros, np.zeros((1, 12), np.float32), zeros)["params"]
     bank = chroma.filterbank("pitch_filterbank", sample_rate=44100, n_fft=4096)
-    classify = make_classifier(LoadedModel(model, params, {}), bank)
+    classify = make_classifier(Run(None, model, params, {}), bank)
     z = jax.numpy.asarray(np.random.default_rng(0).uniform(0, 1, (args.chunk, 2)), np.float32)
     for note in range(3):
         classify(z, note).block_until_ready()

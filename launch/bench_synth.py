@@ -23,10 +23,10 @@ import time
 
 import numpy as np
 
-from timbre_jax.checkpoint import load_model
-from timbre_jax.spectral import hann_window, stft
+from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.synth.audio_out import AudioOutput
 from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.training.run import load_run
 
 
 def sweep(engine: SynthEngine, hops: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,10 +94,10 @@ def main() -> None:
     parser.add_argument("--hops", type=int, default=2000)
     parser.add_argument("--changes", type=int, default=40)
     args = parser.parse_args()
-    loaded = load_model(args.workdir)
+    run = load_run(args.workdir)
     print(f"model {args.workdir}; hop = 1024 samples = 23.2 ms")
     for method in ("noise", "rtpghi"):
-        engine = SynthEngine(loaded, phase=method)
+        engine = SynthEngine(run, phase=method)
         engine.set_gain(1.0)
         engine.reset()
         audio, mags = sweep(engine, args.hops)
@@ -105,7 +105,7 @@ def main() -> None:
         sc = spectral_convergence(engine, audio, mags)
         print(f"{method:7s} per-hop compute: median {t['median_ms']:.2f} ms, "
               f"p99 {t['p99_ms']:.2f} ms; spectral convergence {sc:.3f}")  # fmt: skip
-    median, worst = latency(SynthEngine(loaded), args.changes)
+    median, worst = latency(SynthEngine(run), args.changes)
     print(f"control-to-sound latency: median {1e3 * median:.1f} ms, max {1e3 * worst:.1f} ms")
 
 

@@ -13,7 +13,6 @@ Usage: python launch/bench_train.py [--steps 50] [--frames 17000] [--repeats 5]
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 from pathlib import Path
 
@@ -21,19 +20,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from timbre_jax import distributed
-from timbre_jax.dataset import DeviceSplit, epoch_batches, previous_frame_index
-from timbre_jax.models import HIDDEN_WIDTHS, N_BINS
-from timbre_jax.train import build_model, describe_devices, init_state, make_train_step
+from timbre_jax.training import distributed
+from timbre_jax.training.config import load_config
+from timbre_jax.training.data import DeviceSplit, epoch_batches, previous_frame_index
+from timbre_jax.training.loop import build_model, init_state, make_train_step
+from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def default_config():
-    spec = importlib.util.spec_from_file_location("default", ROOT / "configs" / "default.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return load_config(str(ROOT / "configs" / "default.py"))
 
 
 def matmul_rate(n: int = 2048, repeats: int = 20) -> float:
@@ -96,7 +93,7 @@ def main() -> None:
     fps = n_steps * config.train.batch_size / seconds
     rate = matmul_rate()
     flops = training_flops_per_frame()
-    print(f"device: {describe_devices()}")
+    print(f"device: {distributed.describe_devices()}")
     print(f"jnp.dot fp32 rate:       {rate / 1e9:8.1f} GFLOP/s (2048 x 2048)")
     print(
         f"training throughput:     {fps:8.0f} frames/s (batch {config.train.batch_size}, "

@@ -19,20 +19,21 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from timbre_jax import embed, mesh
-from timbre_jax.audio_io import write_wav
-from timbre_jax.checkpoint import load_model
-from timbre_jax.corpus.build import CORPUS_FORMAT, build_corpus
+from timbre_jax.analysis import mesh_sweep, plots
+from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
+from timbre_jax.corpus.store import CORPUS_FORMAT
+from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.train import train_and_evaluate
+from timbre_jax.training.config import config_module
+from timbre_jax.training.loop import train_and_evaluate
+from timbre_jax.training.run import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_EPOCHS = 300
@@ -49,10 +50,8 @@ MESH_FIGURES = {4: "table2_sigmoid_skip", 5: "table3_sigmoid_skip"}
 
 
 def load_paper_configs():
-    spec = importlib.util.spec_from_file_location("paper", ROOT / "configs" / "paper.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """configs/paper.py: the rows, the paper's MSEs and Table V."""
+    return config_module(ROOT / "configs" / "paper.py")
 
 
 def ensure_corpus(path: Path) -> None:
@@ -95,7 +94,7 @@ def ensure_run(protocol: Protocol, row: str) -> dict:
 def ensure_mesh(workdir: Path, points: int) -> dict:
     path = workdir / "mesh.json"
     if not path.is_file() or json.loads(path.read_text())["points_per_dim"] != points:
-        path.write_text(json.dumps(mesh.sweep(workdir, points=points), indent=1))
+        path.write_text(json.dumps(mesh_sweep.sweep(load_run(workdir), points=points), indent=1))
     return json.loads(path.read_text())
 
 
@@ -151,7 +150,7 @@ def mse_table(protocol: Protocol, number: int, out: Path) -> None:
 
 
 def accuracy_table(protocol: Protocol, out: Path) -> None:
-    header = ["model", "source", "epochs", "mesh length", *mesh.NAMES, "interior", "shell"]
+    header = ["model", "source", "epochs", "mesh length", *mesh_sweep.NAMES, "interior", "shell"]
     rows = []
     for row in TABLE_ROWS[5]:
         epochs = ensure_run(protocol, row)["epochs"]
@@ -166,7 +165,7 @@ def accuracy_table(protocol: Protocol, out: Path) -> None:
 
 def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> None:
     """A diagonal latent sweep, half a second on each note: what the model plays, in 6 s."""
-    engine = SynthEngine(load_model(workdir), phase="rtpghi")
+    engine = SynthEngine(load_run(workdir), phase="rtpghi")
     hops = round(seconds_per_note * engine.sample_rate / engine.hop_length)
     audio = []
     for note in range(12):
@@ -183,7 +182,7 @@ def figures(protocol: Protocol, tables: list[int], out: Path) -> None:
     for number, prefix in FIGURES.items():
         if int(prefix[-1]) in tables:
             workdirs = [protocol.workdir(r) for r in TABLE_ROWS[int(prefix[-1])]]
-            embed.paper_grid(workdirs, out / f"figure{number}.png")
+            plots.paper_grid([load_run(w) for w in workdirs], out / f"figure{number}.png")
     for number, row in MESH_FIGURES.items():
         classes = protocol.workdir(row) / "plots" / "mesh_classes.png"
         if 5 in tables and classes.is_file():

@@ -8,36 +8,21 @@ Plays through the default audio output (or `--device`), listens to the first MID
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
 
-import numpy as np
-
-from timbre_jax.checkpoint import load_model
+from timbre_jax.analysis.embedding import latent_span, training_embedding
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.errors import ParameterError
-from timbre_jax.pretrained import names as pretrained_names
-from timbre_jax.pretrained import pretrained_workdir
+from timbre_jax.synth import midi
+from timbre_jax.synth.audio_out import AudioOutput, default_output_available
+from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.training.run import load_run, pretrained_names, run_folder
 
 
-def training_embedding(workdir):
-    """(latents [N, d], notes [N]) of the training split, from the corpus if it is on this
-    machine, else from the workdir's embedding_train.npz; None if neither is."""
-    from timbre_jax.embed import encode_split
-
-    try:
-        emb = encode_split(workdir, "train")
-    except (ParameterError, OSError):  # the corpus is not on this machine
-        path = Path(workdir) / "embedding_train.npz"
-        if not path.is_file():
-            return None
-        emb = np.load(path)
-    return np.asarray(emb["latents"], np.float32), np.asarray(emb["note"])
-
-
+@command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
+    parser = ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
@@ -49,38 +34,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--play", action="store_true", help="start the sound on opening")
     parser.add_argument("--quit-after", type=float, help="close the panel after this many seconds")
     args = parser.parse_args(argv)
-    try:
-        from timbre_jax.embed import latent_span
-        from timbre_jax.synth import midi
-        from timbre_jax.synth.audio_out import AudioOutput, default_output_available
-        from timbre_jax.synth.engine import SynthEngine
+    run = load_run(run_folder(workdir=args.workdir, model=args.model))
+    names = midi.input_names(args.midi_api)
+    if args.midi and args.midi not in names:
+        raise ParameterError(f"MIDI input {args.midi!r} not found; inputs: {names}")
+    engine = SynthEngine(run, phase=args.phase)
+    low, high = latent_span(run)
+    embedding = training_embedding(run)
+    output = AudioOutput(engine, device=args.device) if default_output_available() else None
+    import pyqtgraph as pg  # Qt is loaded only once the model and devices are known good
+    from pyqtgraph.Qt import QtCore
 
-        workdir = args.workdir or pretrained_workdir(args.model)
-        loaded = load_model(workdir)
-        names = midi.input_names(args.midi_api)
-        if args.midi and args.midi not in names:
-            raise ParameterError(f"MIDI input {args.midi!r} not found; inputs: {names}")
-        engine = SynthEngine(loaded, phase=args.phase)
-        low, high = latent_span(workdir, loaded.meta)
-        embedding = training_embedding(workdir)
-        output = AudioOutput(engine, device=args.device) if default_output_available() else None
-        import pyqtgraph as pg
-        from pyqtgraph.Qt import QtCore
+    from timbre_jax.synth.panel import SynthPanel
 
-        from timbre_jax.synth.panel import SynthPanel
-
-        app = pg.mkQApp("timbre_jax")
-        panel = SynthPanel(engine, workdir=workdir, low=low, high=high, embedding=embedding,
-                           output=output, record_dir=args.record_dir)  # fmt: skip
-        port = None
-        if names:
-            controller = midi.MidiController(engine, low, high)
-            port = midi.open_input(controller, args.midi or names[0], args.midi_api)
-            engine.set_gate(False)  # silent until a key is pressed
-            panel.status.setText(f"MIDI input: {port.name}")
-    except ParameterError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    app = pg.mkQApp("timbre_jax")
+    panel = SynthPanel(engine, run=run, low=low, high=high, embedding=embedding, output=output,
+                       record_dir=args.record_dir)  # fmt: skip
+    port = None
+    if names:
+        controller = midi.MidiController(engine, low, high)
+        port = midi.open_input(controller, args.midi or names[0], args.midi_api)
+        engine.set_gate(False)  # silent until a key is pressed
+        panel.status.setText(f"MIDI input: {port.name}")
     panel.show()
     if args.play and output is not None:
         panel.play.setChecked(True)

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 from typing import NamedTuple
 
 import jax
 import numpy as np
 
-from timbre_jax.checkpoint import LoadedModel
+from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.errors import ParameterError
-from timbre_jax.spectral import hann_window
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
+from timbre_jax.training.run import Run
 
 SMOOTHING_SECONDS = 0.03  # time constant of the latent point's glide toward its target
 ATTACK_SECONDS = 0.01  # gate on: linear rise
@@ -41,35 +42,36 @@ class Controls(NamedTuple):
     gate: bool  # sounding or released
 
 
+def decode_frame(model, params, z, note):
+    """One magnitude frame [n_bins] from a latent point [d] and a pitch class (0 = C)."""
+    one_hot = jax.nn.one_hot(note, 12)[None]
+    return model.apply({"params": params}, z[None], one_hot, method="decode")[0]
+
+
 class SynthEngine:
     """Streams audio from a trained decoder.
 
     Args:
-      loaded: a model from `checkpoint.load_model`, with a chroma skip connection or not.
+      run: a trained model (`run.load_run`), with a chroma skip connection or not.
       phase: "noise" or "rtpghi".
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
     """
 
-    def __init__(self, loaded: LoadedModel, *, phase: str = "noise", tolerance_db: float = -60.0,
+    def __init__(self, run: Run, *, phase: str = "noise", tolerance_db: float = -60.0,
                  seed: int = 0):  # fmt: skip
-        spectral = loaded.meta["spectral"]
+        spectral = run.spectral
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
         self.hop_length = spectral["hop_length"]
-        if loaded.meta["model"]["n_bins"] != self.n_fft // 2 + 1 or self.n_fft % self.hop_length:
+        n_bins = run.meta["model"]["n_bins"]
+        if n_bins != self.n_fft // 2 + 1 or self.n_fft % self.hop_length:
             raise ParameterError(
-                f"the model's {loaded.meta['model']['n_bins']} bins do not fit n_fft={self.n_fft} "
+                f"the model's {n_bins} bins do not fit n_fft={self.n_fft} "
                 f"and hop_length={self.hop_length}: the engine overlap-adds n_fft // 2 + 1 bins "
                 "at a hop that divides n_fft"
             )
-        self.latent_dim = loaded.meta["model"]["latent_dim"]
-        self.bottleneck = loaded.meta["model"]["bottleneck"]
-        model, params = loaded.model, loaded.params
-        self._decode = jax.jit(
-            lambda z, note: model.apply(
-                {"params": params}, z[None], jax.nn.one_hot(note, 12)[None], method="decode"
-            )[0]
-        )
+        self.latent_dim, self.bottleneck = run.latent_dim, run.bottleneck
+        self._decode = jax.jit(partial(decode_frame, run.model, run.params))
         self.window = hann_window(self.n_fft)
         self._ola_norm = float(np.sum(self.window**2)) / self.hop_length  # 1.5 at 75% overlap
         self._scale = LEVEL * float(self.window.sum()) / 2

@@ -6,7 +6,6 @@ spectrum, the level meter and the timing readout from what the engine last produ
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -14,11 +13,12 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from timbre_jax.audio_io import write_wav
-from timbre_jax.chroma import NOTE_NAMES
-from timbre_jax.plots import note_colors
+from timbre_jax.dsp.audio_io import write_wav
+from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.synth.automation import render_automation, write_automation
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.phase import PHASE_METHODS
+from timbre_jax.training.run import Run
 
 SLIDER_STEPS = 1000
 REDRAW_MS = 50
@@ -27,14 +27,14 @@ REDRAW_MS = 50
 class SynthPanel(QtWidgets.QWidget):
     """Args:
     engine: the engine to play.
-    workdir: the run (for its description and training embedding).
+    run: the model the engine plays (for its name and description).
     low, high: [latent_dim] span of the sliders and pad.
     embedding: optional (latents [N, d], notes [N]) shown on the XY pad.
     output: an `AudioOutput`, or None when there is no audio device.
     record_dir: where Record writes take_N.wav and take_N.csv.
     """
 
-    def __init__(self, engine: SynthEngine, *, workdir, low, high, embedding=None, output=None,
+    def __init__(self, engine: SynthEngine, *, run: Run, low, high, embedding=None, output=None,
                  record_dir="."):  # fmt: skip
         super().__init__()
         self.engine, self.output = engine, output
@@ -43,11 +43,11 @@ class SynthPanel(QtWidgets.QWidget):
         self.recording: list | None = None  # (seconds, controls) rows while recording
         self.record_started = 0.0
         self.takes = 0
-        self.setWindowTitle(f"timbre_jax: {Path(workdir).name}")
+        self.setWindowTitle(f"timbre_jax: {run.name}")
         layout = QtWidgets.QHBoxLayout(self)
         controls = QtWidgets.QVBoxLayout()
         layout.addLayout(controls, 1)
-        controls.addWidget(QtWidgets.QLabel(describe(workdir, engine)))
+        controls.addWidget(QtWidgets.QLabel(describe(run)))
         self.sliders = []
         for i in range(engine.latent_dim):
             slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -123,8 +123,7 @@ class SynthPanel(QtWidgets.QWidget):
         pad.setMouseEnabled(x=False, y=False)
         if embedding is not None:
             latents, notes = embedding
-            colors = note_colors()
-            brushes = [pg.mkBrush(*(np.asarray(colors(n)) * 255).astype(int)) for n in range(12)]
+            brushes = [pg.mkBrush(*rgba) for rgba in note_colors()]
             pad.addItem(pg.ScatterPlotItem(latents[:, 0], latents[:, 1], size=3, pen=None,
                                            brush=[brushes[n] for n in notes]))  # fmt: skip
         self.target = pg.TargetItem(movable=True)
@@ -187,8 +186,6 @@ class SynthPanel(QtWidgets.QWidget):
 
     def save_take(self, rows) -> tuple[Path, Path]:
         """Writes the take's automation CSV and its audio (streamed, or rendered offline)."""
-        from timbre_jax.render import render_automation, write_automation
-
         self.takes += 1
         self.record_dir.mkdir(parents=True, exist_ok=True)
         csv_path = self.record_dir / f"take_{self.takes}.csv"
@@ -238,9 +235,14 @@ class SynthPanel(QtWidgets.QWidget):
                              f"{timing['p99_ms']:.2f} ms p99; underruns {underruns}")  # fmt: skip
 
 
-def describe(workdir, engine: SynthEngine) -> str:
-    """One line about the model: name, latent size, bottleneck, skip, test MSE."""
-    final = Path(workdir) / "final.json"
-    mse = json.loads(final.read_text())["test_mse_best"] if final.is_file() else None
-    text = f"{Path(workdir).name}: {engine.latent_dim}-D {engine.bottleneck} bottleneck"
-    return text + (f", test MSE {mse:.2e}" if mse is not None else "")
+def note_colors() -> np.ndarray:
+    """[12, 4] RGBA bytes: the 12 note classes on viridis, C dark blue ... B yellow (as the
+    matplotlib figures of the analysis colour them)."""
+    return pg.colormap.get("viridis").map(np.linspace(0, 1, 12), mode="byte")
+
+
+def describe(run: Run) -> str:
+    """One line about the model: name, latent size, bottleneck, test MSE."""
+    final = run.final()
+    text = f"{run.name}: {run.latent_dim}-D {run.bottleneck} bottleneck"
+    return text + (f", test MSE {final['test_mse_best']:.2e}" if final is not None else "")

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from timbre_jax.dsp.spectral import HOP_LENGTH, N_FFT, hann_window, stft
 from timbre_jax.errors import ParameterError
-from timbre_jax.spectral import HOP_LENGTH, N_FFT, hann_window, stft
 
 PHASE_METHODS = ("noise", "rtpghi")
 HANN_LAMBDA = 0.25645  # Gaussian equivalent of a Hann window: lambda = 0.25645 * n_fft**2
