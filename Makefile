@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PRESETS := one_octave five_octave violin
 
-.PHONY: install demo test corpora lint bench clean
+.PHONY: install demo check test corpora lint bench clean
 .SECONDARY:  # keep rendered audio when a corpus is built from it
 
 $(STAMP): pyproject.toml launch/install_system_deps.sh
@@ -42,6 +42,11 @@ demo: data/corpora/one_octave/corpus.json
 corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
 	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done
 
+# the fast tier: every module, no test marked slow or audio (under 90 s on 2 cores)
+check: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not audio"
+
+# the whole suite, what CI runs
 test: $(STAMP)
 	$(PY) -m pytest -q
 

@@ -29,14 +29,20 @@ def tiny_corpus(tiny_audio, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def skip_run(tiny_corpus, tmp_path_factory) -> Path:
-    """A 2-D sigmoid model with chroma skip, trained for 3 epochs on the tiny corpus."""
+def trained_run(tiny_corpus, tmp_path_factory) -> tuple[Path, dict]:
+    """The smoke config (a 2-D sigmoid model with chroma skip, 2 epochs) trained on the tiny
+    corpus: its workdir and what `train_and_evaluate` returned. The one run most tests share."""
     from tests.helpers import smoke
-    from timbre_jax.train import train_and_evaluate
+    from timbre_jax.training.loop import train_and_evaluate
 
     workdir = tmp_path_factory.mktemp("runs") / "skip"
-    train_and_evaluate(smoke(tiny_corpus, train__epochs=3), workdir)
-    return workdir
+    return workdir, train_and_evaluate(smoke(tiny_corpus), workdir)
+
+
+@pytest.fixture(scope="session")
+def skip_run(trained_run) -> Path:
+    """The workdir of `trained_run`."""
+    return trained_run[0]
 
 
 @pytest.fixture(scope="session")

@@ -1,25 +1,24 @@
-"""Configs for tests: the real config files, with fields overridden."""
+"""Test helpers: the real config files with fields overridden, and CPU-pinned processes."""
 
-import importlib.util
-from pathlib import Path
+import os
 
-ROOT = Path(__file__).resolve().parents[1]
+from configs import default
 
 
-def load_config(file: str, arg: str | None = None, **overrides):
-    spec = importlib.util.spec_from_file_location(file, ROOT / "configs" / file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config(arg) if arg is not None else module.get_config()
-    for dotted, value in overrides.items():
+def cpu_devices(count: int) -> dict:
+    """The environment of a process that sees exactly `count` CPU devices, whatever the host
+    has: runs compared across processes are pinned to them so that their results match."""
+    flags = f"--xla_force_host_platform_device_count={count}"
+    return os.environ | {"JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags}
+
+
+def smoke(corpus, **overrides):
+    """configs/default.py:smoke on `corpus`; keyword `a__b=v` sets field a.b."""
+    config = default.get_config("smoke")
+    for dotted, value in {"corpus": str(corpus), **overrides}.items():
         node = config
         *parents, leaf = dotted.split("__")
         for name in parents:
             node = node[name]
         node[leaf] = value
     return config
-
-
-def smoke(corpus, **overrides):
-    """configs/default.py:smoke on `corpus`; keyword `a__b=v` sets field a.b."""
-    return load_config("default.py", "smoke", corpus=str(corpus), **overrides)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from timbre_jax.audio_io import list_audio_files, read_audio, write_wav
+from timbre_jax.dsp.audio_io import list_audio_files, read_audio, write_wav
 from timbre_jax.errors import ParameterError
 
 

@@ -4,8 +4,8 @@ import librosa
 import numpy as np
 import pytest
 
-from timbre_jax import chroma, spectral
-from timbre_jax.audio_io import read_audio
+from timbre_jax.dsp import chroma, spectral
+from timbre_jax.dsp.audio_io import read_audio
 from timbre_jax.errors import ParameterError
 
 SR, N_FFT = spectral.SAMPLE_RATE, spectral.N_FFT

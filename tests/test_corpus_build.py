@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from timbre_jax.corpus.build import ARRAYS, SPLITS, build_corpus
-from timbre_jax.corpus.report import corpus_report, load_split
-from timbre_jax.dataset import previous_frame_index
+from timbre_jax.corpus.build import build_corpus
+from timbre_jax.corpus.report import corpus_report
+from timbre_jax.corpus.store import ARRAYS, SPLITS, load_split
 from timbre_jax.errors import ParameterError
+from timbre_jax.training.data import previous_frame_index
 
 
 def test_corpus_format(tiny_corpus):

@@ -14,6 +14,7 @@ PAPER_FRAMES = {  # Section IV of the paper: train / validation / test frames
 MIN_CHROMA_ACCURACY = {"one_octave": 0.90, "violin": 0.95}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", sorted(PAPER_FRAMES))
 def test_preset_frame_counts_and_chroma_accuracy(preset, tmp_path):
     render_preset(preset, tmp_path / "audio", progress=False)

@@ -3,12 +3,15 @@ import pytest
 
 from tests.helpers import smoke
 from timbre_jax import embed
+from timbre_jax.analysis.embedding import span_coverage
+from timbre_jax.analysis.plots import embed_run, paper_grid
 from timbre_jax.errors import ParameterError
-from timbre_jax.train import train_and_evaluate
+from timbre_jax.training.loop import train_and_evaluate
+from timbre_jax.training.run import load_run
 
 
 def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
-    path, coverage = embed.embed(skip_run, "train")
+    path, coverage = embed_run(load_run(skip_run), "train")
     assert path.stat().st_size > 1000 and 0 < coverage <= 1
     data = np.load(skip_run / "embedding_train.npz", allow_pickle=False)
     frames = np.load(tiny_corpus / "train" / "frames.npy")
@@ -22,12 +25,13 @@ def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
 
 def test_span_coverage_counts_occupied_cells():
     corners = np.array([[0.01, 0.01], [0.99, 0.99], [0.02, 0.03]])
-    assert embed.span_coverage(corners, np.zeros(2), np.ones(2), cells=2) == 0.5
+    assert span_coverage(corners, np.zeros(2), np.ones(2), cells=2) == 0.5
     grid = (np.stack(np.meshgrid(np.arange(10), np.arange(10)), -1).reshape(-1, 2) + 0.5) / 10
-    assert embed.span_coverage(grid, np.zeros(2), np.ones(2), cells=10) == 1.0
-    assert embed.span_coverage(grid * 0.5, np.zeros(2), np.ones(2), cells=10) == 0.25
+    assert span_coverage(grid, np.zeros(2), np.ones(2), cells=10) == 1.0
+    assert span_coverage(grid * 0.5, np.zeros(2), np.ones(2), cells=10) == 0.25
 
 
+@pytest.mark.slow
 def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path):
     workdir = tmp_path / "three"
     train_and_evaluate(
@@ -38,6 +42,7 @@ def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path
     assert (workdir / "plots" / "embedding_val.png").is_file()
 
 
+@pytest.mark.slow
 def test_paper_grid_places_runs_by_bottleneck_and_skip(skip_run, tiny_corpus, tmp_path):
     runs = [skip_run]
     for bottleneck, skip in (("leaky_relu", False), ("leaky_relu", True), ("sigmoid", False)):
@@ -51,7 +56,7 @@ def test_paper_grid_places_runs_by_bottleneck_and_skip(skip_run, tiny_corpus, tm
     assert embed.main(["--grid", *map(str, runs), "--out", str(out)]) == 0
     assert out.stat().st_size > 1000
     with pytest.raises(ParameterError, match="share"):
-        embed.paper_grid([skip_run, skip_run], tmp_path / "x.png")
+        paper_grid([load_run(skip_run)] * 2, tmp_path / "x.png")
 
 
 def test_cli_errors(tmp_path, capsys):

@@ -3,14 +3,14 @@ import time
 import mido
 import pytest
 
-from timbre_jax.checkpoint import load_model
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.training.run import load_run
 
 
 @pytest.fixture
 def controller(skip_run):
-    return midi.MidiController(SynthEngine(load_model(skip_run)), [0, 0], [1, 1])
+    return midi.MidiController(SynthEngine(load_run(skip_run)), [0, 0], [1, 1])
 
 
 def test_keys_choose_the_note_and_gate_the_sound(controller):
@@ -34,6 +34,7 @@ def test_control_changes_move_latent_neurons(controller):
     assert controller.engine.controls.latent == (0.0, 1.0)
 
 
+@pytest.mark.audio
 def test_messages_arrive_through_a_jack_midi_port(jack_server, controller):
     backend = midi.backend("UNIX_JACK")
     port = backend.open_input("timbre_jax_test", virtual=True, callback=controller)

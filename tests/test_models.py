@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.models import HIDDEN_WIDTHS, N_BINS, Autoencoder, validate_model_fields
+from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS, Autoencoder, validate_model_fields
 
 FRAMES = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (5, N_BINS)), jnp.float32)
 CHROMA = jnp.eye(12)[jnp.arange(5)]
@@ -14,11 +14,16 @@ def init(model):
     return model.init(jax.random.key(0), FRAMES, CHROMA, FRAMES)["params"]
 
 
+def shapes(model):
+    """The parameters' shapes (as `jax.ShapeDtypeStruct`s), without computing them."""
+    return jax.eval_shape(model.init, jax.random.key(0), FRAMES, CHROMA, FRAMES)["params"]
+
+
 @pytest.mark.parametrize(
     "augment, n_inputs", [("none", N_BINS), ("diff", 2 * N_BINS), ("chroma", N_BINS + 12)]
 )
 def test_encoder_input_follows_the_augmentation(augment, n_inputs):
-    params = init(Autoencoder(augment=augment))
+    params = shapes(Autoencoder(augment=augment))
     assert params["encoder"]["Dense_0"]["kernel"].shape == (n_inputs, 1024)
 
 
@@ -34,7 +39,7 @@ def test_chroma_skip_feeds_the_decoder(chroma_skip, n_inputs):
 
 
 def test_widths_halve_from_1024_to_16_and_mirror():
-    params = init(Autoencoder(latent_dim=8))
+    params = shapes(Autoencoder(latent_dim=8))
     enc = [params["encoder"][f"Dense_{i}"]["kernel"].shape[1] for i in range(7)]
     dec = [params["decoder"][f"Dense_{i}"]["kernel"].shape[1] for i in range(7)]
     assert tuple(enc) == HIDDEN_WIDTHS and tuple(dec) == HIDDEN_WIDTHS[::-1]

@@ -4,18 +4,19 @@ import numpy as np
 import pytest
 from pyqtgraph.Qt import QtCore
 
-from timbre_jax.checkpoint import load_model
-from timbre_jax.embed import encode_split
-from timbre_jax.render import read_automation
+from timbre_jax.analysis.embedding import encode_split
+from timbre_jax.synth.automation import read_automation
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.panel import SynthPanel
+from timbre_jax.training.run import load_run
 
 
 @pytest.fixture
 def panel(qtbot, skip_run, tmp_path):
-    engine = SynthEngine(load_model(skip_run))
-    emb = encode_split(skip_run)
-    widget = SynthPanel(engine, workdir=skip_run, low=[0, 0], high=[1, 1],
+    run = load_run(skip_run)
+    engine = SynthEngine(run)
+    emb = encode_split(run)
+    widget = SynthPanel(engine, run=run, low=[0, 0], high=[1, 1],
                         embedding=(emb["latents"], emb["note"]), output=None,
                         record_dir=tmp_path / "takes")  # fmt: skip
     qtbot.addWidget(widget)
@@ -76,6 +77,7 @@ def test_offline_recording_writes_a_take(panel, qtbot, tmp_path):
     assert info.duration == pytest.approx(rows[-1][0], abs=0.05)
 
 
+@pytest.mark.audio
 def test_the_synth_command_opens_and_plays(jack_server, skip_run, tmp_path):
     import os
     import subprocess
@@ -90,21 +92,23 @@ def test_the_synth_command_opens_and_plays(jack_server, skip_run, tmp_path):
     assert played >= 2.0 and "0 underruns" in run.stdout
 
 
+@pytest.mark.audio
 def test_takes_while_playing_come_from_the_stream(jack_server, skip_run, qtbot, tmp_path,
                                                   monkeypatch):  # fmt: skip
     import soundfile as sf
 
-    from timbre_jax import render
+    from timbre_jax.synth import panel
     from timbre_jax.synth.audio_out import AudioOutput
 
     def render_on_the_live_engine(*args):
         raise AssertionError("an offline render ran on the engine the stream plays")
 
-    monkeypatch.setattr(render, "render_automation", render_on_the_live_engine)
+    monkeypatch.setattr(panel, "render_automation", render_on_the_live_engine)
 
-    engine = SynthEngine(load_model(skip_run))
+    run = load_run(skip_run)
+    engine = SynthEngine(run)
     output = AudioOutput(engine, device=jack_server, block_size=256)
-    widget = SynthPanel(engine, workdir=skip_run, low=[0, 0], high=[1, 1], output=output,
+    widget = SynthPanel(engine, run=run, low=[0, 0], high=[1, 1], output=output,
                         record_dir=tmp_path)  # fmt: skip
     qtbot.addWidget(widget)
     widget.play.setChecked(True)

@@ -1,16 +1,9 @@
 """Every row of configs/paper.py trains (two short epochs on the tiny corpus)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-from timbre_jax.train import train_and_evaluate
-
-PAPER = Path(__file__).resolve().parents[1] / "configs" / "paper.py"
-spec = importlib.util.spec_from_file_location("paper", PAPER)
-paper = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(paper)
+from configs import paper
+from timbre_jax.training.loop import train_and_evaluate
 
 
 def test_rows_cover_tables_one_to_four():
@@ -21,6 +14,7 @@ def test_rows_cover_tables_one_to_four():
         "none", "diff", "chroma"}  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("row", sorted(paper.ROWS))
 def test_row_trains(row, tiny_corpus, tmp_path):
     config = paper.get_config(row)

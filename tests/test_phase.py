@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from timbre_jax.audio_io import read_audio
+from timbre_jax.dsp.audio_io import read_audio
+from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.errors import ParameterError
-from timbre_jax.spectral import hann_window, stft
 from timbre_jax.synth.phase import RTPGHI, NoisePhase, make_phase
 
 WINDOW = hann_window()

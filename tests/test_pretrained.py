@@ -10,33 +10,35 @@ import numpy as np
 import pytest
 
 from timbre_jax import pretrained
-from timbre_jax.checkpoint import BEST, Checkpoints, load_model
+from timbre_jax.analysis.embedding import training_embedding
+from timbre_jax.analysis.export import MAX_MSE_CHANGE, export
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.__main__ import main as synth_main
-from timbre_jax.synth.__main__ import training_embedding
+from timbre_jax.training.checkpoint import BEST, Checkpoints
+from timbre_jax.training.run import load_run, pretrained_names, run_folder
 
 
 def test_export_keeps_the_sound_in_float16(skip_run, tmp_path):
-    info = pretrained.export(skip_run, tmp_path / "model")
-    assert info["relative_change"] < pretrained.MAX_MSE_CHANGE
+    info = export(load_run(skip_run), tmp_path / "model")
+    assert info["relative_change"] < MAX_MSE_CHANGE
     assert json.loads((tmp_path / "model" / "pretrained.json").read_text()) == info
     assert not (tmp_path / "model" / "checkpoints" / "latest").exists()
     stored, _ = Checkpoints(tmp_path / "model", which=(BEST,)).restore(BEST)
     assert {a.dtype for a in jax.tree.leaves(stored)} == {np.dtype(np.float16)}
-    loaded = load_model(tmp_path / "model")
+    loaded = load_run(tmp_path / "model")
     assert {a.dtype for a in jax.tree.leaves(loaded.params)} == {np.dtype(np.float32)}
     assert sorted(p.name for p in (tmp_path / "model" / "checkpoints").iterdir()) == [BEST]
     z, note = np.random.default_rng(0).uniform(size=(64, 2)), np.eye(12)[np.arange(64) % 12]
     decoded = [
         np.asarray(m.model.apply({"params": m.params}, z, note, method="decode"))
-        for m in (load_model(skip_run), loaded)
+        for m in (load_run(skip_run), loaded)
     ]
     np.testing.assert_allclose(decoded[1], decoded[0], atol=1e-3)
 
 
 def test_export_never_replaces_what_is_not_an_exported_model(skip_run):
     with pytest.raises(ParameterError, match="not a pretrained model"):
-        pretrained.export(skip_run.parent, skip_run.parent)
+        export(load_run(skip_run), skip_run.parent)
     assert (skip_run / "final.json").is_file()
 
 
@@ -48,21 +50,22 @@ def test_export_names_are_plain(name, capsys):
 
 
 def test_the_shipped_models_are_one_octave_and_violin():
-    assert {"one_octave", "violin"} <= set(pretrained.names())
+    assert {"one_octave", "violin"} <= set(pretrained_names())
     for name in ("one_octave", "violin"):
-        info = json.loads((pretrained.pretrained_workdir(name) / "pretrained.json").read_text())
-        assert info["relative_change"] < pretrained.MAX_MSE_CHANGE
-        meta = load_model(pretrained.pretrained_workdir(name)).meta["model"]
+        info = json.loads((run_folder(model=name) / "pretrained.json").read_text())
+        assert info["relative_change"] < MAX_MSE_CHANGE
+        meta = load_run(run_folder(model=name)).meta["model"]
         assert (meta["latent_dim"], meta["bottleneck"], meta["chroma_skip"]) == (2, "sigmoid", True)
 
 
 def test_a_shipped_model_brings_its_embedding(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where its corpus (data/corpora/...) is not found
-    latents, notes = training_embedding(pretrained.pretrained_workdir("one_octave"))
+    latents, notes = training_embedding(load_run(run_folder(model="one_octave")))
     assert latents.shape == (len(notes), 2) and 0 <= latents.min() <= latents.max() <= 1
     assert set(notes.tolist()) <= set(range(12))
 
 
+@pytest.mark.slow
 def test_the_panel_opens_on_a_pretrained_model(tmp_path):
     command = [sys.executable, "-m", "timbre_jax.synth", "--model", "violin", "--quit-after", "1",
                "--record-dir", str(tmp_path)]  # fmt: skip

@@ -3,7 +3,8 @@ import pytest
 import soundfile as sf
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.render import main, parse_note, read_automation, write_automation
+from timbre_jax.render import main
+from timbre_jax.synth.automation import parse_note, read_automation, write_automation
 from timbre_jax.synth.engine import Controls
 
 

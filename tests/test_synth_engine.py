@@ -8,16 +8,16 @@ jump, gain), the largest sample-to-sample step of the next 2048 samples is at mo
 import numpy as np
 import pytest
 
-from timbre_jax.checkpoint import load_model
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import RELEASE_SECONDS, SynthEngine
+from timbre_jax.training.run import load_run
 
 SWITCH_BOUND = 1.5
 
 
 @pytest.fixture(scope="module")
 def loaded(skip_run):
-    return load_model(skip_run)
+    return load_run(skip_run)
 
 
 def test_output_is_deterministic_for_a_seed(loaded):
