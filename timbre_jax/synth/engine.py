@@ -1,13 +1,16 @@
-"""The synth engine: latent point + note -> decoded magnitude -> phase -> overlap-add audio.
+"""The synth engine: latent point + notes -> decoded magnitudes -> phase -> overlap-add audio.
 
 Every hop (1024 samples at 44.1 kHz) the engine moves its latent point a step toward the
-target (one-pole smoothing), decodes one magnitude frame with the jit-compiled decoder, gives
-it a phase (`noise` or `rtpghi`), and overlap-adds the inverse FFT, windowed by the same Hann
-window, into the output. Gain and the gate's attack/release are ramped sample by sample, so
-no control change can step the waveform: after any change (phase method, note, latent jump,
-gain) the largest sample-to-sample step of the next 2048 samples stays within 1.5 times the
-largest step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no
-audio device: it renders offline too.
+target (one-pole smoothing), decodes one magnitude frame for every sounding voice in one
+batched call of the jit-compiled decoder (all voices share the latent point; each has its own
+note), gives each its own phase (`noise` or `rtpghi`, with per-voice state), sums the voices'
+complex spectra scaled by their envelopes and velocities, and overlap-adds one inverse FFT,
+windowed by the same Hann window, into the output. Gain is ramped sample by sample and the bus
+goes through a limiter (`limiter.py`), so the output never reaches full scale. No control
+change steps the waveform: after any change (phase method, note, latent jump, gain) the
+largest sample-to-sample step of the next 2048 samples stays within 1.5 times the largest
+step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no audio
+device: it renders offline too. Notes are MIDI pitches; a chroma model plays pitch % 12.
 Setters may be called from any thread; `next_hop` from one thread at a time.
 """
 
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import partial
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 import jax
@@ -23,13 +26,17 @@ import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.errors import ParameterError
+from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
+from timbre_jax.synth.voices import Voices
 from timbre_jax.training.run import Run
 
 SMOOTHING_SECONDS = 0.03  # time constant of the latent point's glide toward its target
-ATTACK_SECONDS = 0.01  # gate on: linear rise
+ATTACK_SECONDS = 0.01  # gate on: linear rise (per hop: a note is at full level in one hop)
 RELEASE_SECONDS = 0.2  # gate off: linear fall
-LEVEL = 0.25  # amplitude of a decoded frame whose spectrum is one full peak (-12 dBFS sine)
+LEVEL = 0.25  # amplitude of a voice whose spectrum is one full peak (-12 dBFS sine)
+VOICES = 8  # default polyphony
+NOISE_OFFSET = 97  # frames between the voices' starting points in the shared noise-phase table
 TIMING_WINDOW = 2048  # hops of compute time kept for statistics
 
 
@@ -37,15 +44,27 @@ class Controls(NamedTuple):
     """What a player sets; the engine's target state."""
 
     latent: tuple[float, ...]
-    note: int  # pitch class, 0 = C
     gain: float  # 0..1
-    gate: bool  # sounding or released
+    notes: tuple[tuple[int, int], ...] = ()  # (MIDI pitch, velocity) of every note gated
 
 
-def decode_frame(model, params, z, note):
-    """One magnitude frame [n_bins] from a latent point [d] and a pitch class (0 = C)."""
-    one_hot = jax.nn.one_hot(note, 12)[None]
-    return model.apply({"params": params}, z[None], one_hot, method="decode")[0]
+def decode_frames(model, params, z, notes):
+    """Magnitude frames [k, n_bins] for one latent point z [d] and MIDI pitches notes [k]."""
+    one_hot = jax.nn.one_hot(notes % 12, 12)
+    return model.apply({"params": params}, jax.numpy.broadcast_to(z, (len(notes), len(z))),
+                       one_hot, method="decode")  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def compiled_decoder(run: Run):
+    """`decode_frames` jitted with the run's parameters as constants (faster per call than
+    passing them), compiled once per loaded run however many engines play it."""
+    return jax.jit(partial(decode_frames, run.model, run.params))
+
+
+def batch_size(sounding: int, voices: int) -> int:
+    """The decoder's batch for `sounding` voices: a power of two, so that few sizes compile."""
+    return min(voices, 1 << max(0, sounding - 1).bit_length())
 
 
 class SynthEngine:
@@ -54,12 +73,13 @@ class SynthEngine:
     Args:
       run: a trained model (`run.load_run`), with a chroma skip connection or not.
       phase: "noise" or "rtpghi".
+      voices: how many notes may sound at once.
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
     """
 
-    def __init__(self, run: Run, *, phase: str = "noise", tolerance_db: float = -60.0,
-                 seed: int = 0):  # fmt: skip
+    def __init__(self, run: Run, *, phase: str = "noise", voices: int = VOICES,
+                 tolerance_db: float = -60.0, seed: int = 0):  # fmt: skip
         spectral = run.spectral
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
         self.hop_length = spectral["hop_length"]
@@ -71,28 +91,46 @@ class SynthEngine:
                 "at a hop that divides n_fft"
             )
         self.latent_dim, self.bottleneck = run.latent_dim, run.bottleneck
-        self._decode = jax.jit(partial(decode_frame, run.model, run.params))
+        self._decode = compiled_decoder(run)
+        step = self.hop_length / self.sample_rate
+        self.voices = Voices(voices, attack_rate=min(1.0, step / ATTACK_SECONDS),
+                             release_rate=step / RELEASE_SECONDS)  # fmt: skip
         self.window = hann_window(self.n_fft)
         self._ola_norm = float(np.sum(self.window**2)) / self.hop_length  # 1.5 at 75% overlap
         self._scale = LEVEL * float(self.window.sum()) / 2
-        self._frame_phase = np.pi * np.arange(self.n_fft // 2 + 1)  # centre -> frame start
-        self.phases = {"noise": NoisePhase(n_fft=self.n_fft, hop_length=self.hop_length, seed=seed),
-                       "rtpghi": RTPGHI(tolerance_db=tolerance_db, n_fft=self.n_fft,
-                                        hop_length=self.hop_length, seed=seed)}  # fmt: skip
+        self._frame_phase = np.pi * np.arange(n_bins)  # centre -> frame start
+        self.phases = [
+            {"noise": NoisePhase(n_fft=self.n_fft, hop_length=self.hop_length, seed=seed,
+                                 start=NOISE_OFFSET * v),
+             "rtpghi": RTPGHI(tolerance_db=tolerance_db, n_fft=self.n_fft,
+                              hop_length=self.hop_length, seed=seed + v)}
+            for v in range(voices)
+        ]  # fmt: skip
+        self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
+        self._previous_phase = np.zeros((voices, n_bins))
         self._controls_lock = threading.Lock()
-        self.controls = Controls((0.5,) * self.latent_dim, 0, 0.8, True)
+        self._controls = Controls((0.5,) * self.latent_dim, 0.8)
         self._latent = np.full(self.latent_dim, 0.5, np.float32)
-        self._gain, self._envelope = self.controls.gain, 1.0
+        self._gain = self._controls.gain
         self._alpha = 1.0 - np.exp(-self.hop_length / (self.sample_rate * SMOOTHING_SECONDS))
         self._ola = np.zeros(self.n_fft, np.float32)
-        self.last_magnitude = np.zeros(self.n_fft // 2 + 1, np.float32)
+        self.limiter = Limiter(hop_length=self.hop_length, sample_rate=self.sample_rate)
+        self.last_magnitude = np.zeros(n_bins, np.float32)  # the voices' sum, for displays
         self.last_peak = 0.0
-        self._previous_phase = np.zeros(self.n_fft // 2 + 1)
+        self.sounding = 0  # voices heard in the last hop
         self.hop_seconds = np.zeros(TIMING_WINDOW)
         self.hops = 0
-        for method in PHASE_METHODS:  # compile the decoder and numba's heap before real time
+        self._warm_up(phase)
+
+    def _warm_up(self, phase: str) -> None:
+        """Compiles the decoder for each batch size and numba's heap before real time."""
+        for size in {batch_size(k, self.voices.count) for k in range(1, self.voices.count + 1)}:
+            self._decode(self._latent, np.zeros(size, np.int32))
+        for method in PHASE_METHODS:
             self.set_phase(method)
+            self.note_on(60)
             self.next_hop()
+            self.voices.silence()
         self.set_phase(phase)
         self.reset()
 
@@ -100,7 +138,12 @@ class SynthEngine:
     # the lock keeps two writers (the panel, MIDI) from losing each other's change
     def _update(self, **fields) -> None:
         with self._controls_lock:
-            self.controls = self.controls._replace(**fields)
+            self._controls = self._controls._replace(**fields)
+
+    @property
+    def controls(self) -> Controls:
+        """The current targets, with the notes gated now."""
+        return self._controls._replace(notes=self.voices.held())
 
     def set_latent(self, values) -> None:
         values = tuple(float(v) for v in values)
@@ -108,18 +151,28 @@ class SynthEngine:
             raise ParameterError(f"latent needs {self.latent_dim} finite values, got {values!r}")
         self._update(latent=values)
 
-    def set_note(self, note: int) -> None:
-        if not 0 <= int(note) < 12:
-            raise ParameterError(f"note must be a pitch class 0-11, got {note!r}")
-        self._update(note=int(note))
-
     def set_gain(self, gain: float) -> None:
         if not 0.0 <= gain <= 1.0:
             raise ParameterError(f"gain must be in [0, 1], got {gain!r}")
         self._update(gain=float(gain))
 
-    def set_gate(self, on: bool) -> None:
-        self._update(gate=bool(on))
+    def note_on(self, pitch: int, velocity: int = 100) -> None:
+        """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`."""
+        self.voices.note_on(pitch, velocity)
+
+    def note_off(self, pitch: int) -> None:
+        self.voices.note_off(pitch)
+
+    def set_sustain(self, down: bool) -> None:
+        self.voices.set_sustain(down)
+
+    def release_all(self) -> None:
+        """All notes off: every note releases."""
+        self.voices.release_all()
+
+    def silence(self) -> None:
+        """All sound off: every voice stops at once (the last frames still fade out)."""
+        self.voices.silence()
 
     def set_phase(self, method: str) -> None:
         if method not in PHASE_METHODS:
@@ -127,46 +180,64 @@ class SynthEngine:
         self.phase = method
 
     def reset(self) -> None:
-        """Silence the overlap-add buffer and jump to the controls (no glide)."""
+        """Silence the overlap-add buffer and jump to the controls (no glide, no attack)."""
         self._ola[:] = 0.0
-        self._latent = np.asarray(self.controls.latent, np.float32)
-        self._gain = self.controls.gain
-        self._envelope = 1.0 if self.controls.gate else 0.0
+        self._latent = np.asarray(self._controls.latent, np.float32)
+        self._gain = self._controls.gain
+        self.voices.settle()
+        self.limiter.gain = 1.0
         self.hops = 0
 
     def _ramp(self, start: float, stop: float) -> np.ndarray:
         return np.linspace(start, stop, self.hop_length, endpoint=False, dtype=np.float32)
 
+    def _spectrum(self, sounding, pitches, amplitudes, fresh) -> np.ndarray:
+        """The sum of the sounding voices' complex spectra [n_bins]."""
+        size = batch_size(len(sounding), self.voices.count)
+        notes = np.zeros(size, np.int32)
+        notes[: len(pitches)] = pitches
+        mags = np.asarray(self._decode(self._latent, notes))[: len(sounding)] * self._scale
+        self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
+        phases = np.stack([
+            self.phases[v][self.phase](mag, self._previous_mag[v], self._previous_phase[v])
+            for mag, v in zip(mags, sounding, strict=True)
+        ])  # fmt: skip
+        self._previous_mag[sounding], self._previous_phase[sounding] = mags, phases
+        weighted = amplitudes.astype(np.float32)[:, None] * mags
+        self.last_magnitude = weighted.sum(axis=0)
+        angle = (phases + self._frame_phase).astype(np.float32)  # cos, sin: 20x faster than exp
+        real, imag = (weighted * np.cos(angle)).sum(axis=0), (weighted * np.sin(angle)).sum(axis=0)
+        return real + 1j * imag
+
     def next_hop(self) -> np.ndarray:
         """The next `hop_length` output samples [hop_length] float32."""
         started = time.perf_counter()
-        controls = self.controls
+        controls = self._controls
         self._latent = self._latent + self._alpha * (
             np.asarray(controls.latent, np.float32) - self._latent
         )
-        mag = np.asarray(self._decode(self._latent, controls.note), np.float64) * self._scale
-        phase = self.phases[self.phase](mag, self.last_magnitude, self._previous_phase)
-        frame = np.fft.irfft(mag * np.exp(1j * (phase + self._frame_phase)), n=self.n_fft)
-        self._ola += (frame * self.window / self._ola_norm).astype(np.float32)
+        sounding, pitches, amplitudes, fresh = self.voices.step()
+        self.sounding = len(sounding)
+        if len(sounding):
+            spectrum = self._spectrum(sounding, pitches, amplitudes, fresh)
+            frame = np.fft.irfft(spectrum, n=self.n_fft)
+            self._ola += (frame * self.window / self._ola_norm).astype(np.float32)
+        else:
+            self.last_magnitude = np.zeros_like(self.last_magnitude)
         out = self._ola[: self.hop_length].copy()
         self._ola[: -self.hop_length] = self._ola[self.hop_length :]
         self._ola[-self.hop_length :] = 0.0
-        # gain glides over one hop; the gate's envelope moves at fixed rates
-        gains = self._ramp(self._gain, controls.gain)
+        out *= self._ramp(self._gain, controls.gain)  # gain glides over one hop
         self._gain = controls.gain
-        step = self.hop_length / self.sample_rate
-        target = 1.0 if controls.gate else 0.0
-        rate = step / ATTACK_SECONDS if controls.gate else step / RELEASE_SECONDS
-        new_envelope = float(
-            np.clip(self._envelope + np.sign(target - self._envelope) * rate, 0, 1)
-        )
-        out *= gains * self._ramp(self._envelope, new_envelope)
-        self._envelope = new_envelope
-        self.last_magnitude, self._previous_phase = mag, phase
+        out = self.limiter(out)
         self.last_peak = float(np.max(np.abs(out)))
         self.hop_seconds[self.hops % TIMING_WINDOW] = time.perf_counter() - started
         self.hops += 1
         return out
+
+    def tail_seconds(self) -> float:
+        """How long the sound lasts after the last note's release: release + frame overlap."""
+        return RELEASE_SECONDS + self.n_fft / self.sample_rate
 
     def render(self, seconds: float) -> np.ndarray:
         """`seconds` of audio [round(seconds * sample_rate)] with the current controls."""

@@ -15,6 +15,8 @@ take over from another mid-stream: each call gets the previous frame's magnitude
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numba
 import numpy as np
 
@@ -30,16 +32,26 @@ def centre_to_frame(phase: np.ndarray) -> np.ndarray:
     return phase + np.pi * np.arange(phase.shape[-1])
 
 
+@lru_cache(maxsize=4)
+def noise_phases(*, n_fft: int, hop_length: int, n_frames: int, seed: int) -> np.ndarray:
+    """[n_frames, n_fft // 2 + 1] window-centre phases of an STFT of seeded white noise."""
+    noise = np.random.default_rng(seed).uniform(-1, 1, n_frames * hop_length).astype(np.float32)
+    spectrum = np.asarray(stft(noise, window=hann_window(n_fft), hop_length=hop_length))
+    phases = np.angle(spectrum) - np.pi * np.arange(spectrum.shape[1])  # window-centre ref.
+    phases = phases[:n_frames]
+    phases.flags.writeable = False  # shared by every voice
+    return phases
+
+
 class NoisePhase:
-    """Cycles through the phases of `n_frames` frames of seeded white noise."""
+    """Cycles through the phases of `n_frames` frames of seeded white noise, from frame
+    `start` (voices share one table and start apart)."""
 
     def __init__(self, *, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH, n_frames: int = 256,
-                 seed: int = 0):  # fmt: skip
-        noise = np.random.default_rng(seed).uniform(-1, 1, n_frames * hop_length).astype(np.float32)
-        spectrum = np.asarray(stft(noise, window=hann_window(n_fft), hop_length=hop_length))
-        centred = np.angle(spectrum) - np.pi * np.arange(spectrum.shape[1])  # window-centre ref.
-        self.phases = centred[:n_frames]
-        self.position = 0
+                 seed: int = 0, start: int = 0):  # fmt: skip
+        self.phases = noise_phases(n_fft=n_fft, hop_length=hop_length, n_frames=n_frames,
+                                   seed=seed)  # fmt: skip
+        self.position = start % n_frames
 
     def __call__(self, mag, previous_mag, previous_phase) -> np.ndarray:
         phase = self.phases[self.position]

@@ -24,9 +24,10 @@ PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"
 PRETRAINED_INFO = "pretrained.json"  # what marks a folder as an exported model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Run:
-    """A trained autoencoder with everything its folder says about it.
+    """A trained autoencoder with everything its folder says about it (hashed by identity, so
+    that compiled functions of it can be cached per loaded run).
 
     Attributes:
       folder: the run's folder (None for a model made in memory, e.g. by a benchmark).
