@@ -1,52 +1,138 @@
 import time
 
+import librosa
 import mido
+import numpy as np
 import pytest
 
+from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.errors import ParameterError
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.training.run import load_run
+from timbre_jax.synth.voices import velocity_gain
+from timbre_jax.training.run import PRETRAINED_DIR, load_run
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """The shipped one-octave model: it plays the pitch classes it is asked for."""
+    return SynthEngine(load_run(PRETRAINED_DIR / "one_octave"))
 
 
 @pytest.fixture
-def controller(skip_run):
-    return midi.MidiController(SynthEngine(load_run(skip_run)), [0, 0], [1, 1])
+def controller(engine):
+    engine.silence()
+    engine.set_sustain(False)
+    engine.set_latent([0.5, 0.5])
+    return midi.MidiController(engine, [0, 0], [1, 1])
 
 
-def test_keys_choose_the_note_and_gate_the_sound(controller):
+def send(controller, kind, **fields):
+    controller(mido.Message(kind, **fields))
+
+
+def strongest_classes(audio, count):
+    chroma = librosa.feature.chroma_stft(y=audio, sr=44100, n_fft=4096).mean(axis=1)
+    return {NOTE_NAMES[i] for i in np.argsort(chroma)[::-1][:count]}
+
+
+def test_keys_play_voices_with_their_velocity(controller):
     engine = controller.engine
-    controller(mido.Message("note_on", note=64, velocity=100))  # E4
-    assert engine.controls.note == 4 and engine.controls.gate
-    controller(mido.Message("note_on", note=67, velocity=100))  # G4 over it
-    assert engine.controls.note == 7
-    controller(mido.Message("note_off", note=67))
-    assert engine.controls.note == 4 and engine.controls.gate  # back to the held E
-    controller(mido.Message("note_on", note=64, velocity=0))  # note-off as velocity 0
-    assert not engine.controls.gate
+    send(controller, "note_on", note=64, velocity=100)  # E4
+    send(controller, "note_on", note=67, velocity=50)  # G4 with it
+    assert engine.controls.notes == ((64, 100), (67, 50))
+    send(controller, "note_off", note=67)
+    assert engine.controls.notes == ((64, 100),)  # the E still held
+    send(controller, "note_on", note=64, velocity=0)  # note-off as velocity 0
+    assert engine.controls.notes == ()
+
+
+def test_a_chord_sounds_its_three_pitch_classes(controller):
+    for note in (57, 60, 64):  # A3 C4 E4
+        send(controller, "note_on", note=note, velocity=100)
+    audio = controller.engine.render(1.0)
+    assert strongest_classes(audio[4096:], 3) == {"A", "C", "E"}
+
+
+def rms_of_a_note(controller, velocity):
+    controller.engine.silence()
+    controller.engine.reset()
+    send(controller, "note_on", note=60, velocity=velocity)
+    audio = controller.engine.render(1.0)[8192:]
+    send(controller, "note_off", note=60)
+    return float(np.sqrt(np.mean(audio**2)))
+
+
+def test_velocity_sets_the_level_on_the_documented_curve(controller):
+    difference_db = 20 * np.log10(rms_of_a_note(controller, 32) / rms_of_a_note(controller, 127))
+    expected_db = 20 * np.log10(velocity_gain(32) / velocity_gain(127))  # -24.0 dB
+    assert difference_db == pytest.approx(expected_db, abs=0.5)
+
+
+def test_the_sustain_pedal_holds_released_notes(controller):
+    engine = controller.engine
+    send(controller, "control_change", control=midi.SUSTAIN, value=127)
+    send(controller, "note_on", note=60, velocity=100)
+    send(controller, "note_off", note=60)
+    assert engine.controls.notes == ((60, 100),)
+    assert np.abs(engine.render(1.0)[-4096:]).max() > 0.01  # still sounding
+    send(controller, "control_change", control=midi.SUSTAIN, value=0)
+    assert engine.controls.notes == ()
+    assert np.abs(engine.render(engine.tail_seconds() + 0.1)[-2048:]).max() == 0
+
+
+@pytest.mark.parametrize("control", [midi.ALL_NOTES_OFF, midi.ALL_SOUND_OFF])
+def test_all_notes_off_and_all_sound_off_silence(controller, control):
+    engine = controller.engine
+    for note in (60, 64, 67):
+        send(controller, "note_on", note=note, velocity=100)
+    engine.render(0.3)
+    send(controller, "control_change", control=control, value=0)
+    assert engine.controls.notes == ()
+    assert np.abs(engine.render(engine.tail_seconds() + 0.1)[-2048:]).max() == 0
 
 
 def test_control_changes_move_latent_neurons(controller):
-    controller(mido.Message("control_change", control=midi.CC_BASE + 1, value=127))
-    controller(mido.Message("control_change", control=midi.CC_BASE, value=0))
+    send(controller, "control_change", control=midi.CC_BASE + 1, value=127)
+    send(controller, "control_change", control=midi.CC_BASE, value=0)
     assert controller.engine.controls.latent == (0.0, 1.0)
-    controller(mido.Message("control_change", control=midi.CC_BASE + 2, value=64))  # no z2
-    controller(mido.Message("pitchwheel", pitch=100))
+    send(controller, "control_change", control=midi.CC_BASE + 2, value=64)  # no z2
+    send(controller, "pitchwheel", pitch=100)
     assert controller.engine.controls.latent == (0.0, 1.0)
+
+
+def test_the_default_port_skips_through_ports():
+    names = ["Midi Through:Midi Through Port-0 14:0", "Keystation 49:Keystation MIDI 1 20:0"]
+    assert midi.choose_port(names) == names[1]
+    assert midi.choose_port(names[:1]) is None
+    assert midi.choose_port(names, "0") == names[0]
+    assert midi.choose_port(names, "keystation") == names[1]
+    with pytest.raises(ParameterError, match="0: Midi Through.*1: Keystation"):
+        midi.choose_port(names, "Nonexistent")
 
 
 @pytest.mark.audio
-def test_messages_arrive_through_a_jack_midi_port(jack_server, controller):
+def test_a_chord_arrives_through_a_jack_midi_port(jack_server, controller):
     backend = midi.backend("UNIX_JACK")
     port = backend.open_input("timbre_jax_test", virtual=True, callback=controller)
     target = [n for n in backend.get_output_names() if "timbre_jax_test" in n][0]
     sender = backend.open_output(target)
     try:
-        sender.send(mido.Message("note_on", note=69, velocity=90))
-        sender.send(mido.Message("control_change", control=midi.CC_BASE, value=127))
+        for note in (57, 60, 64):
+            sender.send(mido.Message("note_on", note=note, velocity=90))
+        sender.send(mido.Message("control_change", control=midi.CC_BASE, value=0))
+        sender.send(mido.Message("control_change", control=midi.CC_BASE, value=64))
         deadline = time.time() + 5
-        while time.time() < deadline and controller.engine.controls.latent[0] != 1.0:
+        while time.time() < deadline and controller.engine.controls.latent[0] != 64 / 127:
             time.sleep(0.01)
-        assert controller.engine.controls.note == 9 and controller.engine.controls.latent[0] == 1.0
+        assert controller.engine.controls.notes == ((57, 90), (60, 90), (64, 90))
+        assert controller.engine.controls.latent[0] == 64 / 127  # both CCs arrived, in order
+        assert strongest_classes(controller.engine.render(1.0)[4096:], 3) == {"A", "C", "E"}
+        sender.send(mido.Message("control_change", control=midi.ALL_NOTES_OFF, value=0))
+        deadline = time.time() + 5
+        while time.time() < deadline and controller.engine.controls.notes:
+            time.sleep(0.01)
+        assert controller.engine.controls.notes == ()
     finally:
         sender.close()
         port.close()
@@ -55,5 +141,12 @@ def test_messages_arrive_through_a_jack_midi_port(jack_server, controller):
 def test_a_missing_midi_port_is_named(skip_run, capsys):
     from timbre_jax.synth.__main__ import main
 
-    assert main(["--workdir", str(skip_run), "--midi", "Nonexistent Keyboard"]) == 2
+    assert main(["--workdir", str(skip_run), "--midi-port", "Nonexistent Keyboard"]) == 2
     assert "'Nonexistent Keyboard' not found" in capsys.readouterr().err
+
+
+def test_list_midi_prints_and_exits(capsys):
+    from timbre_jax.synth.__main__ import main
+
+    assert main(["--list-midi"]) == 0
+    assert capsys.readouterr().out.strip()  # the ports, or "no MIDI inputs"
