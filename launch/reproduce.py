@@ -168,8 +168,9 @@ def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> Non
     engine = SynthEngine(load_run(workdir), phase="rtpghi")
     hops = round(seconds_per_note * engine.sample_rate / engine.hop_length)
     audio = []
-    for note in range(12):
-        engine.set_note(note)
+    for note in range(60, 72):
+        engine.release_all()
+        engine.note_on(note)
         for k in range(hops):
             t = 0.1 + 0.8 * k / hops
             engine.set_latent([t] * engine.latent_dim)

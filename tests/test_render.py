@@ -1,11 +1,19 @@
+import librosa
 import numpy as np
 import pytest
 import soundfile as sf
 
+from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.render import main
-from timbre_jax.synth.automation import parse_note, read_automation, write_automation
-from timbre_jax.synth.engine import Controls
+from timbre_jax.synth.automation import (
+    parse_chord,
+    parse_note,
+    read_automation,
+    write_automation,
+)
+from timbre_jax.synth.engine import Controls, SynthEngine
+from timbre_jax.training.run import load_run
 
 
 def render(skip_run, tmp_path, *args):
@@ -19,14 +27,28 @@ def test_fixed_parameters_to_wav(skip_run, tmp_path):
                        "--seconds", "1.5", "--phase", "rtpghi")  # fmt: skip
     assert code == 0
     audio, rate = sf.read(out)
-    assert rate == 44100 and len(audio) == round(1.5 * 44100) and 0.01 < np.abs(audio).max() < 1
-    assert sf.info(out).subtype == "PCM_16"
+    tail = round(44100 * SynthEngine(load_run(skip_run)).tail_seconds())
+    assert rate == 44100 and len(audio) == round(1.5 * 44100) + tail
+    assert 0.01 < np.abs(audio).max() < 1 and sf.info(out).subtype == "PCM_16"
+    assert np.abs(audio[-441:]).max() < 0.01  # the last 10 ms: below -40 dBFS, released
+
+
+def test_a_chord_sounds_its_notes_without_clipping(tmp_path):
+    out = tmp_path / "chord.wav"
+    assert main(["--model", "one_octave", "--note", "C,E,G", "--seconds", "1.5",
+                 "--velocity", "127", "--gain", "1", "--out", str(out)]) == 0  # fmt: skip
+    audio, _ = sf.read(out)
+    chroma = librosa.feature.chroma_stft(y=audio[: 44100 + 22050], sr=44100, n_fft=4096)
+    strongest = {NOTE_NAMES[i] for i in np.argsort(chroma.mean(axis=1))[::-1][:3]}
+    assert strongest == {"C", "E", "G"}
+    assert np.abs(audio).max() < 1.0 and np.abs(audio[-441:]).max() < 0.01
 
 
 def test_automation_replays_a_performance(skip_run, tmp_path):
     high = (0.8, 0.8)
-    rows = [(0.0, Controls((0.2, 0.2), 0, 0.8, True)), (0.5, Controls(high, 7, 0.5, True)),
-            (1.0, Controls(high, 7, 0.5, False)), (1.5, Controls(high, 7, 0.5, False))]  # fmt: skip
+    rows = [(0.0, Controls((0.2, 0.2), 0.8, ((60, 100),))),
+            (0.5, Controls(high, 0.5, ((67, 100), (71, 40)))),
+            (1.0, Controls(high, 0.5, ())), (1.5, Controls(high, 0.5, ()))]  # fmt: skip
     write_automation(tmp_path / "curve.csv", rows, 2)
     assert read_automation(tmp_path / "curve.csv", 2) == rows
     code, out = render(skip_run, tmp_path, "--automation", str(tmp_path / "curve.csv"))
@@ -43,14 +65,40 @@ def test_input_recording_is_resynthesised(skip_run, tiny_audio, tmp_path):
     assert len(audio) == sf.info(source).frames and np.abs(audio).max() > 0
 
 
+def test_old_one_note_automation_still_reads(tmp_path):
+    path = tmp_path / "old.csv"
+    path.write_text("time,z0,z1,note,gain,gate\n0.0,0.2,0.2,E,0.8,1\n1.0,0.2,0.2,E,0.8,0\n")
+    assert read_automation(path, 2) == [(0.0, Controls((0.2, 0.2), 0.8, ((64, 100),))),
+                                        (1.0, Controls((0.2, 0.2), 0.8, ()))]  # fmt: skip
+
+
+@pytest.mark.parametrize("line, message", [
+    ("0.5,9,9,0.8,60:100", "line 3: latent z0=9.0 is outside"),
+    ("0.5,0.2,0.2,1.5,60:100", "line 3: gain must be in [0, 1]"),
+    ("0.5,0.2,0.2,0.8,200:100", "line 3: a note must be a MIDI pitch"),
+    ("0.5,0.2,0.2,0.8,60:0", "line 3: velocity must be 1-127"),
+    ("-1,0.2,0.2,0.8,60:100", "line 3: time must be"),
+    ("0.5,x,0.2,0.8,60:100", "line 3: could not convert"),
+])  # fmt: skip
+def test_automation_rows_are_checked_by_line(skip_run, tmp_path, capsys, line, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"time,z0,z1,gain,notes\n0.0,0.2,0.2,0.8,60:100\n{line}\n")
+    code, out = render(skip_run, tmp_path, "--automation", str(path))
+    assert code == 2 and message in capsys.readouterr().err and not out.exists()
+
+
 def test_note_names():
-    assert [parse_note(n) for n in ("C", "c#", "Db", "B", "11")] == [0, 1, 1, 11, 11]
-    with pytest.raises(ParameterError, match="H"):
-        parse_note("H")
+    assert [parse_note(n) for n in ("C", "c#", "Db", "B", "11")] == [60, 61, 61, 71, 71]
+    assert [parse_note(n) for n in ("A3", "C-1", "G9", "48", "Bb5")] == [57, 0, 127, 48, 82]
+    assert parse_chord("C,E,G") == parse_chord("60,64,67") == (60, 64, 67)
+    for bad in ("H", "C10", "128", "C,C"):
+        with pytest.raises(ParameterError, match="note|chord|MIDI"):
+            parse_chord(bad)
 
 
 @pytest.mark.parametrize("args, message", [
     (["--latent", "0.5"], "--latent needs 2 values"), (["--note", "X"], "note"),
+    (["--velocity", "0"], "velocity"), (["--gain", "2"], "--gain"),
     (["--latent", "0.5,1.5"], "z1=1.5 is outside"),
     (["--seconds", "0"], "--seconds"), (["--automation", "missing.csv"], "missing.csv"),
     (["--input", "missing.wav"], "missing.wav"), (["--phase", "magic"], "magic"),

@@ -1,11 +1,14 @@
 """`python -m timbre_jax.render`: the synth engine offline, to a WAV file.
 
     python -m timbre_jax.render --workdir RUN --latent 0.2,0.8 --note A --seconds 4 \\
-        [--phase rtpghi] [--gain 0.8] --out a.wav
+        [--phase rtpghi] [--gain 0.8] [--velocity 100] --out a.wav
+    python -m timbre_jax.render --model one_octave --note C,E,G --out chord.wav
     python -m timbre_jax.render --workdir RUN --automation curve.csv --out a.wav
     python -m timbre_jax.render --workdir RUN --input song.wav [--scale 1.2,0.8] --out b.wav
 
-The first holds fixed controls; the second replays an automation CSV (the format the panel's
+The first two hold fixed controls for --seconds, then release the notes and let them ring out
+(so every file ends in silence, without a click); --note takes a note or a chord: names
+(C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the panel's
 recorder writes: timbre_jax/synth/automation.py); the third is the original MANNe effect,
 a recording resynthesised through the model with its latents scaled.
 """
@@ -25,13 +28,14 @@ from timbre_jax.errors import ParameterError
 from timbre_jax.synth.automation import (
     apply_controls,
     check_span,
-    parse_note,
+    parse_chord,
     read_automation,
     render_automation,
 )
 from timbre_jax.synth.engine import Controls, SynthEngine
 from timbre_jax.synth.resynthesis import resynthesize
-from timbre_jax.training.run import Run, load_run
+from timbre_jax.synth.voices import check_velocity
+from timbre_jax.training.run import Run, load_run, pretrained_names, run_folder
 
 
 def parse_floats(text: str, *, name: str, count: int) -> tuple[float, ...]:
@@ -57,34 +61,45 @@ def render(run: Run, args) -> np.ndarray:
         )
         return resynthesize(run, read_audio(args.input, sample_rate=spectral.SAMPLE_RATE),
                             scale=scale)  # fmt: skip
-    engine = SynthEngine(run, phase=args.phase)
+    span = latent_span(run)
     if args.automation:
-        return render_automation(engine, read_automation(args.automation, run.latent_dim))
+        rows = read_automation(args.automation, run.latent_dim, span)
+        return render_automation(SynthEngine(run, phase=args.phase), rows)
     if args.seconds <= 0:
         raise ParameterError(f"--seconds must be positive, got {args.seconds}")
+    if not 0.0 <= args.gain <= 1.0:
+        raise ParameterError(f"--gain must be in [0, 1], got {args.gain}")
     latent = (parse_floats(args.latent, name="--latent", count=run.latent_dim)
               if args.latent else (0.5,) * run.latent_dim)  # fmt: skip
-    check_span(latent, *latent_span(run))
-    apply_controls(engine, Controls(latent, parse_note(args.note), args.gain, True))
+    check_span(latent, *span)
+    velocity = check_velocity(args.velocity)
+    notes = tuple((pitch, velocity) for pitch in parse_chord(args.note))
+    engine = SynthEngine(run, phase=args.phase, voices=max(len(notes), 1))
+    apply_controls(engine, Controls(latent, args.gain, notes))
     engine.reset()
-    return engine.render(args.seconds)
+    held = engine.render(args.seconds)
+    engine.release_all()
+    return np.concatenate([held, engine.render(engine.tail_seconds())])
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m timbre_jax.render", description=__doc__)
-    parser.add_argument("--workdir", required=True, help="a run folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="a run folder")
+    source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
     parser.add_argument("--out", required=True, help="WAV file to write")
     parser.add_argument("--latent", help="comma-separated latent values")
-    parser.add_argument("--note", default="C", help="note name or pitch class 0-11")
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--note", default="C", help="a note or chord: C, A3, 60 or C,E,G")
+    parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity 1-127")
+    parser.add_argument("--seconds", type=float, default=4.0, help="held, before the release")
     parser.add_argument("--gain", type=float, default=0.8)
     parser.add_argument("--phase", default="noise", help="noise or rtpghi")
     parser.add_argument("--automation", help="CSV of time-stamped controls")
     parser.add_argument("--input", help="a recording to resynthesise (MANNe effect)")
     parser.add_argument("--scale", help="--input: comma-separated factors for the latents")
     args = parser.parse_args(argv)
-    audio = render(load_run(args.workdir), args)
+    audio = render(load_run(run_folder(workdir=args.workdir, model=args.model)), args)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     clipped = write_wav(args.out, audio, sample_rate=spectral.SAMPLE_RATE)
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0

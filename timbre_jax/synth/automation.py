@@ -1,8 +1,11 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
-The header is `time,z0,...,z{d-1},note,gain,gate` (seconds, latent values, pitch class 0-11
-or name, gain 0-1, gate 0/1), one row per change. The panel's recorder writes this format and
-`python -m timbre_jax.render --automation` replays it.
+The header is `time,z0,...,z{d-1},gain,notes`: seconds, latent values, gain 0-1, and the notes
+gated from that time on as space-separated `pitch:velocity` pairs (MIDI numbers, e.g.
+`60:100 64:100 67:90`; empty for silence). One row per change. The panel's recorder writes
+this format and `python -m timbre_jax.render --automation` replays it. Files of the earlier
+one-note format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at
+velocity 100. Values are checked as on the command line; a bad row is named by its line.
 """
 
 from __future__ import annotations
@@ -15,32 +18,70 @@ import numpy as np
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import Controls, SynthEngine
+from timbre_jax.synth.voices import check_pitch, check_velocity
 
-FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+FLATS = {"DB": "C#", "EB": "D#", "GB": "F#", "AB": "G#", "BB": "A#"}
+DEFAULT_OCTAVE = 4  # a note name without an octave: C -> C4 = MIDI 60
+DEFAULT_VELOCITY = 100
 
 
 def parse_note(text: str) -> int:
-    """Pitch class from a name (C, C#, Db, ...) or an integer 0-11."""
-    name = FLATS.get(text.strip(), text.strip().upper())
-    if name in NOTE_NAMES:
-        return NOTE_NAMES.index(name)
-    if name.isdigit() and 0 <= int(name) < 12:
-        return int(name)
-    raise ParameterError(f"note must be a name (C, C#, ..., B) or 0-11, got {text!r}")
+    """MIDI pitch of a note: a name with or without octave (C, C#, Db, A3, Bb5) or a number.
+
+    Numbers 0-11 are pitch classes in octave 4 (7 -> G4 = 67), 12-127 are MIDI pitches.
+    """
+    text = text.strip().upper()
+    if text.isdigit():
+        number = int(text)
+        return 12 * (DEFAULT_OCTAVE + 1) + number if number < 12 else check_pitch(number)
+    name = text.rstrip("-0123456789")
+    octave = text[len(name) :]
+    name = FLATS.get(name, name)
+    if name not in NOTE_NAMES or (octave and not octave.lstrip("-").isdigit()):
+        raise ParameterError(
+            f"a note is a name (C, C#, Db, ..., B, optionally with an octave: A3) or a MIDI "
+            f"number, got {text!r}"
+        )
+    return check_pitch(12 * (int(octave or DEFAULT_OCTAVE) + 1) + NOTE_NAMES.index(name))
 
 
-def check_span(latent, low, high) -> None:
+def parse_chord(text: str) -> tuple[int, ...]:
+    """MIDI pitches of comma-separated notes, e.g. `C,E,G` or `60,64,67`."""
+    pitches = tuple(parse_note(n) for n in text.split(","))
+    if len(set(pitches)) != len(pitches):
+        raise ParameterError(f"a chord names each note once, got {text!r}")
+    return pitches
+
+
+def check_span(latent, low, high, *, name: str = "--latent") -> None:
     """Raises `ParameterError` if a latent point lies outside the span [low, high] [d]."""
     outside = [i for i, v in enumerate(latent) if not low[i] <= v <= high[i]]
     if outside:
         i = outside[0]
         raise ParameterError(
-            f"--latent z{i}={latent[i]} is outside the model's span [{low[i]:.3g}, {high[i]:.3g}]"
+            f"{name} z{i}={latent[i]} is outside the model's span [{low[i]:.3g}, {high[i]:.3g}]"
         )
 
 
 def automation_header(latent_dim: int) -> list[str]:
+    return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes"]
+
+
+def legacy_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "note", "gain", "gate"]
+
+
+def format_notes(notes: tuple[tuple[int, int], ...]) -> str:
+    return " ".join(f"{pitch}:{velocity}" for pitch, velocity in notes)
+
+
+def parse_notes(text: str) -> tuple[tuple[int, int], ...]:
+    """`60:100 64:90` -> ((60, 100), (64, 90))."""
+    notes = []
+    for item in text.split():
+        pitch, _, velocity = item.partition(":")
+        notes.append((check_pitch(int(pitch)), check_velocity(int(velocity or DEFAULT_VELOCITY))))
+    return tuple(notes)
 
 
 def write_automation(path: str | Path, rows: list[tuple[float, Controls]], latent_dim: int) -> None:
@@ -49,42 +90,74 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
         writer = csv.writer(f)
         writer.writerow(automation_header(latent_dim))
         for seconds, c in rows:
-            writer.writerow([f"{seconds:.6f}", *(f"{v:.6f}" for v in c.latent), c.note,
-                             f"{c.gain:.4f}", int(c.gate)])  # fmt: skip
+            writer.writerow([f"{seconds:.6f}", *(f"{v:.6f}" for v in c.latent), f"{c.gain:.4f}",
+                             format_notes(c.notes)])  # fmt: skip
 
 
-def read_automation(path: str | Path, latent_dim: int) -> list[tuple[float, Controls]]:
-    """(seconds, controls) rows of an automation CSV, sorted by time."""
+def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
+    latent = tuple(float(fields[f"z{i}"]) for i in range(latent_dim))
+    if legacy:
+        pitch = parse_note(fields["note"])
+        notes = ((pitch, DEFAULT_VELOCITY),) if int(fields["gate"]) else ()
+    else:
+        notes = parse_notes(fields["notes"] or "")
+    gain = float(fields["gain"])
+    if not 0.0 <= gain <= 1.0:
+        raise ParameterError(f"gain must be in [0, 1], got {gain}")
+    seconds = float(fields["time"])
+    if not (np.isfinite(seconds) and seconds >= 0):
+        raise ParameterError(f"time must be a non-negative number of seconds, got {seconds}")
+    return seconds, Controls(latent, gain, notes)
+
+
+def read_automation(path: str | Path, latent_dim: int, span=None) -> list[tuple[float, Controls]]:
+    """(seconds, controls) rows of an automation CSV, sorted by time.
+
+    Args:
+      path: the CSV file.
+      latent_dim: the model's latent size.
+      span: optional (low, high) [latent_dim]: latents outside it are refused.
+    """
     try:
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
-            expected = automation_header(latent_dim)
-            if reader.fieldnames != expected:
-                raise ParameterError(f"{str(path)!r} must have the header {','.join(expected)}")
-            rows = [
-                (float(r["time"]), Controls(tuple(float(r[f"z{i}"]) for i in range(latent_dim)),
-                                            parse_note(r["note"]), float(r["gain"]),
-                                            bool(int(r["gate"]))))
-                for r in reader
-            ]  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            legacy = reader.fieldnames == legacy_header(latent_dim)
+            if not legacy and reader.fieldnames != automation_header(latent_dim):
+                raise ParameterError(
+                    f"{str(path)!r} must have the header {','.join(automation_header(latent_dim))}"
+                )
+            rows = []
+            for fields in reader:
+                try:
+                    rows.append(_row(fields, latent_dim, legacy))
+                    if span is not None:
+                        check_span(rows[-1][1].latent, *span, name="latent")
+                except (ParameterError, ValueError, KeyError, TypeError, AttributeError) as err:
+                    raise ParameterError(f"line {reader.line_num}: {err}") from err
+    except (OSError, ParameterError, csv.Error) as err:
         raise ParameterError(f"cannot read automation {str(path)!r}: {err}") from err
-    if not all(np.isfinite(t) and t >= 0 for t, _ in rows):
-        raise ParameterError(f"automation {str(path)!r} has a negative or non-finite time")
     if not rows:
         raise ParameterError(f"automation {str(path)!r} has no rows")
     return sorted(rows, key=lambda row: row[0])
 
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:
+    """Sets the engine's latent and gain, and plays or releases notes to match `controls`."""
     engine.set_latent(controls.latent)
-    engine.set_note(controls.note)
     engine.set_gain(controls.gain)
-    engine.set_gate(controls.gate)
+    wanted = dict(controls.notes)
+    for pitch, velocity in engine.controls.notes:
+        if wanted.get(pitch) != velocity:
+            engine.note_off(pitch)
+    playing = dict(engine.controls.notes)
+    for pitch, velocity in controls.notes:
+        if pitch not in playing:
+            engine.note_on(pitch, velocity)
 
 
 def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]]) -> np.ndarray:
-    """Plays the rows: each hop uses the last row at or before its start; ends at the last row."""
+    """Plays the rows: each hop uses the last row at or before its start. After the last row
+    every note is released and the sound rings out (`engine.tail_seconds()`)."""
     times = np.array([t for t, _ in rows])
     n_hops = max(1, int(np.ceil(times[-1] * engine.sample_rate / engine.hop_length)))
     hops = []
@@ -96,4 +169,6 @@ def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]]) -
         if k == 0:
             engine.reset()
         hops.append(engine.next_hop())
+    engine.release_all()
+    hops.append(engine.render(engine.tail_seconds()))
     return np.concatenate(hops)
