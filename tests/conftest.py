@@ -1,6 +1,7 @@
 """Shared fixtures: real audio rendered from the bundled SoundFont, corpora and runs built
 from it, and a JACK server for audio and MIDI. Qt runs offscreen."""
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -45,10 +46,13 @@ def skip_run(trained_run) -> Path:
     return trained_run[0]
 
 
-@pytest.fixture(scope="session")
-def jack_server():
-    """A JACK server on its dummy driver (44.1 kHz, 256-frame periods), and PortAudio
-    re-initialised to see it. Yields the sounddevice output device index."""
+@contextlib.contextmanager
+def jack_dummy(rate: int):
+    """A JACK server on its dummy driver (`rate` Hz, 256-frame periods, 2 inputs and 2 outputs)
+    under a name of its own, made the default server of this process and its children
+    (JACK_DEFAULT_SERVER), with PortAudio re-initialised to see it. Yields the sounddevice
+    output device index. Its own name keeps it clear of any other JACK server on the machine;
+    on exit the previous default server is PortAudio's again."""
     import shutil
     import subprocess
     import time
@@ -57,12 +61,15 @@ def jack_server():
 
     jackd = shutil.which("jackd")
     assert jackd, "jackd is missing: make installs Debian's jackd2 (launch/install_system_deps.sh)"
+    name = f"timbre_jax_{os.getpid()}_{rate}"
+    previous = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
     server, device = None, None
     # Real-time scheduling (root on these machines) keeps JACK's period deadlines under load;
     # without the privilege, the server runs without it.
     for mode in (["--realtime", "--realtime-priority", "70"], ["--no-realtime"]):
         server = subprocess.Popen(
-            [jackd, *mode, "-d", "dummy", "-r", "44100", "-p", "256"],
+            [jackd, "--name", name, *mode, "-d", "dummy", "-r", str(rate), "-p", "256"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for _ in range(50):
@@ -81,10 +88,31 @@ def jack_server():
             break
         server.terminate()
         server.wait(timeout=10)
-    assert device is not None, "the JACK dummy server did not come up"
     try:
+        assert device is not None, f"the JACK dummy server at {rate} Hz did not come up"
         yield device
     finally:
         sd._terminate()  # PortAudio's JACK host must let go before the server stops
         server.terminate()
         server.wait(timeout=10)
+        if previous is None:
+            del os.environ["JACK_DEFAULT_SERVER"]
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = previous
+        sd._initialize()
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A JACK dummy server at 44.1 kHz for the session (`jack_dummy`): the sounddevice output
+    device index."""
+    with jack_dummy(44100) as device:
+        yield device
+
+
+@pytest.fixture(params=[48000, 44100], ids=lambda rate: f"{rate}Hz")
+def jack_at_rate(request):
+    """A JACK dummy server of the test's own at 48 kHz, then 44.1 kHz (`jack_dummy`): the
+    sounddevice output device index and the rate in Hz."""
+    with jack_dummy(request.param) as device:
+        yield device, request.param

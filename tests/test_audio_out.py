@@ -1,15 +1,145 @@
-"""A real audio stream: the engine through sounddevice into a JACK server's dummy driver."""
+"""Real audio streams: the engine through sounddevice into a JACK server's dummy driver, at
+44.1 and 48 kHz, captured back from JACK with jack_rec; and the outputs that `--device`
+names."""
 
+import contextlib
+import subprocess
+import sys
 import time
 import warnings
 
+import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.synth.audio_out import AudioOutput
+from timbre_jax.synth import devices
+from timbre_jax.synth.__main__ import main as synth_main
+from timbre_jax.synth.audio_out import AudioOutput, Producer
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.training.run import load_run
+from timbre_jax.synth.ringbuffer import RingBuffer
+from timbre_jax.training.run import load_run, run_folder
+
+NAMES = "C C# D D# E F F# G G# A A# B".split()
+# E, Fm, Bb, Ebm, Ab, F#, Bm, F#m, E, Ebm: of the 24 major and minor triads, the eight whose
+# notes the shipped violin model plays as the three strongest chroma classes by the widest
+# margin (the third over the fourth at least 1.37 times, offline, in 8 random orders).
+CHORDS = [(4, 8, 11), (5, 8, 0), (10, 2, 5), (3, 6, 10), (8, 0, 3),
+          (6, 10, 1), (11, 2, 6), (6, 9, 1), (4, 8, 11), (3, 6, 10)]  # fmt: skip
+
+
+def voicing(chord) -> list[int]:
+    """Eight MIDI pitches of a triad's classes over three octaves from C3."""
+    return [48 + pc + 12 * octave for octave in range(3) for pc in chord][:8]
+
+
+def strongest_classes(audio, sample_rate, count=3) -> set[str]:
+    chroma = librosa.feature.chroma_stft(y=audio, sr=sample_rate, n_fft=4096).mean(axis=1)
+    return {NAMES[i] for i in np.argsort(chroma)[::-1][:count]}
+
+
+def play_chords(engine: SynthEngine, output: AudioOutput, seconds_each=1.0) -> list[int]:
+    """Streams CHORDS, one every `seconds_each`, eight voices at velocity 100. Returns the
+    stream's sample (`ring.read`) at each change and at the end."""
+    held = voicing(CHORDS[0])
+    for pitch in held:
+        engine.note_on(pitch, 100)
+    output.start()
+    started = time.perf_counter()
+    changes = [0]
+    for k, chord in enumerate(CHORDS[1:], start=1):
+        time.sleep(max(0.0, started + k * seconds_each - time.perf_counter()))
+        changes.append(output.ring.read)
+        for pitch in held:
+            engine.note_off(pitch)
+        held = voicing(chord)
+        for pitch in held:
+            engine.note_on(pitch, 100)
+    time.sleep(max(0.0, started + len(CHORDS) * seconds_each - time.perf_counter()))
+    changes.append(output.ring.read)
+    output.stop()
+    output.close()
+    return changes
+
+
+def jack_ports(*filters: str) -> list[str]:
+    return subprocess.run(["jack_lsp", *filters], capture_output=True, text=True,
+                          check=True).stdout.split()  # fmt: skip
+
+
+@contextlib.contextmanager
+def jack_recording(path, ports: list[str], seconds: float):
+    """Records `ports` of the JACK server into a WAV file (32-bit) with jack_rec, from before
+    the body runs, for `seconds`."""
+    recorder = subprocess.Popen(
+        ["jack_rec", "-f", str(path), "-d", str(seconds), "-b", "32", *ports],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 10
+        while not any(p.startswith("jackrec:") for p in jack_ports("-c", ports[-1])):
+            assert time.time() < deadline and recorder.poll() is None, "jack_rec did not connect"
+            time.sleep(0.05)
+        yield
+        assert recorder.wait(timeout=seconds + 10) == 0
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+
+
+@pytest.mark.audio
+def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate, tmp_path):
+    device, rate = jack_at_rate
+    engine = SynthEngine(load_run(run_folder(model="violin")))
+    output = AudioOutput(engine, device=device, block_size=256)
+    assert (output.sample_rate, output.channels) == (rate, 2)  # the device's rate and outputs
+    ports = jack_ports("PortAudio:out")
+    assert len(ports) == 2, ports
+    capture = tmp_path / "capture.wav"
+    with jack_recording(capture, ports, seconds=len(CHORDS) + 2):
+        changes = play_chords(engine, output)
+    # Every callback took a whole block from a producer that kept up with the stream.
+    assert changes[-1] / rate >= 9.5, changes
+    assert output.underruns == 0
+    assert output.ring.read == output.callbacks * 256
+    if output.device_underflows:
+        warnings.warn(f"{rate} Hz: the JACK server flagged {output.device_underflows} xruns "
+                      "(our ring buffer: 0 underruns)", stacklevel=1)  # fmt: skip
+
+    audio, captured_rate = sf.read(capture, dtype="float32")
+    assert captured_rate == rate and audio.shape[1] == 2
+    left, right = audio.T
+    assert np.sqrt(np.mean(left**2)) > 0.01 and np.array_equal(left, right)
+    start = np.flatnonzero(left)[0]  # the stream's first sample: silence before it
+    for k, chord in enumerate(CHORDS):
+        # from 0.4 s after the change (latency and the last chord's release) to the next one
+        chord_audio = left[start + changes[k] + round(0.4 * rate) : start + changes[k + 1]]
+        assert len(chord_audio) >= 0.5 * rate
+        assert strongest_classes(chord_audio, rate) == {NAMES[pc] for pc in chord}, k
+
+
+def test_the_producer_resamples_and_tees_engine_hops():
+    engine = SynthEngine(load_run(run_folder(model="violin")))
+    ring = RingBuffer(120_000)
+    producer = Producer(engine, ring, rate=48000)
+    producer.recorder = []
+    engine.note_on(69, 100)  # A4, 440 Hz
+    for _ in range(100):
+        producer.produce()
+    hops = np.concatenate([hop for _, hop in producer.recorder])
+    assert len(hops) == 100 * engine.hop_length  # the recorder keeps the engine's 44.1 kHz
+    # every engine second is a stream second: in the ring or held back by the resampler
+    held_back = producer.resampler.delay()
+    assert ring.written + held_back == pytest.approx(len(hops) * 48000 / engine.sample_rate)
+    assert held_back < 0.001 * 48000  # under 1 ms
+    played = np.zeros(ring.written, np.float32)
+    ring.read_into(played)
+    assert strongest_classes(played[48000:], 48000, 1) == {"A"}
+    assert strongest_classes(hops[44100:], 44100, 1) == {"A"}
+    peak = {sr: np.argmax(np.abs(np.fft.rfft(x[sr : 2 * sr]))) for sr, x in
+            ((44100, hops), (48000, played))}  # fmt: skip
+    assert peak[44100] == peak[48000]  # 1 s windows: bins of 1 Hz
 
 
 @pytest.mark.audio
@@ -19,14 +149,19 @@ def test_ten_seconds_of_a_latent_sweep_without_underruns(jack_server, skip_run, 
     output = AudioOutput(engine, device=jack_server, block_size=256)
     output.start()
     started = time.perf_counter()
+    note = None
     while (elapsed := time.perf_counter() - started) < 10.0:
         angle = 2 * np.pi * elapsed / 5
         engine.set_latent([0.5 + 0.4 * np.cos(angle), 0.5 + 0.4 * np.sin(angle)])
-        engine.set_note(int(elapsed) % 12)
+        if note != 60 + int(elapsed) % 12:  # a new note every second
+            if note is not None:
+                engine.note_off(note)
+            note = 60 + int(elapsed) % 12
+            engine.note_on(note)
         time.sleep(0.02)
     output.stop()
     output.close()
-    played = output.ring.read / engine.sample_rate
+    played = output.ring.read / output.sample_rate
     assert played >= 9.5, played
     # What we control: no callback ever found the ring buffer short, so every callback took a
     # whole block, one after another, from a producer that kept up with the stream.
@@ -46,10 +181,49 @@ def test_a_missing_device_is_named(skip_run):
         AudioOutput(engine, device="no such device")
 
 
-def test_an_engine_failure_silences_the_stream_without_crashing(skip_run):
-    from timbre_jax.synth.audio_out import Producer
-    from timbre_jax.synth.ringbuffer import RingBuffer
+@pytest.mark.audio
+def test_device_is_an_index_or_a_name(jack_server):
+    jack = devices.resolve(str(jack_server))
+    assert jack.index == jack_server and jack.host_api == "JACK Audio Connection Kit"
+    assert devices.resolve("system") == devices.resolve("SYST") == devices.resolve(jack_server)
+    assert (jack.channels, jack.sample_rate) == (2, 44100)
+    listed = f"'nonexistent' not found; outputs: .*{jack_server}: system"
+    with pytest.raises(ParameterError, match=listed):
+        devices.resolve("nonexistent")
+    with pytest.raises(ParameterError, match="not found"):
+        devices.resolve(str(jack_server + 100))
 
+
+@pytest.mark.audio
+def test_an_unknown_device_is_one_error_line_listing_the_outputs(jack_server, capsys):
+    assert synth_main(["--device", "nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: audio output 'nonexistent' not found; outputs: ")
+    assert f"{jack_server}: system" in err and err.count("\n") == 1 and err.endswith("\n")
+
+
+@pytest.mark.audio
+def test_a_rate_the_device_refuses_is_one_error_line(jack_server, skip_run):
+    engine = SynthEngine(load_run(skip_run))
+    refused = r"at 48000 Hz on 2 channels \(.*Invalid sample rate.*\); outputs: \d+: system"
+    with pytest.raises(ParameterError, match=refused):
+        AudioOutput(engine, device=jack_server, rate=48000)
+
+
+@pytest.mark.audio
+@pytest.mark.parametrize("jack_at_rate", [48000], indirect=True)
+def test_list_devices_prints_the_outputs(jack_at_rate):
+    device, rate = jack_at_rate
+    command = [sys.executable, "-m", "timbre_jax.synth", "--list-devices"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    row = next(line for line in run.stdout.splitlines() if "JACK Audio Connection Kit" in line)
+    fields = row.split()
+    assert fields[fields.index("system") - 1] == str(device)
+    assert fields[-3:] == ["2", "48000", "Hz"]  # two outputs, at the server's rate
+
+
+def test_an_engine_failure_silences_the_stream_without_crashing(skip_run):
     engine = SynthEngine(load_run(skip_run))
     engine.next_hop = lambda: 1 / 0  # a decoder that fails mid-performance
     ring = RingBuffer(8192)
@@ -72,4 +246,4 @@ def test_stop_and_start_again(jack_server, skip_run):
         time.sleep(1.0)
         output.stop()
     output.close()
-    assert output.ring.read >= 1.5 * engine.sample_rate and output.producer.error is None
+    assert output.ring.read >= 1.5 * output.sample_rate and output.producer.error is None

@@ -1,14 +1,19 @@
 """Real-time output: a producer thread keeps a ring buffer ahead of a sounddevice stream.
 
-The stream's callback only copies from the ring buffer (zeros and a count on underrun);
-decoding runs in the producer thread, which tops the buffer up whenever it holds fewer than
-`lead_samples` samples. Latency from a control change to the first sample that reflects it
-is at most lead_samples + hop_length + the device's period.
+The engine makes mono hops at its own rate (44.1 kHz); the stream runs at the device's rate
+(its default, or `rate`) on all its output channels (or `channels`), every channel playing
+the same mono signal. The producer thread decodes hops, resamples them to the device's rate
+with a streaming resampler (soxr; none when the rates are equal) and tops the ring buffer up
+whenever it holds less than `lead_seconds` of sound. The stream's callback only copies from
+the ring buffer into every channel (zeros and a count on underrun). Latency from a control
+change to the first sample that reflects it is at most the lead + one hop + the resampler's
+delay (0.5 ms; none at equal rates) + the device's output latency.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 import sys
 import threading
 import time
@@ -16,90 +21,153 @@ import time
 import numpy as np
 
 from timbre_jax.errors import ParameterError
+from timbre_jax.synth import devices
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.ringbuffer import RingBuffer
 
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while the callback waits for it
-LEAD_SAMPLES = 768  # the producer refills below this fill level (17 ms at 44.1 kHz)
-BLOCK_SIZE = 256  # samples per audio callback
+LEAD_SECONDS = 0.0175  # the producer refills below this much sound (772 samples at 44.1 kHz)
+BLOCK_SIZE = 256  # samples (frames) per audio callback
 POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
+# soxr's "LQ": 0.5 ms of delay, flat to 17 kHz (-3.5 dB at 18 kHz, -22 dB at 20 kHz, from
+# 44.1 to 48 kHz). "HQ" is flat to 20 kHz but adds about 8 ms, which took the control-to-sound
+# latency at 48 kHz from 35 to 45 ms median, 46 to 59 ms max (launch/bench_synth.py).
+RESAMPLE_QUALITY = "LQ"
 
 
 class Producer:
-    """Runs `engine.next_hop` in a thread to keep `ring` filled; tees hops to `recorder`."""
+    """Runs `engine.next_hop` in a thread to keep `ring` filled; tees hops to `recorder`.
 
-    def __init__(self, engine: SynthEngine, ring: RingBuffer, *, lead_samples: int = LEAD_SAMPLES):
-        if lead_samples + engine.hop_length > ring.capacity:
-            raise ParameterError(f"lead_samples={lead_samples} does not fit the ring buffer")
-        self.engine, self.ring, self.lead_samples = engine, ring, lead_samples
+    Args:
+      engine: the synth engine.
+      ring: the buffer the stream reads; it holds samples at `rate`.
+      rate: the stream's sample rate in Hz; default the engine's. Hops are resampled to it.
+      lead_seconds: the producer tops the ring up while it holds less sound than this.
+    """
+
+    def __init__(self, engine: SynthEngine, ring: RingBuffer, *, rate: int | None = None,
+                 lead_seconds: float = LEAD_SECONDS):  # fmt: skip
+        self.rate = rate or engine.sample_rate
+        self.lead_samples = round(lead_seconds * self.rate)
+        hop_samples = math.ceil(engine.hop_length * self.rate / engine.sample_rate)
+        # the resampler may release up to two hops' samples at once
+        if self.lead_samples + 2 * hop_samples > ring.capacity:
+            raise ParameterError(f"a lead of {lead_seconds} s does not fit the ring buffer")
+        self.engine, self.ring = engine, ring
+        self.resampler = None  # kept across restarts: the sound continues where it stopped
+        if self.rate != engine.sample_rate:
+            import soxr
+
+            self.resampler = soxr.ResampleStream(
+                engine.sample_rate, self.rate, num_channels=1, dtype="float32",
+                quality=RESAMPLE_QUALITY,
+            )  # fmt: skip
         self.recorder: list | None = None  # a list to append (controls, hop) to, or None
         self.error: Exception | None = None  # what stopped production, if anything
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="synth-producer", daemon=True)
+        self._thread: threading.Thread | None = None
 
-    def _run(self) -> None:
+    def produce(self) -> None:
+        """Decodes one hop, tees it to the recorder (at the engine's rate) and writes it,
+        resampled to `rate`, to the ring."""
+        controls = self.engine.controls
+        hop = self.engine.next_hop()
+        recorder = self.recorder  # read once: the panel may swap it meanwhile
+        if recorder is not None:
+            recorder.append((controls, hop))
+        if self.resampler is not None:
+            hop = self.resampler.resample_chunk(hop)
+        self.ring.write(hop)
+
+    def fill(self) -> None:
+        """Produces hops until the ring holds the lead (the pre-fill, before the stream)."""
+        while self.ring.available() < self.lead_samples:
+            self.produce()
+
+    def _run(self, stop: threading.Event) -> None:
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 if self.ring.available() < self.lead_samples:
-                    controls = self.engine.controls
-                    hop = self.engine.next_hop()
-                    self.ring.write(hop)
-                    recorder = self.recorder  # read once: the panel may swap it meanwhile
-                    if recorder is not None:
-                        recorder.append((controls, hop))
+                    self.produce()
                 else:
                     time.sleep(POLL_SECONDS)
         except Exception as err:  # the callback plays silence; the panel shows the error
             self.error = err
 
-    @property
-    def started(self) -> bool:
-        return self._thread.ident is not None
-
     def start(self) -> None:
+        """Starts producing in a new thread (again after `stop`)."""
+        self.error = None
+        self._stop = threading.Event()  # the thread's own: one that outlives `stop` still ends
+        self._thread = threading.Thread(target=self._run, args=(self._stop,),
+                                        name="synth-producer", daemon=True)  # fmt: skip
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
 
 
 class AudioOutput:
-    """Plays an engine on a sounddevice output stream (mono float32).
+    """Plays an engine on a sounddevice output stream (float32), its mono signal on every
+    channel.
 
     Args:
       engine: the synth engine.
-      device: a sounddevice device name or index; default the system's default output.
-      block_size: samples per callback.
-      lead_samples: see `Producer`.
+      device: an output's index or (part of) its name (`devices.resolve`); default the
+        system's default output.
+      rate: the stream's sample rate in Hz; default the device's default rate.
+      channels: how many of the device's output channels to play on; default all.
+      block_size: samples (frames) per callback, at the stream's rate.
+      lead_seconds: see `Producer`.
+
+    Raises:
+      ParameterError: one line listing the outputs, when there is no such device or it
+        refuses the rate or channels.
     """
 
-    def __init__(self, engine: SynthEngine, *, device=None, block_size: int = BLOCK_SIZE,
-                 lead_samples: int = LEAD_SAMPLES):  # fmt: skip
+    def __init__(self, engine: SynthEngine, *, device: int | str | None = None,
+                 rate: int | None = None, channels: int | None = None,
+                 block_size: int = BLOCK_SIZE, lead_seconds: float = LEAD_SECONDS):  # fmt: skip
         import sounddevice as sd  # imported here: loading PortAudio is only needed to play
 
+        self.device = devices.resolve(device)
+        self.sample_rate = rate or self.device.sample_rate  # Hz, the stream's
+        self.channels = channels or self.device.channels
+        if self.sample_rate <= 0 or self.channels <= 0:
+            raise ParameterError(f"rate (Hz) and channels must be positive, got {rate}, {channels}")
         self.engine = engine
-        self.ring = RingBuffer(4 * (lead_samples + engine.hop_length + block_size))
-        self.lead_samples = lead_samples
-        self.producer = Producer(engine, self.ring, lead_samples=lead_samples)
+        hop_samples = math.ceil(engine.hop_length * self.sample_rate / engine.sample_rate)
+        lead_samples = round(lead_seconds * self.sample_rate)
+        self.ring = RingBuffer(4 * (lead_samples + hop_samples + block_size))
+        self.producer = Producer(engine, self.ring, rate=self.sample_rate,
+                                 lead_seconds=lead_seconds)  # fmt: skip
+        self._mono = np.zeros(block_size, np.float32)  # the callback's block
+        self._column = self._mono[:, None]  # the same block, broadcast over channels
         self._switch_interval = sys.getswitchinterval()
         self.device_underflows = 0  # callbacks whose status flagged an output underflow
         self.callbacks = 0
         self.prefilled = 0
         try:
             self.stream = sd.OutputStream(
-                samplerate=engine.sample_rate, blocksize=block_size, channels=1, dtype="float32",
-                device=device, latency="low", callback=self._callback,
+                samplerate=self.sample_rate, blocksize=block_size, channels=self.channels,
+                dtype="float32", device=self.device.index, latency="low", callback=self._callback,
             )  # fmt: skip
         except (sd.PortAudioError, ValueError) as err:
-            raise ParameterError(f"cannot open audio output {device!r}: {err}") from err
+            reason = " ".join(str(err).split())
+            raise ParameterError(
+                f"cannot play on {self.device.index}: {self.device.name} at {self.sample_rate} Hz "
+                f"on {self.channels} channels ({reason}); "
+                f"outputs: {devices.listing(devices.output_devices())}"
+            ) from err
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
         if status.output_underflow:
             self.device_underflows += 1
             self.last_underflow = self.callbacks
         self.callbacks += 1
-        self.ring.read_into(outdata[:, 0])
+        self.ring.read_into(self._mono)
+        outdata[:] = self._column
 
     @property
     def underruns(self) -> int:
@@ -111,12 +179,7 @@ class AudioOutput:
         # could hold it for most of a 5.8 ms period.
         sys.setswitchinterval(SWITCH_INTERVAL)
         gc.freeze()  # later collections skip everything allocated so far: shorter GIL pauses
-        if self.producer.started:  # a thread runs once: a new producer for each start
-            recorder = self.producer.recorder
-            self.producer = Producer(self.engine, self.ring, lead_samples=self.lead_samples)
-            self.producer.recorder = recorder
-        while self.ring.available() < self.producer.lead_samples:  # pre-fill
-            self.ring.write(self.engine.next_hop())
+        self.producer.fill()
         self.prefilled = self.ring.available()  # samples before the producer's first hop
         self.producer.start()
         self.stream.start()
@@ -126,6 +189,7 @@ class AudioOutput:
         self.stream.stop()
         self.producer.stop()
         sys.setswitchinterval(self._switch_interval)
+        gc.unfreeze()  # what `start` froze is collectable again
 
     def close(self) -> None:
         """Releases the audio device."""
@@ -134,9 +198,4 @@ class AudioOutput:
 
 def default_output_available() -> bool:
     """Whether PortAudio finds an output device."""
-    try:
-        import sounddevice as sd
-
-        return any(d["max_output_channels"] > 0 for d in sd.query_devices())
-    except (OSError, Exception):  # no PortAudio library, or no devices
-        return False
+    return bool(devices.output_devices())
