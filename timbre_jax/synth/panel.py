@@ -1,7 +1,10 @@
-"""The PyQtGraph panel: sliders, an XY pad, note buttons and live views over a `SynthEngine`.
+"""The PyQtGraph panel: sliders, an XY pad, note buttons, the computer keyboard, the MIDI
+input and live views over a `SynthEngine`.
 
 The only Qt code of the package. Controls write the engine's targets; a QTimer redraws the
-spectrum, the level meter and the timing readout from what the engine last produced.
+spectrum, the level meter, the sounding voices and the timing readout from what the engine
+last produced. The panel keeps the keyboard focus (its child widgets take none), so letter
+keys always play notes (`keyboard.py`) instead of searching a combo box.
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.dsp.chroma import NOTE_NAMES
-from timbre_jax.synth.automation import render_automation, write_automation
+from timbre_jax.synth import midi
+from timbre_jax.synth.automation import apply_controls, render_automation, write_automation
 from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, note_name, pitch_of
 from timbre_jax.synth.phase import PHASE_METHODS
 from timbre_jax.training.run import Run
 
 SLIDER_STEPS = 1000
 REDRAW_MS = 50
+SPECTRUM_EVERY = 2  # redraws per spectrum redraw (10 per second): the costliest repaint
+NO_MIDI = "(no MIDI input)"
+CHROMA_NOTE = "the decoder is conditioned on chroma: it plays the pitch class, not the octave"
 
 
 class SynthPanel(QtWidgets.QWidget):
@@ -32,10 +40,12 @@ class SynthPanel(QtWidgets.QWidget):
     embedding: optional (latents [N, d], notes [N]) shown on the XY pad.
     output: an `AudioOutput`, or None when there is no audio device.
     record_dir: where Record writes take_N.wav and take_N.csv.
+    midi_port: the MIDI input to open (a name from `midi.input_names`), or None.
+    midi_api: the rtmidi API of the MIDI inputs, e.g. "UNIX_JACK" (default: ALSA).
     """
 
     def __init__(self, engine: SynthEngine, *, run: Run, low, high, embedding=None, output=None,
-                 record_dir="."):  # fmt: skip
+                 record_dir=".", midi_port=None, midi_api=None):  # fmt: skip
         super().__init__()
         self.engine, self.output = engine, output
         self.low, self.high = np.asarray(low, float), np.asarray(high, float)
@@ -43,33 +53,33 @@ class SynthPanel(QtWidgets.QWidget):
         self.recording: list | None = None  # (seconds, controls) rows while recording
         self.record_started = 0.0
         self.takes = 0
+        self.keyboard = ComputerKeyboard()
+        self.button_pitch: dict[int, int] = {}  # note button -> the pitch it plays
+        self.midi_api, self.midi_input = midi_api, None
+        self.colors = note_colors()
+        self.legend = None  # the pad's legend of the note colours, with an embedding
         self.setWindowTitle(f"timbre_jax: {run.name}")
         layout = QtWidgets.QHBoxLayout(self)
         controls = QtWidgets.QVBoxLayout()
         layout.addLayout(controls, 1)
         controls.addWidget(QtWidgets.QLabel(describe(run)))
-        self.sliders = []
+        self.sliders, self.slider_values = [], []
         for i in range(engine.latent_dim):
             slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
             slider.setRange(0, SLIDER_STEPS)
             slider.valueChanged.connect(self._sliders_moved)
+            value = QtWidgets.QLabel()
+            value.setFixedWidth(value.fontMetrics().horizontalAdvance("-00.000"))
             row = QtWidgets.QHBoxLayout()
-            row.addWidget(QtWidgets.QLabel(f"z{i}"))
-            row.addWidget(slider)
+            for widget in (QtWidgets.QLabel(f"z{i}"), slider, value):
+                row.addWidget(widget)
             controls.addLayout(row)
             self.sliders.append(slider)
+            self.slider_values.append(value)
         self.pad = self._make_pad(embedding) if engine.latent_dim == 2 else None
         if self.pad is not None:
             controls.addWidget(self.pad, 3)
-        notes = QtWidgets.QGridLayout()
-        self.note_buttons = QtWidgets.QButtonGroup(self)
-        for n, name in enumerate(NOTE_NAMES):
-            button = QtWidgets.QPushButton(name)
-            button.setCheckable(True)
-            self.note_buttons.addButton(button, n)
-            notes.addWidget(button, n // 6, n % 6)
-        self.note_buttons.idClicked.connect(self._note_clicked)
-        controls.addLayout(notes)
+        controls.addLayout(self._make_notes())
         row = QtWidgets.QHBoxLayout()
         self.phase = QtWidgets.QComboBox()
         self.phase.addItems(PHASE_METHODS)
@@ -81,6 +91,16 @@ class SynthPanel(QtWidgets.QWidget):
         self.gain.valueChanged.connect(lambda v: self._set(self.engine.set_gain, v / 100))
         for widget in (QtWidgets.QLabel("phase"), self.phase, QtWidgets.QLabel("gain"), self.gain):
             row.addWidget(widget)
+        controls.addLayout(row)
+        row = QtWidgets.QHBoxLayout()
+        self.midi_ports = QtWidgets.QComboBox()
+        self.midi_ports.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.midi_ports.currentTextChanged.connect(self.set_midi_input)
+        self.rescan = QtWidgets.QPushButton("Rescan")
+        self.rescan.clicked.connect(self.rescan_midi)
+        for widget in (QtWidgets.QLabel("MIDI"), self.midi_ports, self.rescan):
+            row.addWidget(widget)
+        row.addStretch()
         controls.addLayout(row)
         row = QtWidgets.QHBoxLayout()
         self.play = QtWidgets.QPushButton("Start")
@@ -103,15 +123,25 @@ class SynthPanel(QtWidgets.QWidget):
         self.spectrum.setLogMode(x=True, y=False)
         self.spectrum.setYRange(-80, 0)
         self.spectrum.setLabel("bottom", "frequency", units="Hz")
-        self.curve = self.spectrum.plot(pen="y")
+        self.curve = self.spectrum.plot(pen="y", skipFiniteCheck=True)
         self.freqs = np.arange(1, engine.n_fft // 2 + 1) * engine.sample_rate / engine.n_fft
+        # a fixed range (in log10 Hz): no autorange work on each new curve
+        self.spectrum.setXRange(np.log10(self.freqs[0]), np.log10(self.freqs[-1]), padding=0)
+        self.redraws = 0
+        self._drawn_magnitude = np.zeros(0)  # the frame the curve shows
         views.addWidget(self.spectrum, 3)
         self.meter = QtWidgets.QProgressBar()
         self.meter.setRange(-60, 0)
         self.meter.setFormat("level %v dB")
         views.addWidget(self.meter)
+        self.voices = QtWidgets.QLabel()
+        views.addWidget(self.voices)
         self.readout = QtWidgets.QLabel()
         views.addWidget(self.readout)
+        for child in self.findChildren(QtWidgets.QWidget):
+            child.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.rescan_midi(select=midi_port)
         self.show_controls()
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
@@ -123,20 +153,102 @@ class SynthPanel(QtWidgets.QWidget):
         pad.setMouseEnabled(x=False, y=False)
         if embedding is not None:
             latents, notes = embedding
-            brushes = [pg.mkBrush(*rgba) for rgba in note_colors()]
-            pad.addItem(pg.ScatterPlotItem(latents[:, 0], latents[:, 1], size=3, pen=None,
-                                           brush=[brushes[n] for n in notes]))  # fmt: skip
+            brushes = [pg.mkBrush(*rgba) for rgba in self.colors]
+            points = pg.ScatterPlotItem(latents[:, 0], latents[:, 1], size=3, pen=None,
+                                        brush=[brushes[n] for n in notes])  # fmt: skip
+            # drawn once into a pixmap: moving the target repaints no points
+            points.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            pad.addItem(points)
+            self.legend = pg.LegendItem(colCount=12, horSpacing=0, labelTextSize="8pt")
+            for name, brush in zip(NOTE_NAMES, brushes, strict=True):
+                self.legend.addItem(pg.ScatterPlotItem(size=9, pen=None, brush=brush), name)
+            pad.getPlotItem().layout.addItem(self.legend, 4, 0, 1, 3)  # under the x axis
         self.target = pg.TargetItem(movable=True)
         self.target.sigPositionChanged.connect(self._target_moved)
         pad.addItem(self.target)
         pad.scene().sigMouseClicked.connect(self._pad_clicked)
         return pad
 
+    def _make_notes(self) -> QtWidgets.QLayout:
+        """Twelve note buttons (played while pressed, or latched with "hold") and the octave."""
+        grid = QtWidgets.QGridLayout()
+        self.note_buttons = QtWidgets.QButtonGroup(self)
+        self.note_buttons.setExclusive(False)
+        for n, name in enumerate(NOTE_NAMES):
+            button = QtWidgets.QPushButton(name)
+            self.note_buttons.addButton(button, n)
+            grid.addWidget(button, n // 6, n % 6)
+        self.note_buttons.idPressed.connect(self._button_pressed)
+        self.note_buttons.idReleased.connect(self._button_released)
+        self.note_buttons.idToggled.connect(lambda n, on: self._press(n) if on else self._lift(n))
+        self.hold = QtWidgets.QPushButton("hold")
+        self.hold.setCheckable(True)
+        self.hold.toggled.connect(self._hold_toggled)
+        self.octave = QtWidgets.QLabel()
+        grid.addWidget(self.hold, 2, 0)
+        grid.addWidget(self.octave, 2, 1, 1, 5)
+        grid.addWidget(QtWidgets.QLabel(CHROMA_NOTE, wordWrap=True), 3, 0, 1, 6)
+        self.lit: frozenset[int] = frozenset()  # the note classes shown sounding
+        return grid
+
     # control -> engine
+    def _record(self) -> None:
+        """Appends the engine's controls to the take if they changed since its last row."""
+        controls = self.engine.controls
+        if self.recording is not None and controls != self.recording[-1][1]:
+            self.recording.append((time.perf_counter() - self.record_started, controls))
+
     def _set(self, setter, value) -> None:
         setter(value)
-        if self.recording is not None:
-            self.recording.append((time.perf_counter() - self.record_started, self.engine.controls))
+        self._record()
+
+    def _note_on(self, pitch: int) -> None:
+        self.engine.note_on(pitch)
+        self._record()
+
+    def _note_off(self, pitch: int) -> None:
+        self.engine.note_off(pitch)
+        self._record()
+
+    def _press(self, n: int) -> None:
+        self.button_pitch[n] = pitch_of(n, self.keyboard.octave)
+        self._note_on(self.button_pitch[n])
+
+    def _lift(self, n: int) -> None:
+        if n in self.button_pitch:
+            self._note_off(self.button_pitch.pop(n))
+
+    def _button_pressed(self, n: int) -> None:
+        if not self.hold.isChecked():  # with hold, the button's toggle plays
+            self._press(n)
+
+    def _button_released(self, n: int) -> None:
+        if not self.hold.isChecked():
+            self._lift(n)
+
+    def _hold_toggled(self, on: bool) -> None:
+        for button in self.note_buttons.buttons():
+            button.setChecked(False)  # releases the latched notes when hold goes off
+            button.setCheckable(on)
+
+    def keyPressEvent(self, event) -> None:
+        if not event.isAutoRepeat():
+            pitch = self.keyboard.press(key_text(event))
+            if pitch is not None:
+                self._note_on(pitch)
+            self._show_octave()
+
+    def keyReleaseEvent(self, event) -> None:
+        if not event.isAutoRepeat():
+            pitch = self.keyboard.release(key_text(event))
+            if pitch is not None:
+                self._note_off(pitch)
+
+    def focusOutEvent(self, event) -> None:
+        """Keys released while the panel has no focus never arrive: stop what they play."""
+        for key in list(self.keyboard.down):
+            self._note_off(self.keyboard.release(key))
+        super().focusOutEvent(event)
 
     def _slider_value(self, i: int) -> float:
         return self.low[i] + self.sliders[i].value() / SLIDER_STEPS * (self.high[i] - self.low[i])
@@ -160,9 +272,35 @@ class SynthPanel(QtWidgets.QWidget):
         point = self.pad.getViewBox().mapSceneToView(event.scenePos())
         self.target.setPos(point)
 
-    def _note_clicked(self, note: int) -> None:
-        self._set(self.engine.set_note, note)
-        self._set(self.engine.set_gate, True)
+    def rescan_midi(self, *, select: str | None = None) -> None:
+        """Lists the MIDI inputs again; keeps the open one (or opens `select`) if listed."""
+        names = midi.input_names(self.midi_api)
+        wanted = select or (self.midi_input.name if self.midi_input is not None else None)
+        self.midi_ports.blockSignals(True)
+        self.midi_ports.clear()
+        self.midi_ports.addItems([NO_MIDI, *names])
+        self.midi_ports.setCurrentText(wanted if wanted in names else NO_MIDI)
+        self.midi_ports.blockSignals(False)
+        self.set_midi_input(self.midi_ports.currentText())
+
+    def set_midi_input(self, name: str | None) -> None:
+        """Closes the MIDI input and opens `name` (None or NO_MIDI: none) on the engine."""
+        name = None if name == NO_MIDI else name
+        if self.midi_input is not None:
+            if self.midi_input.name == name:
+                return
+            self.midi_input.close()
+            self.midi_input = None
+        if name is not None:
+            try:
+                controller = midi.MidiController(self.engine, self.low, self.high)
+                self.midi_input = midi.open_input(controller, name, self.midi_api)
+                self.status.setText(f"MIDI input: {name}")
+            except Exception as err:  # rtmidi's errors: the port went away, the system is down
+                self.status.setText(f"cannot open MIDI input {name!r}: {err}")
+        self.midi_ports.blockSignals(True)
+        self.midi_ports.setCurrentText(name if self.midi_input is not None else NO_MIDI)
+        self.midi_ports.blockSignals(False)
 
     def _play_toggled(self, on: bool) -> None:
         if on:
@@ -196,10 +334,12 @@ class SynthPanel(QtWidgets.QWidget):
             # while the sound plays the engine is the producer's: never render on it here
             audio = np.concatenate([np.zeros(0, np.float32)] + [h for _, h in streamed or []])
             self.output.producer.recorder = None
-        else:
+        else:  # render on the silent engine, then put its controls back
             controls = self.engine.controls
             audio = render_automation(self.engine, rows)
-            self.engine.controls = controls
+            self.engine.silence()
+            apply_controls(self.engine, controls)
+            self.engine.reset()
         write_wav(wav_path, audio, sample_rate=self.engine.sample_rate)
         self.status.setText(f"recorded {wav_path} and {csv_path.name}")
         return wav_path, csv_path
@@ -208,31 +348,65 @@ class SynthPanel(QtWidgets.QWidget):
     _updating = False
 
     def show_controls(self) -> None:
-        """Moves sliders, pad and note buttons to the engine's current controls."""
+        """Moves sliders, pad and note lights to the engine's current controls."""
         self._updating = True
         c = self.engine.controls
         for i, slider in enumerate(self.sliders):
             span = self.high[i] - self.low[i]
             slider.setValue(round((c.latent[i] - self.low[i]) / span * SLIDER_STEPS))
+            self.slider_values[i].setText(f"{c.latent[i]:.3f}")
         if self.pad is not None:
             self.target.setPos(c.latent[0], c.latent[1])
-        self.note_buttons.button(c.note).setChecked(True)
+        self._light({pitch % 12 for pitch, _ in c.notes})
+        self._show_octave()
         self._shown = c
         self._updating = False
 
+    def _light(self, classes: set[int]) -> None:
+        """Colours the buttons of the sounding note classes (restyling only what changed)."""
+        for n in classes ^ self.lit:
+            r, g, b, _ = self.colors[n]
+            text = "black" if 0.3 * r + 0.6 * g + 0.1 * b > 128 else "white"
+            style = f"background-color: rgb({r}, {g}, {b}); color: {text}" if n in classes else ""
+            self.note_buttons.button(n).setStyleSheet(style)
+        self.lit = frozenset(classes)
+
+    def _show_octave(self) -> None:
+        low = pitch_of(0, self.keyboard.octave)
+        self.octave.setText(f"keys {KEYS[0]}-{KEYS[-1]}: {note_name(low)}-{note_name(low + 12)}, "
+                            "Z/X: octave")  # fmt: skip
+
     def redraw(self) -> None:
-        if self.engine.controls != self._shown:  # changed elsewhere, e.g. by MIDI
+        """The QTimer's tick: outside changes, the voices, the spectrum, the meter, the readout."""
+        controls = self.engine.controls
+        if controls != self._shown:  # changed elsewhere, e.g. by MIDI
+            self._record()
             self.show_controls()
-        mag = self.engine.last_magnitude[1:]
-        self.curve.setData(self.freqs, 20 * np.log10(np.maximum(mag / max(mag.max(), 1e-12), 1e-4)))
+        names = " ".join(note_name(pitch) for pitch, _ in controls.notes)
+        self.voices.setText(f"voices {self.engine.sounding}/{self.engine.voices.count}: {names}")
+        mag, self.redraws = self.engine.last_magnitude, self.redraws + 1
+        if (self.redraws % SPECTRUM_EVERY == 0 and self.spectrum.isVisible()
+                and not np.array_equal(mag, self._drawn_magnitude)):  # fmt: skip
+            self._drawn_magnitude = mag
+            mag = mag[1:]
+            self.curve.setData(self.freqs, 20 * np.log10(np.maximum(mag / max(mag.max(), 1e-12),
+                                                                    1e-4)))  # fmt: skip
         level = 20 * np.log10(max(self.engine.last_peak, 1e-3))
+        self.meter.setUpdatesEnabled(False)  # setValue would repaint the bar at once
         self.meter.setValue(int(np.clip(level, -60, 0)))
+        self.meter.setUpdatesEnabled(True)  # schedules the repaint with the rest
         timing = self.engine.timing()
         underruns = self.output.underruns if self.output is not None else 0
         if self.output is not None and self.output.producer.error is not None:
             self.status.setText(f"audio stopped: {self.output.producer.error}")
         self.readout.setText(f"hop compute {timing['median_ms']:.2f} ms median, "
                              f"{timing['p99_ms']:.2f} ms p99; underruns {underruns}")  # fmt: skip
+
+
+def key_text(event) -> str:
+    """The upper-case letter of a key event, or "" for other keys."""
+    key = event.key()
+    return chr(key) if ord("A") <= key <= ord("Z") else ""
 
 
 def note_colors() -> np.ndarray:

@@ -1,0 +1,56 @@
+"""Saves a PNG of the synth panel while a chord plays (offscreen Qt, no audio device needed).
+
+The chord is played on the engine as a MIDI keyboard would play it, rendered for half a
+second, and the panel redraws before the grab.
+
+Usage: python launch/panel_screenshot.py [--model one_octave | --workdir RUN]
+       [--chord C4,E4,G4,B4] [--out results/panel_chord.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
+from timbre_jax.synth.automation import parse_chord  # noqa: E402
+from timbre_jax.synth.engine import SynthEngine  # noqa: E402
+from timbre_jax.training.run import load_run, run_folder  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--workdir", help="a run folder")
+    source.add_argument("--model", help="a shipped model (default one_octave)")
+    parser.add_argument("--chord", default="C4,E4,G4,B4", help="comma-separated notes")
+    parser.add_argument("--out", default="results/panel_chord.png")
+    args = parser.parse_args()
+    run = load_run(run_folder(workdir=args.workdir, model=args.model or
+                              (None if args.workdir else "one_octave")))  # fmt: skip
+    engine = SynthEngine(run)
+    low, high = latent_span(run)
+    import pyqtgraph as pg
+
+    from timbre_jax.synth.panel import REDRAW_MS, SynthPanel
+
+    app = pg.mkQApp("panel_screenshot")
+    panel = SynthPanel(engine, run=run, low=low, high=high, embedding=training_embedding(run))
+    panel.resize(1100, 650)
+    panel.show()
+    for pitch in parse_chord(args.chord):
+        engine.note_on(pitch)
+    engine.render(0.5)
+    deadline = time.perf_counter() + 3 * REDRAW_MS / 1000
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    panel.grab().save(args.out)
+    print(f"wrote {args.out}: {panel.voices.text()}")
+
+
+if __name__ == "__main__":
+    main()
