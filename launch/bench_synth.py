@@ -2,21 +2,26 @@
 
 For a trained run (default: runs/default), prints for each phase method:
   - the median and 99th percentile of the engine's compute time per hop (decode + phase +
-    inverse FFT + overlap-add), over `--hops` hops of a slow latent sweep; the hop lasts
-    23.2 ms at 44.1 kHz;
+    inverse FFT + overlap-add), over `--hops` hops of a slow latent sweep, with 1, 4 and 8
+    voices sounding (a chord of notes 5 semitones apart from C3); the hop lasts 23.2 ms at
+    44.1 kHz;
   - the spectral convergence || |STFT(y)| - M ||_F / ||M||_F between the decoded magnitudes
     M and the STFT of the synthesised signal y (lower is better; 0 = consistent phase);
-and, through a JACK server on its dummy driver (started here, 256-frame periods), the
-latency from a control change to the first output sample that reflects it: the samples
-queued ahead of the change plus PortAudio's reported output latency (median and max of
-`--changes` changes at random times).
+and, through a JACK server on its dummy driver (started here at `--rate`, 48 kHz by default,
+256-frame periods), the latency from a control change to the first output sample that
+reflects it: the samples queued ahead of the change (ring buffer and resampler) plus
+PortAudio's reported output latency (median and max of `--changes` changes at random times).
+
+The spectral convergence is measured on the one-voice sweep.
 
 Usage: python launch/bench_synth.py [--workdir runs/default] [--hops 2000] [--changes 40]
+                                    [--rate 48000|44100]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import time
@@ -25,8 +30,11 @@ import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.synth.audio_out import AudioOutput
+from timbre_jax.synth.devices import output_devices
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.training.run import load_run
+
+VOICES = (1, 4, 8)
 
 
 def sweep(engine: SynthEngine, hops: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,40 +59,59 @@ def spectral_convergence(engine: SynthEngine, audio: np.ndarray, mags: np.ndarra
     return float(np.linalg.norm(got - target) / np.linalg.norm(target))
 
 
-def latency(engine: SynthEngine, changes: int) -> tuple[float, float]:
-    """Median and max seconds from a gain change to the first sample that reflects it."""
-    jackd = shutil.which("jackd")
-    server = subprocess.Popen([jackd, "--no-realtime", "-d", "dummy", "-r", "44100", "-p", "256"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+def jack_output(rate: int) -> tuple[subprocess.Popen, int]:
+    """Starts a JACK server on its dummy driver (`rate` Hz, 256-frame periods) under a name of
+    its own, made this process's default; returns it and PortAudio's index of its output."""
     import sounddevice as sd
 
-    try:
-        time.sleep(1.5)
-        sd._terminate()
+    name = f"bench_synth_{os.getpid()}"
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    command = [shutil.which("jackd"), "--name", name, "--no-realtime", "-d", "dummy",
+               "-r", str(rate), "-p", "256"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        time.sleep(0.1)
+        sd._terminate()  # PortAudio sees the JACK servers running when it initialises
         sd._initialize()
-        output = AudioOutput(engine, device=0)
-        output.producer.recorder = []
+        jack = [d.index for d in output_devices() if "JACK" in d.host_api]
+        if jack:
+            return server, jack[0]
+    server.terminate()
+    raise RuntimeError(f"the JACK dummy server at {rate} Hz did not come up")
+
+
+def latency(engine: SynthEngine, changes: int, rate: int) -> tuple[float, float]:
+    """Median and max seconds from a gain change to the first sample that reflects it, through
+    a JACK dummy server at `rate` Hz."""
+    import sounddevice as sd
+
+    server, device = jack_output(rate)
+    try:
+        output = AudioOutput(engine, device=device)
+        output.producer.recorder = []  # from the first hop: hop k starts at k * hop_length
         output.start()
         rng = np.random.default_rng(0)
         results = []
         for i in range(changes):
             time.sleep(rng.uniform(0.1, 0.3))
-            consumed = output.ring.read
+            consumed = output.ring.read / output.sample_rate  # seconds of the stream played
             produced = len(output.producer.recorder)
             engine.set_gain(0.5 if i % 2 else 0.8)
             wanted = engine.controls.gain
             time.sleep(0.2)
             hops = output.producer.recorder
             first = next(k for k in range(produced, len(hops)) if hops[k][0].gain == wanted)
-            first_sample = first * engine.hop_length + output.prefilled
-            results.append((first_sample - consumed) / engine.sample_rate + output.stream.latency)
+            # the resampler keeps time: engine second t is stream second t
+            starts = first * engine.hop_length / engine.sample_rate
+            results.append(starts - consumed + output.stream.latency)
         underruns = output.underruns
         output.stop()
+        output.close()
     finally:
         sd._terminate()
         server.terminate()
-    print(f"  (latency run: {underruns} underruns, PortAudio output latency "
-          f"{1e3 * output.stream.latency:.1f} ms)")  # fmt: skip
+    print(f"  (latency run at {rate} Hz, {output.channels} channels: {underruns} underruns, "
+          f"PortAudio output latency {1e3 * output.stream.latency:.1f} ms)")  # fmt: skip
     return float(np.median(results)), float(np.max(results))
 
 
@@ -93,20 +120,28 @@ def main() -> None:
     parser.add_argument("--workdir", default="runs/default")
     parser.add_argument("--hops", type=int, default=2000)
     parser.add_argument("--changes", type=int, default=40)
+    parser.add_argument("--rate", type=int, default=48000, help="the JACK server's rate, Hz")
     args = parser.parse_args()
     run = load_run(args.workdir)
     print(f"model {args.workdir}; hop = 1024 samples = 23.2 ms")
     for method in ("noise", "rtpghi"):
-        engine = SynthEngine(run, phase=method)
-        engine.set_gain(1.0)
-        engine.reset()
-        audio, mags = sweep(engine, args.hops)
-        t = engine.timing()
-        sc = spectral_convergence(engine, audio, mags)
-        print(f"{method:7s} per-hop compute: median {t['median_ms']:.2f} ms, "
-              f"p99 {t['p99_ms']:.2f} ms; spectral convergence {sc:.3f}")  # fmt: skip
-    median, worst = latency(SynthEngine(run), args.changes)
-    print(f"control-to-sound latency: median {1e3 * median:.1f} ms, max {1e3 * worst:.1f} ms")
+        for voices in VOICES:
+            engine = SynthEngine(run, phase=method, voices=voices)
+            engine.set_gain(1.0 / voices)
+            for k in range(voices):
+                engine.note_on(48 + 5 * k)  # at full level from the first hop
+            engine.reset()
+            audio, mags = sweep(engine, args.hops)
+            t = engine.timing()
+            quality = (f"; spectral convergence {spectral_convergence(engine, audio, mags):.3f}"
+                       if voices == 1 else "")  # fmt: skip
+            print(f"{method:7s} {voices} voice(s) per-hop compute: median {t['median_ms']:.2f} "
+                  f"ms, p99 {t['p99_ms']:.2f} ms{quality}")  # fmt: skip
+    engine = SynthEngine(run)
+    engine.note_on(60)  # one voice sounding, C4
+    median, worst = latency(engine, args.changes, args.rate)
+    print(f"control-to-sound latency at {args.rate} Hz (JACK, 256-frame periods): "
+          f"median {1e3 * median:.1f} ms, max {1e3 * worst:.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":
