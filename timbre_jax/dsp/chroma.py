@@ -26,16 +26,21 @@ CHROMA_METHODS = ("pitch_filterbank", "librosa")
 MIDI_LOW, MIDI_HIGH = 21, 108  # A0 and C8: the 88 keys of a piano
 
 
-def pitch_filterbank(*, sample_rate: int, n_fft: int) -> np.ndarray:
-    """The paper's 88-band pitch filterbank folded to pitch classes: [n_fft // 2 + 1, 12]."""
+def pitch_bands(*, sample_rate: int, n_fft: int) -> np.ndarray:
+    """The paper's 88 pitch bands (MIDI 21-108) on the STFT bins: [n_fft // 2 + 1, 88]."""
     freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
     with np.errstate(divide="ignore"):
         midi = 69.0 + 12.0 * np.log2(freqs / 440.0)  # -inf at DC: no weight
     bands = np.arange(MIDI_LOW, MIDI_HIGH + 1)
-    weights = np.maximum(0.0, 1.0 - np.abs(midi[:, None] - bands[None, :]))  # [n_bins, 88]
+    return np.maximum(0.0, 1.0 - np.abs(midi[:, None] - bands[None, :]))
+
+
+def pitch_filterbank(*, sample_rate: int, n_fft: int) -> np.ndarray:
+    """The paper's 88-band pitch filterbank folded to pitch classes: [n_fft // 2 + 1, 12]."""
+    bands = np.arange(MIDI_LOW, MIDI_HIGH + 1)
     fold = np.zeros((bands.size, 12))
     fold[np.arange(bands.size), bands % 12] = 1.0
-    return (weights @ fold).astype(np.float32)
+    return (pitch_bands(sample_rate=sample_rate, n_fft=n_fft) @ fold).astype(np.float32)
 
 
 def librosa_filterbank(*, sample_rate: int, n_fft: int) -> np.ndarray:
