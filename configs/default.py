@@ -23,6 +23,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.model.bottleneck = "sigmoid"  # bottleneck activation: "sigmoid" or "leaky_relu"
     config.model.chroma_skip = True  # append the one-hot chroma to the decoder's input
     config.model.augment = "chroma"  # encoder input extra: "none", "diff" or "chroma"
+    # what the chroma inputs hold: "chroma" (the paper's one-hot pitch class) or "note" (the
+    # pitch class and the octave of each frame's labelled note; unlabelled frames left out)
+    config.model.conditioning = "chroma"
     config.model.beta = 1.0  # VAE only: weight of the KL term
     config.model.beta_warmup_epochs = 10  # VAE only: beta rises linearly from 0 over these
 

@@ -95,9 +95,11 @@ def test_vae_samples_with_an_rng_and_reports_kl_per_dimension():
         ({"latent_dim": 0}, "model.latent_dim"),
         ({"bottleneck": "tanh"}, "model.bottleneck"),
         ({"augment": "mfcc"}, "model.augment"),
+        ({"conditioning": "octave"}, "model.conditioning"),
     ],
 )
 def test_invalid_fields_are_named(fields, match):
-    good = {"kind": "ae", "latent_dim": 2, "bottleneck": "sigmoid", "augment": "chroma"}
+    good = {"kind": "ae", "latent_dim": 2, "bottleneck": "sigmoid", "augment": "chroma",
+            "conditioning": "chroma"}  # fmt: skip
     with pytest.raises(ParameterError, match=match):
         validate_model_fields(**(good | fields))

@@ -33,6 +33,7 @@ from timbre_jax.synth.automation import (
     render_automation,
 )
 from timbre_jax.synth.engine import Controls, SynthEngine
+from timbre_jax.synth.keyboard import note_name
 from timbre_jax.synth.resynthesis import resynthesize
 from timbre_jax.synth.voices import check_velocity
 from timbre_jax.training.run import Run, load_run, pretrained_names, run_folder
@@ -73,7 +74,16 @@ def render(run: Run, args) -> np.ndarray:
               if args.latent else (0.5,) * run.latent_dim)  # fmt: skip
     check_span(latent, *span)
     velocity = check_velocity(args.velocity)
-    notes = tuple((pitch, velocity) for pitch in parse_chord(args.note))
+    pitches = parse_chord(args.note)
+    if run.note_range is not None:
+        low, high = run.note_range
+        outside = [p for p in pitches if not low <= p <= high]
+        if outside:
+            raise ParameterError(
+                f"--note {args.note}: MIDI {outside[0]} is outside the notes {run.name} was "
+                f"trained on, {note_name(low)}-{note_name(high)} (MIDI {low}-{high})"
+            )
+    notes = tuple((pitch, velocity) for pitch in pitches)
     engine = SynthEngine(run, phase=args.phase, voices=max(len(notes), 1))
     apply_controls(engine, Controls(latent, args.gain, notes))
     engine.reset()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from timbre_jax.corpus.store import load_split
+from timbre_jax.corpus.store import Split, load_split
 from timbre_jax.errors import ParameterError
+from timbre_jax.training.conditioning import split_condition
 from timbre_jax.training.data import previous_frame_index
 from timbre_jax.training.run import Run
 
@@ -26,13 +27,17 @@ def encode_split(run: Run, split: str = "train") -> dict:
     """
     run.corpus_metadata(what=f"embedding {run.folder}")
     data = load_split(run.corpus, split)
+    condition, keep = split_condition(data, run.conditioning)
+    if not keep.all():  # a note model encodes the frames that have a note
+        data = Split(*(np.asarray(a)[keep] for a in data))
+        condition = condition[keep]
     previous = previous_frame_index(np.asarray(data.clip_ids), np.asarray(data.positions))
     latents = []
     for start in range(0, len(data.frames), BATCH):
         stop = min(start + BATCH, len(data.frames))
         frames = np.asarray(data.frames[start:stop])
         diff = frames - np.asarray(data.frames[previous[start:stop]])
-        chroma = np.asarray(data.chroma[start:stop])
+        chroma = condition[start:stop]
         pad = BATCH - (stop - start)  # one compiled shape for every batch
         args = (np.pad(a, ((0, pad), (0, 0))) for a in (frames, chroma, diff))
         latents.append(np.asarray(run.apply(*args, method="encode"))[: stop - start])

@@ -38,7 +38,7 @@ def corpus_name(run: Run) -> str:
 def mse_on_test_split(run: Run, *param_sets) -> list[float]:
     """Test-split MSE of each set of parameters of the run's model, on its corpus."""
     mesh = distributed.data_mesh()
-    test = load_device_split(run.corpus, "test", mesh)
+    test = load_device_split(run.corpus, "test", mesh, conditioning=run.conditioning)
     evaluate = make_evaluate(run.model, mesh, batch_size=1000)
     return [evaluate(params, test) for params in param_sets]
 

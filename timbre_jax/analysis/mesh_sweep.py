@@ -82,6 +82,11 @@ def sweep(run: Run, *, points: int | None = None, sobol: int | None = None, chun
             f"{str(run.folder)!r} has no chroma skip connection: its decoder is not conditioned "
             "on a note, so there is no conditioning class to match"
         )
+    if run.conditioning != "chroma":
+        raise ParameterError(
+            f"{str(run.folder)!r} is conditioned on notes: the mesh sweeps chroma models only "
+            "so far"
+        )
     corpus_meta = run.corpus_metadata(what=f"mesh of {run.folder}")
     d = run.latent_dim
     if sobol is None:

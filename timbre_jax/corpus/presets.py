@@ -160,6 +160,17 @@ PRESETS = {
         Clip(f"program{p:03d}", p, split, _sequence((60, 64, 67), note_seconds=0.3), 1.2)
         for p, split in ((0, "train"), (40, "val"), (73, "test"))
     ],
+    # for the tests of note conditioning: C and G in three octaves, twice on each program
+    "tiny_octaves": lambda: [
+        Clip(
+            f"program{p:03d}_{split}",
+            p,
+            split,
+            _sequence((48, 55, 60, 67, 72, 79) * 2, note_seconds=0.25),
+            3.2,
+        )
+        for p, split in ((0, "train"), (73, "train"), (0, "val"), (0, "test"))
+    ],  # fmt: skip
 }
 
 

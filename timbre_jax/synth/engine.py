@@ -29,6 +29,7 @@ from timbre_jax.errors import ParameterError
 from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
 from timbre_jax.synth.voices import Voices
+from timbre_jax.training.conditioning import condition_of_pitches, fold_into_range
 from timbre_jax.training.run import Run
 
 SMOOTHING_SECONDS = 0.03  # time constant of the latent point's glide toward its target
@@ -49,10 +50,11 @@ class Controls(NamedTuple):
 
 
 def decode_frames(model, params, z, notes):
-    """Magnitude frames [k, n_bins] for one latent point z [d] and MIDI pitches notes [k]."""
-    one_hot = jax.nn.one_hot(notes % 12, 12)
+    """Magnitude frames [k, n_bins] for one latent point z [d] and MIDI pitches notes [k]
+    (a chroma model hears pitch % 12, a note model the pitch)."""
+    condition = condition_of_pitches(notes, model.conditioning)
     return model.apply({"params": params}, jax.numpy.broadcast_to(z, (len(notes), len(z))),
-                       one_hot, method="decode")  # fmt: skip
+                       condition, method="decode")  # fmt: skip
 
 
 @lru_cache(maxsize=8)
@@ -91,6 +93,7 @@ class SynthEngine:
                 "at a hop that divides n_fft"
             )
         self.latent_dim, self.bottleneck = run.latent_dim, run.bottleneck
+        self.note_range = run.note_range  # a note model plays these; others move by octaves
         self._decode = compiled_decoder(run)
         step = self.hop_length / self.sample_rate
         self.voices = Voices(voices, attack_rate=min(1.0, step / ATTACK_SECONDS),
@@ -194,8 +197,8 @@ class SynthEngine:
     def _spectrum(self, sounding, pitches, amplitudes, fresh) -> np.ndarray:
         """The sum of the sounding voices' complex spectra [n_bins]."""
         size = batch_size(len(sounding), self.voices.count)
-        notes = np.zeros(size, np.int32)
-        notes[: len(pitches)] = pitches
+        notes = np.full(size, 60, np.int32)
+        notes[: len(pitches)] = self.decoded_pitches(pitches)
         mags = np.asarray(self._decode(self._latent, notes))[: len(sounding)] * self._scale
         self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
         phases = np.stack([
@@ -234,6 +237,13 @@ class SynthEngine:
         self.hop_seconds[self.hops % TIMING_WINDOW] = time.perf_counter() - started
         self.hops += 1
         return out
+
+    def decoded_pitches(self, pitches) -> np.ndarray:
+        """The pitches the decoder is conditioned on: as played, or for a note model moved
+        by octaves into its trained range."""
+        if self.note_range is None:
+            return np.asarray(pitches)
+        return fold_into_range(pitches, *self.note_range)
 
     def tail_seconds(self) -> float:
         """How long the sound lasts after the last note's release: release + frame overlap."""

@@ -1,7 +1,8 @@
 """Resynthesis, the original MANNe effect: a recording through a trained autoencoder.
 
-Each frame of the recording is encoded (with its own chroma), its latents optionally scaled,
-decoded, and resynthesised with the recording's own phase and per-frame loudness.
+Each frame of the recording is encoded (with its own chroma, or for a note model the note
+`dsp.note_estimate` hears in it), its latents optionally scaled, decoded, and resynthesised
+with the recording's own phase and per-frame loudness.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from timbre_jax.dsp import chroma, spectral
+from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
+from timbre_jax.training.conditioning import condition_of_pitches
 from timbre_jax.training.run import Run
 
 
@@ -28,10 +31,13 @@ def resynthesize(run: Run, signal: np.ndarray, *, scale=None) -> np.ndarray:
     mag = np.abs(spectrum)
     peak = mag.max(axis=1, keepdims=True)
     frames = mag / np.where(peak > 0, peak, 1.0)
-    bank = chroma.filterbank(
-        spec["chroma_method"], sample_rate=spec["sample_rate"], n_fft=spec["n_fft"]
-    )
-    one_hot = np.asarray(chroma.one_hot(chroma.chroma(frames, bank=bank)))
+    size = {"sample_rate": spec["sample_rate"], "n_fft": spec["n_fft"]}
+    if run.conditioning == "note":
+        notes = estimate_notes(frames, templates=note_templates(**size))
+        one_hot = np.asarray(condition_of_pitches(notes, "note"))
+    else:
+        bank = chroma.filterbank(spec["chroma_method"], **size)
+        one_hot = np.asarray(chroma.one_hot(chroma.chroma(frames, bank=bank)))
     diff = np.asarray(spectral.frame_diff(frames))
 
     @jax.jit

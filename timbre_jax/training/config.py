@@ -24,7 +24,7 @@ from timbre_jax.training.run_files import flatten
 
 FIELDS = {
     "corpus", "seed", "model.kind", "model.latent_dim", "model.bottleneck", "model.chroma_skip",
-    "model.augment", "model.beta", "model.beta_warmup_epochs", "train.epochs",
+    "model.augment", "model.conditioning", "model.beta", "model.beta_warmup_epochs", "train.epochs",
     "train.batch_size", "train.learning_rate", "train.l2_weight", "train.eval_batch_size",
 }  # fmt: skip
 _SPEC = re.compile(r"(?P<path>.+?\.py)(?::(?P<arg>.*))?")
@@ -123,9 +123,8 @@ def validate_config(config: ml_collections.ConfigDict) -> dict:
     if unknown or missing:
         raise ParameterError(f"config fields unknown: {unknown}, missing: {missing}")
     m, t = config.model, config.train
-    validate_model_fields(
-        kind=m.kind, latent_dim=m.latent_dim, bottleneck=m.bottleneck, augment=m.augment
-    )
+    validate_model_fields(kind=m.kind, latent_dim=m.latent_dim, bottleneck=m.bottleneck,
+                          augment=m.augment, conditioning=m.conditioning)  # fmt: skip
     for name, value in (("train.epochs", t.epochs), ("train.batch_size", t.batch_size),
                         ("train.eval_batch_size", t.eval_batch_size)):  # fmt: skip
         if not isinstance(value, int) or value < 1:

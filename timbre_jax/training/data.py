@@ -14,12 +14,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from timbre_jax.corpus.store import load_split
+from timbre_jax.errors import ParameterError
 from timbre_jax.training import distributed
+from timbre_jax.training.conditioning import split_condition
 
 
 class DeviceSplit(NamedTuple):
     frames: jax.Array  # [N, n_bins] float32
-    chroma: jax.Array  # [N, 12] float32 one-hot
+    chroma: jax.Array  # [N, 12] float32 one-hot, or [N, 23] (training/conditioning.py)
     previous: jax.Array  # [N] int32 index of the frame just before in the clip (self if none)
 
 
@@ -35,11 +37,19 @@ def previous_frame_index(clip_ids: np.ndarray, positions: np.ndarray) -> np.ndar
     return np.where(adjacent, index - 1, index).astype(np.int32)
 
 
-def load_device_split(corpus_dir: str | Path, split: str, mesh) -> DeviceSplit:
-    """Loads a split into memory and replicates it over the mesh."""
+def load_device_split(corpus_dir: str | Path, split: str, mesh, *,
+                      conditioning: str = "chroma") -> DeviceSplit:  # fmt: skip
+    """Loads a split into memory with its conditioning vectors (leaving out the frames that
+    have none) and replicates it over the mesh."""
     arrays = load_split(corpus_dir, split, mmap=False)
-    previous = previous_frame_index(arrays.clip_ids, arrays.positions)
-    host = DeviceSplit(arrays.frames, arrays.chroma, previous)
+    condition, keep = split_condition(arrays, conditioning)
+    if not keep.any():
+        raise ParameterError(
+            f"{conditioning} conditioning: no frame of the {split} split of {str(corpus_dir)!r} "
+            "has a note (pitch.npy); label it (corpus build --pitch) or use chroma conditioning"
+        )
+    previous = previous_frame_index(arrays.clip_ids[keep], arrays.positions[keep])
+    host = DeviceSplit(arrays.frames[keep], condition[keep], previous)
     sharding = distributed.replicated(mesh)
     return DeviceSplit(*(distributed.global_array(np.asarray(a), sharding) for a in host))
 

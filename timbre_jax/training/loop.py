@@ -17,11 +17,12 @@ import numpy as np
 import optax
 from flax.training.train_state import TrainState
 
-from timbre_jax.corpus.store import load_metadata
+from timbre_jax.corpus.store import load_metadata, load_split
 from timbre_jax.errors import ParameterError
 from timbre_jax.progress import print_line, progress_bar
 from timbre_jax.training import distributed, run_files
 from timbre_jax.training.checkpoint import BEST, LATEST, SPECTRAL_KEYS, Checkpoints, check_spectral
+from timbre_jax.training.conditioning import condition_size
 from timbre_jax.training.config import validate_config
 from timbre_jax.training.data import epoch_batches, gather, load_device_split, weighted_mean
 from timbre_jax.training.learning_curve import plot_learning_curve
@@ -37,7 +38,8 @@ class TrainingDiverged(RuntimeError):
 
 def build_model(config) -> Autoencoder:
     m = config.model
-    return Autoencoder(m.latent_dim, m.bottleneck, m.chroma_skip, m.augment, m.kind, N_BINS)
+    return Autoencoder(m.latent_dim, m.bottleneck, m.chroma_skip, m.augment, m.kind, N_BINS,
+                       conditioning=m.conditioning)  # fmt: skip
 
 
 def l2_penalty(params) -> jax.Array:
@@ -98,6 +100,19 @@ def corpus_settings(config) -> dict:
     return corpus_meta
 
 
+def trained_notes(config) -> dict:
+    """The training split's note range, {"note_range": [low, high]} (MIDI), for a note-
+    conditioned model; says how many frames without a note are left out."""
+    if config.model.conditioning != "note":
+        return {}
+    pitch = np.asarray(load_split(config.corpus, "train").pitch)
+    if distributed.is_main_process() and (pitch < 0).any():
+        print_line(f"note conditioning: {(pitch < 0).sum()} of {len(pitch)} training frames "
+                   "have no note and are left out")  # fmt: skip
+    labelled = pitch[pitch >= 0]
+    return {"note_range": [int(labelled.min()), int(labelled.max())]} if len(labelled) else {}
+
+
 def checkpoint_meta(config, corpus_meta: dict) -> dict:
     """What a checkpoint says about itself: model fields and the corpus's spectral settings."""
     model = {k: v for k, v in config.model.to_dict().items() if not k.startswith("beta")}
@@ -110,7 +125,8 @@ def checkpoint_meta(config, corpus_meta: dict) -> dict:
 
 def init_state(model: Autoencoder, config, mesh) -> TrainState:
     """Fresh parameters (from the config's seed) and Adam state, replicated over the mesh."""
-    example = [jnp.zeros((1, N_BINS)), jnp.zeros((1, 12)), jnp.zeros((1, N_BINS))]
+    size = condition_size(model.conditioning)
+    example = [jnp.zeros((1, N_BINS)), jnp.zeros((1, size)), jnp.zeros((1, N_BINS))]
     key = jax.random.fold_in(jax.random.key(config.seed), 0)
     params = jax.tree.map(np.asarray, jax.jit(model.init)(key, *example)["params"])
     tx = optax.adam(config.train.learning_rate, eps=ADAM_EPSILON)
@@ -174,7 +190,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         run_files.claim(workdir, resolved)
     meta = checkpoint_meta(config, corpus_meta)
     model = build_model(config)
-    train, val = (load_device_split(config.corpus, s, mesh) for s in ("train", "val"))
+    train, val = (load_device_split(config.corpus, s, mesh, conditioning=model.conditioning)
+                  for s in ("train", "val"))  # fmt: skip
+    meta |= trained_notes(config)
     state = init_state(model, config, mesh)
     checkpoints = Checkpoints(workdir)
     progress = {"epoch": 0, "best_val_mse": float("inf"), "best_epoch": 0, "train_seconds": 0.0}
@@ -214,7 +232,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     checkpoints.wait()
     best_params, _ = checkpoints.restore(BEST, target=state.params)
     checkpoints.close()
-    test = load_device_split(config.corpus, "test", mesh)
+    test = load_device_split(config.corpus, "test", mesh, conditioning=model.conditioning)
     final = {
         "test_mse_final": evaluate(state.params, test),
         "test_mse_best": evaluate(best_params, test),

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from timbre_jax.errors import ParameterError
+from timbre_jax.training.conditioning import check_conditioning
 
 HIDDEN_WIDTHS = (1024, 512, 256, 128, 64, 32, 16)
 N_BINS = 2049
@@ -34,8 +35,10 @@ def dense(width: int, name: str | None = None) -> nn.Dense:
     return nn.Dense(width, kernel_init=nn.initializers.glorot_uniform(), name=name)
 
 
-def validate_model_fields(*, kind: str, latent_dim: int, bottleneck: str, augment: str) -> None:
+def validate_model_fields(*, kind: str, latent_dim: int, bottleneck: str, augment: str,
+                          conditioning: str) -> None:  # fmt: skip
     """Raises `ParameterError` naming the first invalid model field."""
+    check_conditioning(conditioning)
     if kind not in KINDS:
         raise ParameterError(f"model.kind must be one of {KINDS}, got {kind!r}")
     if not isinstance(latent_dim, int) or latent_dim < 1:
@@ -81,7 +84,8 @@ class Decoder(nn.Module):
 class Autoencoder(nn.Module):
     """The paper's autoencoder; `kind="vae"` gives the beta-VAE.
 
-    Call with frames [batch, n_bins], chroma [batch, 12] one-hot and diff [batch, n_bins]
+    Call with frames [batch, n_bins], chroma [batch, 12] one-hot (or, for
+    `conditioning="note"`, [batch, 23]: see training/conditioning.py) and diff [batch, n_bins]
     (used only when `augment="diff"`). Returns (reconstruction, latent, kl_per_dim), where
     kl_per_dim [batch, latent_dim] is zero for the plain autoencoder. A VAE samples its
     latent with the "sample" rng when one is given and uses the mean otherwise.
@@ -93,6 +97,7 @@ class Autoencoder(nn.Module):
     augment: str = "chroma"
     kind: str = "ae"
     n_bins: int = N_BINS
+    conditioning: str = "chroma"  # what `chroma` holds: see training/conditioning.py
     hidden_widths: Sequence[int] = HIDDEN_WIDTHS
 
     def setup(self):

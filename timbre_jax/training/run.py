@@ -55,6 +55,17 @@ class Run:
         return self.meta["model"]["bottleneck"]
 
     @property
+    def conditioning(self) -> str:
+        """ "chroma" (the paper's) or "note" (training/conditioning.py); old runs: chroma."""
+        return self.model.conditioning
+
+    @property
+    def note_range(self) -> tuple[int, int] | None:
+        """(lowest, highest) MIDI note of a note-conditioned model's training split."""
+        notes = self.meta.get("note_range")
+        return (int(notes[0]), int(notes[1])) if notes else None
+
+    @property
     def spectral(self) -> dict:
         """sample_rate, n_fft, hop_length, window and chroma_method of the training corpus."""
         return self.meta["spectral"]

@@ -1,0 +1,128 @@
+"""Note conditioning (chroma + octave) against the paper's chroma conditioning, on notes in
+three octaves rendered from the SoundFont."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tests.helpers import smoke
+from timbre_jax.corpus.build import build_corpus
+from timbre_jax.corpus.render import render_preset
+from timbre_jax.corpus.store import load_split
+from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
+from timbre_jax.errors import ParameterError
+from timbre_jax.render import main as render_main
+from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.training.conditioning import (
+    condition_of_pitches,
+    condition_size,
+    fold_into_range,
+    split_condition,
+)
+from timbre_jax.training.config import validate_config
+from timbre_jax.training.loop import train_and_evaluate
+from timbre_jax.training.run import PRETRAINED_DIR, load_run
+
+PITCHES = (48, 55, 60, 67, 72, 79)  # what tiny_octaves plays: C3 G3 C4 G4 C5 G5
+
+
+def test_note_vectors_hold_class_and_octave():
+    vectors = np.asarray(condition_of_pitches(np.array([60, 61, 48]), "note"))
+    assert vectors.shape == (3, condition_size("note")) == (3, 23)
+    assert [np.flatnonzero(v).tolist() for v in vectors] == [[0, 17], [1, 17], [0, 16]]
+    np.testing.assert_array_equal(condition_of_pitches(np.array([61]), "chroma"), np.eye(12)[[1]])
+
+
+def test_notes_outside_the_range_move_by_octaves():
+    got = fold_into_range(np.array([30, 48, 79, 90, 100]), 48, 79)
+    np.testing.assert_array_equal(got, [54, 48, 79, 78, 76])
+
+
+def test_an_unknown_conditioning_is_named(tiny_corpus):
+    with pytest.raises(ParameterError, match="model.conditioning must be one of"):
+        validate_config(smoke(tiny_corpus, model__conditioning="octave"))
+
+
+def test_shipped_models_from_before_load_as_chroma_models():
+    run = load_run(PRETRAINED_DIR / "one_octave")
+    assert run.conditioning == "chroma" and run.note_range is None
+
+
+@pytest.fixture(scope="module")
+def octave_corpus(tmp_path_factory):
+    audio = tmp_path_factory.mktemp("audio") / "tiny_octaves"
+    render_preset("tiny_octaves", audio, progress=False)
+    corpus = tmp_path_factory.mktemp("corpus") / "tiny_octaves"
+    build_corpus(audio, corpus, progress=False)
+    return corpus
+
+
+@pytest.fixture(scope="module")
+def runs(octave_corpus, tmp_path_factory):
+    """A chroma and a note model, same seed and epochs."""
+    out = {}
+    for conditioning in ("chroma", "note"):
+        workdir = tmp_path_factory.mktemp("runs") / conditioning
+        config = smoke(octave_corpus, model__conditioning=conditioning, train__epochs=60)
+        train_and_evaluate(config, workdir)
+        out[conditioning] = load_run(workdir)
+    return out
+
+
+def decoded_note_accuracy(run) -> float:
+    """How often the decoded frame's estimated note is the one conditioned on, over a 5 x 5
+    grid of the latent plane and every trained note."""
+    grid = np.stack(np.meshgrid(*[np.linspace(0.1, 0.9, 5)] * 2), -1).reshape(-1, 2)
+    z = np.repeat(grid, len(PITCHES), axis=0).astype(np.float32)
+    pitches = np.tile(PITCHES, len(grid))
+    frames = run.apply(z, condition_of_pitches(pitches, run.conditioning), method="decode")
+    notes = estimate_notes(
+        frames, templates=jnp.asarray(note_templates(sample_rate=44100, n_fft=4096))
+    )
+    return float(np.mean(np.asarray(notes) == pitches))
+
+
+@pytest.mark.slow
+def test_a_note_model_plays_the_octave_it_is_asked_for(runs):
+    note, chroma = runs["note"], runs["chroma"]
+    assert note.conditioning == "note" and note.note_range == (48, 79)
+    assert note.model.conditioning == "note" and chroma.note_range is None
+    note_accuracy, chroma_accuracy = decoded_note_accuracy(note), decoded_note_accuracy(chroma)
+    assert note_accuracy > chroma_accuracy, (note_accuracy, chroma_accuracy)
+    assert note_accuracy > 0.5
+
+
+@pytest.mark.slow
+def test_the_engine_plays_a_note_model_within_its_range(runs):
+    engine = SynthEngine(runs["note"])
+    np.testing.assert_array_equal(engine.decoded_pitches(np.array([36, 60, 91])), [48, 60, 79])
+    engine.note_on(36)  # two octaves below the range: decoded as C3
+    assert np.abs(engine.render(0.5)).max() > 0
+
+
+@pytest.mark.slow
+def test_render_refuses_a_note_outside_the_range(runs, tmp_path, capsys):
+    out = tmp_path / "x.wav"
+    code = render_main(["--workdir", str(runs["note"].folder), "--note", "C6", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "MIDI 84 is outside the notes note was trained on, C3-G5 (MIDI 48-79)" in (
+        capsys.readouterr().err
+    )
+    assert render_main(["--workdir", str(runs["note"].folder), "--note", "C3",
+                        "--seconds", "0.5", "--out", str(out)]) == 0  # fmt: skip
+
+
+def test_unlabelled_frames_are_left_out_of_note_conditioning(tiny_corpus):
+    split = load_split(tiny_corpus, "train")
+    condition, keep = split_condition(split, "note")
+    assert condition.shape == (len(split.frames), 23)
+    np.testing.assert_array_equal(keep, np.asarray(split.pitch) >= 0)
+    assert split_condition(split, "chroma")[1].all()
+
+
+@pytest.mark.slow
+def test_the_mesh_says_it_sweeps_chroma_models_only(runs, capsys):
+    from timbre_jax.mesh import main as mesh_main
+
+    assert mesh_main(["--workdir", str(runs["note"].folder), "--points", "5"]) == 2
+    assert "conditioned on notes: the mesh sweeps chroma models only" in capsys.readouterr().err
