@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from timbre_jax.corpus.build import build_corpus
-from timbre_jax.corpus.report import corpus_report
+from timbre_jax.corpus.report import corpus_report, format_report
 from timbre_jax.corpus.store import ARRAYS, SPLITS, load_split
 from timbre_jax.errors import ParameterError
 from timbre_jax.training.data import previous_frame_index
@@ -128,12 +128,27 @@ def test_a_bad_file_fails_the_build_and_leaves_nothing(tmp_path, bad):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"chroma_method": "cqt"}, "'cqt'"), ({"audio_dir": "nowhere"}, "nowhere")],
-)
+    [({"chroma_method": "cqt"}, "'cqt'"), ({"audio_dir": "nowhere"}, "nowhere"),
+     ({"pitch": "crepe"}, "--pitch must be one of")],
+)  # fmt: skip
 def test_bad_arguments_are_named(tiny_audio, tmp_path, kwargs, match):
     args = {"audio_dir": tiny_audio, "out_dir": tmp_path / "c", "progress": False} | kwargs
     with pytest.raises(ParameterError, match=match):
         build_corpus(**args)
+
+
+@pytest.mark.slow
+def test_pyin_labels_agree_with_the_manifest(tiny_audio, tiny_corpus, tmp_path):
+    meta = build_corpus(tiny_audio, tmp_path / "pyin", pitch="pyin", progress=False)
+    assert meta["pitch"] == "pyin"
+    report = corpus_report(tmp_path / "pyin")
+    agree = report["pitch_agreement"]
+    assert agree["frames_both_labelled"] > 0.8 * report["frames"]  # most frames are voiced
+    assert agree["exact"] > 0.9 and agree["same_class"] >= agree["exact"]
+    estimated, truth = (load_split(c, "train").pitch for c in (tmp_path / "pyin", tiny_corpus))
+    assert not np.array_equal(estimated, truth)  # estimated, not copied from the manifest
+    assert "pyin against the manifest" in format_report(report)
+    assert corpus_report(tiny_corpus).get("pitch_agreement") is None  # labels from the manifest
 
 
 def test_existing_output_is_refused_unless_overwrite(tiny_audio, tiny_corpus):

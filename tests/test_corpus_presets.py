@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from timbre_jax.corpus import presets
-from timbre_jax.corpus.build import frame_pitches, split_files
+from timbre_jax.corpus.build import split_files
+from timbre_jax.corpus.pitch_labels import frame_pitches
 from timbre_jax.errors import ParameterError
 
 

@@ -28,6 +28,7 @@ def parse_args(argv: list[str] | None = None):
     build.add_argument("--out", required=True, help="corpus folder to write")
     build.add_argument("--chroma", default="pitch_filterbank", help=f"one of {CHROMA_METHODS}")
     build.add_argument("--seed", type=int, default=0, help="seed of the file split (no manifest)")
+    build.add_argument("--pitch", default="manifest", help="frames' notes: manifest or pyin")
     build.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
     info = commands.add_parser("info", help="print a corpus report")
@@ -46,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rendered {len(manifest['clips'])} clips of {args.preset!r} into {args.out}")
     elif args.command == "build":
         meta = build_corpus(
-            args.audio, args.out, chroma_method=args.chroma, overwrite=args.overwrite,
-            seed=args.seed,
+            args.audio, args.out, chroma_method=args.chroma, pitch=args.pitch,
+            overwrite=args.overwrite, seed=args.seed,
         )  # fmt: skip
         counts = ", ".join(f"{s} {v['frames']}" for s, v in meta["splits"].items())
         print(f"built {args.out}: {counts} frames")

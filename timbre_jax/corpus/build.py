@@ -3,7 +3,8 @@
 Clips and their splits come from `manifest.json` when the folder has one (written by
 `render`, or by the user); otherwise every audio file is a clip and files are split by
 `split_files`. Each clip becomes consecutive frames; frames quieter than `silence_db` are
-dropped and counted. The folder is written under a temporary name and renamed when complete.
+dropped and counted. Each frame's note comes from the manifest or from pYIN
+(`pitch_labels.py`). The folder is written under a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ import numpy as np
 
 from timbre_jax import __version__
 from timbre_jax.corpus.analysis import SILENCE_DB, FrameAnalyser
+from timbre_jax.corpus.pitch_labels import (
+    AGREEMENT,
+    agreement,
+    check_pitch_source,
+    frame_pitches,
+    pyin_pitches,
+)
 from timbre_jax.corpus.render import MANIFEST
 from timbre_jax.corpus.store import ARRAYS, CORPUS_FORMAT, CORPUS_JSON, SPLITS
 from timbre_jax.corpus.workspace import atomic_output_dir, refuse_existing
@@ -22,8 +30,6 @@ from timbre_jax.dsp import spectral
 from timbre_jax.dsp.audio_io import list_audio_files, read_audio
 from timbre_jax.errors import ParameterError
 from timbre_jax.progress import progress_bar
-
-RELEASE_SECONDS = 1.0  # a note's pitch labels frames up to this long after its note-off
 
 
 def split_files(n_files: int, *, seed: int) -> list[str]:
@@ -43,20 +49,6 @@ def split_files(n_files: int, *, seed: int) -> list[str]:
     for rank, index in enumerate(order[: 2 * n_held]):
         splits[index] = "val" if rank < n_held else "test"
     return splits
-
-
-def frame_pitches(notes, n_frames: int, *, sample_rate: int, hop_length: int) -> np.ndarray:
-    """Ground-truth MIDI pitch at each frame centre: [n_frames] int16, -1 where none.
-
-    A frame takes the pitch of the latest note whose onset is at or before its centre, as
-    long as the centre is before that note's offset plus `RELEASE_SECONDS`.
-    """
-    pitch = np.full(n_frames, -1, np.int16)
-    times = np.arange(n_frames) * hop_length / sample_rate
-    for note in sorted(notes, key=lambda n: n["onset"]):
-        sounding = (times >= note["onset"]) & (times < note["offset"] + RELEASE_SECONDS)
-        pitch[sounding] = note["pitch"]
-    return pitch
 
 
 def plan_clips(audio_dir: Path, *, seed: int) -> tuple[list[dict], dict]:
@@ -92,6 +84,7 @@ def build_corpus(
     out_dir: str | Path,
     *,
     chroma_method: str = "pitch_filterbank",
+    pitch: str = "manifest",
     overwrite: bool = False,
     seed: int = 0,
     silence_db: float = SILENCE_DB,
@@ -103,6 +96,7 @@ def build_corpus(
       audio_dir: folder of audio files, with or without `manifest.json`.
       out_dir: corpus folder to write; refused if it exists unless `overwrite`.
       chroma_method: a name in `chroma.CHROMA_METHODS`.
+      pitch: where each frame's note comes from: "manifest" or "pyin" (`pitch_labels.py`).
       overwrite: replace an existing `out_dir`.
       seed: seed of the file split when there is no manifest.
       silence_db: frames whose peak is below this (dB re a full-scale sine) are dropped.
@@ -113,24 +107,35 @@ def build_corpus(
     """
     audio_dir = Path(audio_dir)
     refuse_existing(out_dir, overwrite=overwrite)
+    check_pitch_source(pitch)
     analyser = FrameAnalyser(chroma_method=chroma_method)
     sample_rate, hop = spectral.SAMPLE_RATE, spectral.HOP_LENGTH
     clips, source = plan_clips(audio_dir, seed=seed)
     parts = {s: {k: [] for k in ARRAYS} for s in SPLITS}
     counters = ("clips", "seconds", "silent_frames_dropped", "ties")
     stats = {s: dict.fromkeys(counters, 0) for s in SPLITS}
+    labels = {s: dict.fromkeys(AGREEMENT, 0) for s in SPLITS}
     for clip_id, clip in enumerate(progress_bar(clips, desc="build", unit="clip", show=progress)):
         signal = read_audio(audio_dir / clip["file"], sample_rate=sample_rate)
         result = analyser(signal)
         n_frames = len(result.peak_db)
-        pitch = frame_pitches(clip["notes"], n_frames, sample_rate=sample_rate, hop_length=hop)
+        truth = frame_pitches(clip["notes"], n_frames, sample_rate=sample_rate, hop_length=hop)
+        notes = (
+            truth
+            if pitch == "manifest"
+            else pyin_pitches(
+                signal, n_frames, sample_rate=sample_rate, n_fft=spectral.N_FFT, hop_length=hop
+            )
+        )
         keep = result.peak_db >= silence_db
         split, part = clip["split"], parts[clip["split"]]
         part["frames"].append(result.frames[keep])
         part["chroma"].append(result.one_hot[keep])
         part["clip_ids"].append(np.full(int(keep.sum()), clip_id, np.int32))
         part["positions"].append(np.flatnonzero(keep).astype(np.int32))
-        part["pitch"].append(pitch[keep])
+        part["pitch"].append(notes[keep])
+        for key, count in agreement(notes[keep], truth[keep]).items():
+            labels[clip["split"]][key] += count
         stats[split]["clips"] += 1
         stats[split]["seconds"] = round(stats[split]["seconds"] + len(signal) / sample_rate, 3)
         stats[split]["silent_frames_dropped"] += int(n_frames - keep.sum())
@@ -148,6 +153,7 @@ def build_corpus(
         "normalisation": "per-frame max",
         "silence_db": silence_db,
         "chroma_method": chroma_method,
+        "pitch": pitch,
         "sources": source,
         "splits": {},
     }
@@ -157,7 +163,8 @@ def build_corpus(
             arrays = {k: np.concatenate(v) for k, v in parts[split].items()}
             for name, array in arrays.items():
                 np.save(tmp / split / f"{name}.npy", array, allow_pickle=False)
-            meta["splits"][split] = {"frames": len(arrays["frames"]), **stats[split]}
+            meta["splits"][split] = {"frames": len(arrays["frames"]), **stats[split],
+                                     "pitch_labels": labels[split]}  # fmt: skip
             parts[split] = None  # free the lists as soon as the split is written
         (tmp / CORPUS_JSON).write_text(json.dumps(meta, indent=1))
     return meta

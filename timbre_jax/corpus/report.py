@@ -1,4 +1,4 @@
-"""The report of a corpus folder: frames, audio, silence, chroma and its accuracy."""
+"""The report of a corpus folder: frames, audio, silence, chroma and its accuracy, notes."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def corpus_report(corpus_dir: str | Path) -> dict:
     report = {"corpus": str(corpus_dir)}
     report |= {k: meta[k] for k in ("sample_rate", "n_fft", "hop_length", "chroma_method")}
     report["sources"], report["splits"] = meta["sources"], {}
+    report["pitch"] = meta.get("pitch", "manifest")  # where the frames' notes come from
     for split in SPLITS:
         arrays = load_split(corpus_dir, split)
         counts = np.bincount(np.argmax(arrays.chroma, axis=1), minlength=12)
@@ -34,6 +35,15 @@ def corpus_report(corpus_dir: str | Path) -> dict:
             "tie_rate": stats["ties"] / max(stats["frames"], 1),
             "chroma_histogram": dict(zip(NOTE_NAMES, counts.tolist(), strict=True)),
             "chroma_accuracy": chroma_accuracy(arrays),
+            "frames_with_note": int((np.asarray(arrays.pitch) >= 0).sum()),
+        }
+    labels = [s.get("pitch_labels") for s in meta["splits"].values()]
+    if report["pitch"] != "manifest" and all(labels):
+        both = sum(c["both"] for c in labels)
+        report["pitch_agreement"] = {  # the estimate against the manifest's notes
+            "frames_both_labelled": both,
+            "exact": sum(c["exact"] for c in labels) / both if both else None,
+            "same_class": sum(c["same_class"] for c in labels) / both if both else None,
         }
     all_frames = sum(s["frames"] for s in report["splits"].values())
     known = [s for s in report["splits"].values() if s["chroma_accuracy"] is not None]
@@ -70,4 +80,14 @@ def format_report(report: dict) -> str:
         f"total  {report['frames']:7d} frames; chroma accuracy against the sounding note: "
         + ("unknown (no pitch labels)" if total is None else f"{100 * total:.1f}%")
     )
+    with_note = sum(s["frames_with_note"] for s in report["splits"].values())
+    lines.append(f"notes: {with_note} of {report['frames']} frames have one "
+                 f"(from {report['pitch']})")  # fmt: skip
+    agree = report.get("pitch_agreement")
+    if agree and agree["exact"] is not None:
+        lines.append(
+            f"{report['pitch']} against the manifest, on the {agree['frames_both_labelled']} "
+            f"frames both label: same note {100 * agree['exact']:.1f}%, same pitch class "
+            f"{100 * agree['same_class']:.1f}%"
+        )
     return "\n".join(lines)
