@@ -126,3 +126,22 @@ def test_the_mesh_says_it_sweeps_chroma_models_only(runs, capsys):
 
     assert mesh_main(["--workdir", str(runs["note"].folder), "--points", "5"]) == 2
     assert "conditioned on notes: the mesh sweeps chroma models only" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_panel_says_what_the_model_plays(runs, qtbot, tmp_path):
+    from pyqtgraph.Qt import QtWidgets
+
+    from timbre_jax.synth.panel import CHROMA_NOTE, SynthPanel
+
+    texts = {}
+    for kind, run in runs.items():
+        panel = SynthPanel(SynthEngine(run), run=run, low=[0, 0], high=[1, 1], record_dir=tmp_path)
+        qtbot.addWidget(panel)
+        texts[kind] = [label.text() for label in panel.findChildren(QtWidgets.QLabel)]
+        if kind == "note":
+            panel.engine.note_on(96)  # C7, above the trained G5: played as C5
+            panel.redraw()
+            assert "C7->C5" in panel.voices.text()
+    assert CHROMA_NOTE in texts["chroma"]
+    assert any("trained C3-G5" in text for text in texts["note"])

@@ -32,6 +32,20 @@ NO_MIDI = "(no MIDI input)"
 CHROMA_NOTE = "the decoder is conditioned on chroma: it plays the pitch class, not the octave"
 
 
+def conditioning_text(engine: SynthEngine) -> str:
+    """What the model plays of a key: the pitch class only, or the note within its range."""
+    if engine.note_range is None:
+        return CHROMA_NOTE
+    low, high = (note_name(p) for p in engine.note_range)
+    return f"the decoder plays the note: trained {low}-{high}; keys outside move by octaves"
+
+
+def played_name(engine: SynthEngine, pitch: int) -> str:
+    """A sounding key's name, with the note a note model plays instead when it moved it."""
+    decoded = int(engine.decoded_pitches([pitch])[0])
+    return note_name(pitch) + ("" if decoded == pitch else f"->{note_name(decoded)}")
+
+
 class SynthPanel(QtWidgets.QWidget):
     """Args:
     engine: the engine to play.
@@ -187,7 +201,7 @@ class SynthPanel(QtWidgets.QWidget):
         self.octave = QtWidgets.QLabel()
         grid.addWidget(self.hold, 2, 0)
         grid.addWidget(self.octave, 2, 1, 1, 5)
-        grid.addWidget(QtWidgets.QLabel(CHROMA_NOTE, wordWrap=True), 3, 0, 1, 6)
+        grid.addWidget(QtWidgets.QLabel(conditioning_text(self.engine), wordWrap=True), 3, 0, 1, 6)
         self.lit: frozenset[int] = frozenset()  # the note classes shown sounding
         return grid
 
@@ -382,7 +396,7 @@ class SynthPanel(QtWidgets.QWidget):
         if controls != self._shown:  # changed elsewhere, e.g. by MIDI
             self._record()
             self.show_controls()
-        names = " ".join(note_name(pitch) for pitch, _ in controls.notes)
+        names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
         self.voices.setText(f"voices {self.engine.sounding}/{self.engine.voices.count}: {names}")
         mag, self.redraws = self.engine.last_magnitude, self.redraws + 1
         if (self.redraws % SPECTRUM_EVERY == 0 and self.spectrum.isVisible()
