@@ -21,17 +21,14 @@ Usage: python launch/bench_synth.py [--workdir runs/default] [--hops 2000] [--ch
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import time
 
 import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.synth.audio_out import AudioOutput
-from timbre_jax.synth.devices import output_devices
 from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.jack_dummy import jack_dummy
 from timbre_jax.training.run import load_run
 
 VOICES = (1, 4, 8)
@@ -59,34 +56,10 @@ def spectral_convergence(engine: SynthEngine, audio: np.ndarray, mags: np.ndarra
     return float(np.linalg.norm(got - target) / np.linalg.norm(target))
 
 
-def jack_output(rate: int) -> tuple[subprocess.Popen, int]:
-    """Starts a JACK server on its dummy driver (`rate` Hz, 256-frame periods) under a name of
-    its own, made this process's default; returns it and PortAudio's index of its output."""
-    import sounddevice as sd
-
-    name = f"bench_synth_{os.getpid()}"
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    command = [shutil.which("jackd"), "--name", name, "--no-realtime", "-d", "dummy",
-               "-r", str(rate), "-p", "256"]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(50):
-        time.sleep(0.1)
-        sd._terminate()  # PortAudio sees the JACK servers running when it initialises
-        sd._initialize()
-        jack = [d.index for d in output_devices() if "JACK" in d.host_api]
-        if jack:
-            return server, jack[0]
-    server.terminate()
-    raise RuntimeError(f"the JACK dummy server at {rate} Hz did not come up")
-
-
 def latency(engine: SynthEngine, changes: int, rate: int) -> tuple[float, float]:
     """Median and max seconds from a gain change to the first sample that reflects it, through
     a JACK dummy server at `rate` Hz."""
-    import sounddevice as sd
-
-    server, device = jack_output(rate)
-    try:
+    with jack_dummy(rate) as device:
         output = AudioOutput(engine, device=device)
         output.producer.recorder = []  # from the first hop: hop k starts at k * hop_length
         output.start()
@@ -107,9 +80,6 @@ def latency(engine: SynthEngine, changes: int, rate: int) -> tuple[float, float]
         underruns = output.underruns
         output.stop()
         output.close()
-    finally:
-        sd._terminate()
-        server.terminate()
     print(f"  (latency run at {rate} Hz, {output.channels} channels: {underruns} underruns, "
           f"PortAudio output latency {1e3 * output.stream.latency:.1f} ms)")  # fmt: skip
     return float(np.median(results)), float(np.max(results))

@@ -1,7 +1,6 @@
 """Shared fixtures: real audio rendered from the bundled SoundFont, corpora and runs built
 from it, and a JACK server for audio and MIDI. Qt runs offscreen."""
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import pytest
 
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
+from timbre_jax.synth.jack_dummy import jack_dummy
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -44,62 +44,6 @@ def trained_run(tiny_corpus, tmp_path_factory) -> tuple[Path, dict]:
 def skip_run(trained_run) -> Path:
     """The workdir of `trained_run`."""
     return trained_run[0]
-
-
-@contextlib.contextmanager
-def jack_dummy(rate: int):
-    """A JACK server on its dummy driver (`rate` Hz, 256-frame periods, 2 inputs and 2 outputs)
-    under a name of its own, made the default server of this process and its children
-    (JACK_DEFAULT_SERVER), with PortAudio re-initialised to see it. Yields the sounddevice
-    output device index. Its own name keeps it clear of any other JACK server on the machine;
-    on exit the previous default server is PortAudio's again."""
-    import shutil
-    import subprocess
-    import time
-
-    import sounddevice as sd
-
-    jackd = shutil.which("jackd")
-    assert jackd, "jackd is missing: make installs Debian's jackd2 (launch/install_system_deps.sh)"
-    name = f"timbre_jax_{os.getpid()}_{rate}"
-    previous = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    server, device = None, None
-    # Real-time scheduling (root on these machines) keeps JACK's period deadlines under load;
-    # without the privilege, the server runs without it.
-    for mode in (["--realtime", "--realtime-priority", "70"], ["--no-realtime"]):
-        server = subprocess.Popen(
-            [jackd, "--name", name, *mode, "-d", "dummy", "-r", str(rate), "-p", "256"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(50):
-            time.sleep(0.1)
-            if server.poll() is not None:
-                break
-            sd._terminate()
-            sd._initialize()
-            jack = [i for i, d in enumerate(sd.query_devices())
-                    if "JACK" in sd.query_hostapis(d["hostapi"])["name"]
-                    and d["max_output_channels"] > 0]  # fmt: skip
-            if jack:
-                device = jack[0]
-                break
-        if device is not None:
-            break
-        server.terminate()
-        server.wait(timeout=10)
-    try:
-        assert device is not None, f"the JACK dummy server at {rate} Hz did not come up"
-        yield device
-    finally:
-        sd._terminate()  # PortAudio's JACK host must let go before the server stops
-        server.terminate()
-        server.wait(timeout=10)
-        if previous is None:
-            del os.environ["JACK_DEFAULT_SERVER"]
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = previous
-        sd._initialize()
 
 
 @pytest.fixture(scope="session")
