@@ -1,5 +1,6 @@
-"""Training configs: `default` (the paper's recommended model) and `paper` (a row of each of
-its tables). Each module's `get_config(arg)` returns a locked `ml_collections.ConfigDict`.
+"""Training configs: `default` (the paper's recommended model), `paper` (a row of each of its
+tables) and `notes` (chroma against note conditioning). Each module's `get_config(arg)`
+returns a locked `ml_collections.ConfigDict`.
 
     from configs import paper
     config = paper.get_config("table3_sigmoid_skip")

@@ -10,7 +10,7 @@ L2 1e-7. Corpora are built by `make corpora` into data/corpora/.
 import ml_collections
 
 from configs import default
-from timbre_jax.errors import ParameterError
+from timbre_jax.training.config import check_row
 
 ONE_OCTAVE, FIVE_OCTAVE, VIOLIN = (
     "data/corpora/one_octave",
@@ -82,12 +82,7 @@ PAPER_TABLE5 = {
 
 
 def get_config(row: str | None = None) -> ml_collections.ConfigDict:
-    if row not in ROWS:
-        given = "no row" if row is None else f"unknown row {row!r}"
-        raise ParameterError(
-            f"configs/paper.py takes a row (configs/paper.py:ROW): {given}; rows: "
-            + ", ".join(ROWS)
-        )
+    check_row("configs/paper.py", row, ROWS)
     corpus, latent_dim, bottleneck, chroma_skip, augment = ROWS[row]
     config = default.get_config()
     config.corpus = corpus

@@ -26,6 +26,8 @@ def test_unit_mesh_points_are_cell_centres_in_c_order():
 def test_default_points_follow_the_paper():
     assert [mesh_sweep.default_points(d) for d in (2, 3, 8)] == [350, 50, 5]
     assert mesh_sweep.default_points(4) ** 4 == pytest.approx(150_000, rel=0.2)
+    # a note model over five octaves gets as many decodes in all as the paper's chroma table
+    assert 61 * mesh_sweep.default_points(2, 61) ** 2 == pytest.approx(12 * 350**2, rel=0.01)
 
 
 def test_mesh_accuracy_matches_a_direct_decode(skip_run):

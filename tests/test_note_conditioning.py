@@ -9,6 +9,7 @@ from tests.helpers import smoke
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
 from timbre_jax.corpus.store import load_split
+from timbre_jax.dsp.chroma import note_name
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
 from timbre_jax.errors import ParameterError
 from timbre_jax.render import main as render_main
@@ -121,11 +122,29 @@ def test_unlabelled_frames_are_left_out_of_note_conditioning(tiny_corpus):
 
 
 @pytest.mark.slow
-def test_the_mesh_says_it_sweeps_chroma_models_only(runs, capsys):
+def test_the_mesh_scores_exact_notes_of_both_kinds(runs, capsys):
+    from timbre_jax.analysis.mesh_sweep import sweep, unit_mesh_points
     from timbre_jax.mesh import main as mesh_main
 
-    assert mesh_main(["--workdir", str(runs["note"].folder), "--points", "5"]) == 2
-    assert "conditioned on notes: the mesh sweeps chroma models only" in capsys.readouterr().err
+    note, chroma = (sweep(runs[k], points=8, chunk=64, progress=False) for k in ("note", "chroma"))
+    # the note model is swept over its whole range, the chroma model scored on the same notes
+    assert list(note["notes"]) == list(chroma["notes"]) == [note_name(p) for p in range(48, 80)]
+    assert [n for n, v in note["notes"].items() if v["trained"]] == [note_name(p) for p in PITCHES]
+    assert note["points_per_class"] == chroma["points_per_class"] == 64
+    assert note["exact_accuracy"] > chroma["exact_accuracy"]
+    # the chroma model decodes one frame per class for all three octaves: at most one is exact
+    c_octaves = [chroma["notes"][f"C{o}"]["exact"] for o in (3, 4, 5)]
+    assert sum(c_octaves) <= 1 + 1e-9
+    # G4 on the note model, decoded directly over the same 8 x 8 mesh
+    low, high = (np.asarray(v, np.float32) for v in note["span"])
+    z = low + unit_mesh_points(np.arange(64), 8, 2).astype(np.float32) * (high - low)
+    frames = runs["note"].apply(z, condition_of_pitches(np.full(64, 67), "note"), method="decode")
+    templates = jnp.asarray(note_templates(sample_rate=44100, n_fft=4096))
+    expected = np.mean(np.asarray(estimate_notes(frames, templates=templates)) == 67)
+    assert note["notes"]["G4"]["exact"] == pytest.approx(expected)
+    assert mesh_main(["--workdir", str(runs["note"].folder), "--points", "6"]) == 0
+    assert "exact note" in capsys.readouterr().out
+    assert (runs["note"].folder / "plots" / "mesh_notes.png").stat().st_size > 1000
 
 
 @pytest.mark.slow

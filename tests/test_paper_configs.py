@@ -1,4 +1,5 @@
-"""Every row of configs/paper.py trains (two short epochs on the tiny corpus)."""
+"""Every row of configs/paper.py trains (two short epochs on the tiny corpus); configs/notes.py
+changes only what it says."""
 
 import pytest
 
@@ -22,3 +23,15 @@ def test_row_trains(row, tiny_corpus, tmp_path):
     config.train.epochs, config.train.batch_size = 2, 40
     final = train_and_evaluate(config, tmp_path / row)
     assert 0 < final["test_mse_final"] < 1
+
+
+def test_note_rows_differ_from_the_recommended_model_only_in_corpus_and_conditioning():
+    from configs import default, notes
+
+    base = default.get_config().to_dict()
+    for row in notes.ROWS:
+        config = notes.get_config(row).to_dict()
+        corpus, conditioning = row.rsplit("_", 1)
+        assert config["corpus"] == f"data/corpora/{corpus}"
+        assert config["model"] == base["model"] | {"conditioning": conditioning}
+        assert config["train"] == base["train"]

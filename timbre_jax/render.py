@@ -24,6 +24,7 @@ from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp import spectral
 from timbre_jax.dsp.audio_io import read_audio, write_wav
+from timbre_jax.dsp.chroma import note_name
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.automation import (
     apply_controls,
@@ -33,7 +34,6 @@ from timbre_jax.synth.automation import (
     render_automation,
 )
 from timbre_jax.synth.engine import Controls, SynthEngine
-from timbre_jax.synth.keyboard import note_name
 from timbre_jax.synth.resynthesis import resynthesize
 from timbre_jax.synth.voices import check_velocity
 from timbre_jax.training.run import Run, load_run, pretrained_names, run_folder

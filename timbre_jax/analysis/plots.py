@@ -1,4 +1,5 @@
-"""Figures of the latent analysis: embeddings, the paper's 2 x 2 grid, mesh class maps."""
+"""Figures of the latent analysis: embeddings, the paper's 2 x 2 grid, mesh class and note
+maps."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from timbre_jax.analysis.embedding import encode_split, run_coverage
-from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.errors import ParameterError
 from timbre_jax.figures import plt, save_figure
 from timbre_jax.training.run import Run
@@ -102,6 +103,57 @@ def plot_mesh_classes(classes, extent, path, *, embedding=None, present=None, ti
     _note_legend(fig, np.arange(12))
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1 - 0.9 / (2.8 * cols + 1.2), 1))
+    save_figure(fig, path)
+
+
+OFFSETS = ("the note", "its class, lower", "its class, higher", "another class")
+OFFSET_COLORS = ("#2ca02c", "#1f77b4", "#d62728", "#d9d9d9")
+
+
+def decoded_offset(decoded: np.ndarray, note: int) -> np.ndarray:
+    """Each decoded MIDI note against the conditioned one, as an index into `OFFSETS`."""
+    same_class = (decoded.astype(int) - note) % 12 == 0
+    return np.where(decoded == note, 0, np.where(same_class, np.where(decoded < note, 1, 2), 3))
+
+
+def plot_note_planes(panels: list[list], extents: list, path, *, row_labels: list[str],
+                     title: str = "") -> None:  # fmt: skip
+    """Over a 2-D mesh, whether the decoded note is the conditioned one, or its class in
+    another octave (an octave error), or another class.
+
+    Args:
+      panels: rows of (conditioned MIDI note, decoded MIDI notes [N, N] indexed [i along z0,
+        j along z1]), or None for an empty cell.
+      extents: per row, (z0_min, z0_max, z1_min, z1_max) of its mesh.
+      row_labels: one per row.
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    rows, cols = len(panels), max(len(row) for row in panels)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols + 0.8, 1.5 * rows + 0.9),
+                             squeeze=False)  # fmt: skip
+    for r, (row, extent) in enumerate(zip(panels, extents, strict=True)):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c >= len(row) or row[c] is None:
+                ax.axis("off")
+                continue
+            note, decoded = row[c]
+            offset = decoded_offset(decoded, note)
+            ax.imshow(offset.T, origin="lower", extent=extent, cmap=ListedColormap(OFFSET_COLORS),
+                      vmin=-0.5, vmax=3.5, interpolation="nearest", aspect="auto")  # fmt: skip
+            ax.set_title(f"{note_name(note)}: {np.mean(offset == 0):.2f}", fontsize=8)
+        axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
+    handles = [
+        Patch(color=color, label=label) for color, label in zip(OFFSET_COLORS, OFFSETS, strict=True)
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=8,
+               title="decoded note (titles: conditioned note, fraction exact)")  # fmt: skip
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.9 / (1.5 * rows + 0.9), 1, 1))
     save_figure(fig, path)
 
 

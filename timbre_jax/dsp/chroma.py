@@ -26,6 +26,11 @@ CHROMA_METHODS = ("pitch_filterbank", "librosa")
 MIDI_LOW, MIDI_HIGH = 21, 108  # A0 and C8: the 88 keys of a piano
 
 
+def note_name(pitch: int) -> str:
+    """MIDI pitch -> scientific pitch name: 60 -> "C4", 61 -> "C#4"."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
 def pitch_bands(*, sample_rate: int, n_fft: int) -> np.ndarray:
     """The paper's 88 pitch bands (MIDI 21-108) on the STFT bins: [n_fft // 2 + 1, 88]."""
     freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft

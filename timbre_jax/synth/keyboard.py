@@ -7,8 +7,6 @@ and up. The base octave starts at 4 (A plays C4 = MIDI 60).
 
 from __future__ import annotations
 
-from timbre_jax.dsp.chroma import NOTE_NAMES
-
 KEYS = "AWSEDFTGYHUJK"  # C C# D D# E F F# G G# A A# B C (the next octave)
 OCTAVE_DOWN, OCTAVE_UP = "Z", "X"
 LOWEST_OCTAVE, HIGHEST_OCTAVE = -1, 8  # C-1 = MIDI 0; K of octave 8 plays C9 = MIDI 120
@@ -17,11 +15,6 @@ LOWEST_OCTAVE, HIGHEST_OCTAVE = -1, 8  # C-1 = MIDI 0; K of octave 8 plays C9 = 
 def pitch_of(note_class: int, octave: int) -> int:
     """MIDI pitch of a pitch class (0 = C) in an octave: (0, 4) -> 60."""
     return 12 * (octave + 1) + note_class
-
-
-def note_name(pitch: int) -> str:
-    """60 -> "C4", 61 -> "C#4"."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 class ComputerKeyboard:

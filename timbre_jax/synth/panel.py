@@ -17,11 +17,11 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from timbre_jax.dsp.audio_io import write_wav
-from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.synth import midi
 from timbre_jax.synth.automation import apply_controls, render_automation, write_automation
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, note_name, pitch_of
+from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
 from timbre_jax.synth.phase import PHASE_METHODS
 from timbre_jax.training.run import Run
 

@@ -54,6 +54,16 @@ def config_module(path: str | Path) -> ModuleType:
     return module
 
 
+def check_row(config_file: str, row: str | None, rows) -> str:
+    """`row` if it is one of `rows`, else a ParameterError that lists them."""
+    if row not in rows:
+        given = "no row" if row is None else f"unknown row {row!r}"
+        raise ParameterError(
+            f"{config_file} takes a row ({config_file}:ROW): {given}; rows: " + ", ".join(rows)
+        )
+    return row
+
+
 def load_config(spec: str) -> ml_collections.ConfigDict:
     """The config of `path.py` or `path.py:ARG` (e.g. configs/paper.py:table2_sigmoid_skip)."""
     match = _SPEC.fullmatch(spec)
