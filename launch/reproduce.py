@@ -108,16 +108,13 @@ def caption(epochs: set[int]) -> str:
     )
 
 
-def write_table(out: Path, number: int, header: list[str], rows: list[list], epochs: set[int]):
-    with open(out / f"table{number}.csv", "w", newline="") as f:
+def write_table(out: Path, stem: str, title: str, header: list[str], rows: list[list]) -> None:
+    """OUT/STEM.csv, and OUT/STEM.md: the title, then the table in Markdown."""
+    with open(out / f"{stem}.csv", "w", newline="") as f:
         csv.writer(f).writerows([header, *rows])
-    lines = [
-        f"Table {number}, {caption(epochs)}.",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-    ] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    (out / f"table{number}.md").write_text("\n".join(lines) + "\n")
+    lines = [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 def mse_table(protocol: Protocol, number: int, out: Path) -> None:
@@ -146,7 +143,8 @@ def mse_table(protocol: Protocol, number: int, out: Path) -> None:
                 final["device"],
             ]
         )
-    write_table(out, number, header, rows, {r[9] for r in rows})
+    write_table(out, f"table{number}", f"Table {number}, {caption({r[9] for r in rows})}.",
+                header, rows)  # fmt: skip
 
 
 def accuracy_table(protocol: Protocol, out: Path) -> None:
@@ -160,7 +158,7 @@ def accuracy_table(protocol: Protocol, out: Path) -> None:
         rows.append([name, "paper", PAPER_EPOCHS, points, *paper_cells.split(), "", ""])
         rows.append([name, "ours", epochs, points, *ours, f"{result['interior_accuracy']:.3f}",
                      f"{result['shell_accuracy']:.3f}"])  # fmt: skip
-    write_table(out, 5, header, rows, {r[2] for r in rows[1::2]})
+    write_table(out, "table5", f"Table 5, {caption({r[2] for r in rows[1::2]})}.", header, rows)
 
 
 def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> None:

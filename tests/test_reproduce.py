@@ -27,7 +27,8 @@ def test_rows_go_to_the_run_folder_of_their_epochs():
 
 def test_a_shortened_table_says_so(tmp_path):
     rows = [["a", 10], ["b", 50]]
-    reproduce.write_table(tmp_path, 9, ["row", "epochs"], rows, {10, 50})
+    title = f"Table 9, {reproduce.caption({10, 50})}."
+    reproduce.write_table(tmp_path, "table9", title, ["row", "epochs"], rows)
     text = (tmp_path / "table9.md").read_text()
     assert text.startswith("Table 9, a SHORTENED protocol: 10 or 50 epochs")
     assert "| b | 50 |" in text
