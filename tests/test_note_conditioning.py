@@ -164,3 +164,30 @@ def test_the_panel_says_what_the_model_plays(runs, qtbot, tmp_path):
             assert "C7->C5" in panel.voices.text()
     assert CHROMA_NOTE in texts["chroma"]
     assert any("trained C3-G5" in text for text in texts["note"])
+
+
+@pytest.mark.slow
+def test_the_experiment_tabulates_and_draws_both_kinds(runs, tmp_path, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from timbre_jax.analysis.mesh_sweep import sweep
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "launch"))
+    import notes_experiment
+
+    workdirs = {f"octaves_{kind}": run.folder for kind, run in runs.items()}
+    rows = []
+    for row, workdir in workdirs.items():
+        result = sweep(runs[row.split("_")[1]], points=8, chunk=64, progress=False)
+        (workdir / "mesh.json").write_text(json.dumps(result))
+        final = json.loads((workdir / "final.json").read_text())
+        rows.append(notes_experiment.table_row(row, final, notes_experiment.ensure_mesh(workdir)))
+    assert [r[:3] for r in rows] == [["octaves", "chroma", 60], ["octaves", "note", 60]]
+    assert float(rows[1][6]) > float(rows[0][6])  # exact-note accuracy
+    # a chroma model's planes: the decodes of a class stand for each of its notes
+    planes, extent, trained = notes_experiment.decoded_planes(workdirs["octaves_chroma"])
+    assert trained == set(PITCHES) and set(planes) == set(PITCHES)
+    np.testing.assert_array_equal(planes[48], planes[72])
+    notes_experiment.figure(workdirs, tmp_path / "figure.png")
+    assert (tmp_path / "figure.png").stat().st_size > 1000
