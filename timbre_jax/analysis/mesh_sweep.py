@@ -313,8 +313,8 @@ def plot_sweep(run: Run, conditions: np.ndarray, classes: np.ndarray, decoded: n
             embedding=(train["latents"], train["note"]), present=training_notes(run.corpus),
             title=f"{run.name}: decoded chroma class {mesh}",
         )  # fmt: skip
-    pitches = training_pitches(run.corpus)
-    if not pitches.size:
+    pitches = training_pitches(run.corpus).tolist()
+    if not pitches:
         return
     if run.conditioning == "note":
         images = dict(zip(conditions.tolist(), decoded, strict=True))
@@ -325,7 +325,7 @@ def plot_sweep(run: Run, conditions: np.ndarray, classes: np.ndarray, decoded: n
               for o in octaves]  # fmt: skip
     plots.plot_note_planes(
         panels, [extent] * len(panels), run.folder / "plots" / "mesh_notes.png",
-        row_labels=[f"octave {o - 1}" for o in octaves],
+        row_labels=[f"octave {o - 1}" for o in octaves], untrained=set(images) - set(pitches),
         title=f"{run.name} ({run.conditioning} conditioning): decoded note {mesh}",
     )  # fmt: skip
 

@@ -117,7 +117,7 @@ def decoded_offset(decoded: np.ndarray, note: int) -> np.ndarray:
 
 
 def plot_note_planes(panels: list[list], extents: list, path, *, row_labels: list[str],
-                     title: str = "") -> None:  # fmt: skip
+                     untrained: set[int] = frozenset(), title: str = "") -> None:  # fmt: skip
     """Over a 2-D mesh, whether the decoded note is the conditioned one, or its class in
     another octave (an octave error), or another class.
 
@@ -126,6 +126,7 @@ def plot_note_planes(panels: list[list], extents: list, path, *, row_labels: lis
         j along z1]), or None for an empty cell.
       extents: per row, (z0_min, z0_max, z1_min, z1_max) of its mesh.
       row_labels: one per row.
+      untrained: conditioned notes the training split never sounds (titled so).
     """
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
@@ -145,7 +146,8 @@ def plot_note_planes(panels: list[list], extents: list, path, *, row_labels: lis
             offset = decoded_offset(decoded, note)
             ax.imshow(offset.T, origin="lower", extent=extent, cmap=ListedColormap(OFFSET_COLORS),
                       vmin=-0.5, vmax=3.5, interpolation="nearest", aspect="auto")  # fmt: skip
-            ax.set_title(f"{note_name(note)}: {np.mean(offset == 0):.2f}", fontsize=8)
+            label = f"{note_name(note)}{' (untrained)' if note in untrained else ''}"
+            ax.set_title(f"{label}: {np.mean(offset == 0):.2f}", fontsize=8)
         axes[r, 0].set_ylabel(row_labels[r], fontsize=8)
     handles = [
         Patch(color=color, label=label) for color, label in zip(OFFSET_COLORS, OFFSETS, strict=True)
