@@ -36,8 +36,9 @@ demo: data/corpora/one_octave/corpus.json
 		--phase rtpghi --out $(DEMO)/audio/demo.wav
 	@echo "Plots are in $(DEMO)/plots/, the WAV in $(DEMO)/audio/. Play the model you trained:"
 	@echo "    $(PY) -m timbre_jax.synth --workdir $(DEMO)"
-	@echo "or a shipped model, no training needed (results/pretrained: 300 epochs on this corpus; violin):"
-	@echo "    $(PY) -m timbre_jax.synth --model one_octave    # or --model violin"
+	@echo "or a shipped model, no training needed (results/pretrained: 300 epochs on this corpus;"
+	@echo "five_octave and violin play the octave of the key you press):"
+	@echo "    $(PY) -m timbre_jax.synth --model one_octave    # or --model five_octave, violin"
 
 corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
 	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done

@@ -35,7 +35,8 @@ from timbre_jax.training.run import load_run
 NOTES = config_module(ROOT / "configs" / "notes.py")
 HEADER = ["corpus", "conditioning", "epochs", "test MSE (final)", "test MSE (best val.)",
           "pitch class", "exact note", "exact, interior", "exact, shell", "octave above",
-          "octave below", "exact, untrained notes", "mesh length", "train minutes",
+          "octave below", "exact, untrained notes", "mean pitch decoded / pressed (MIDI)",
+          "mesh length", "train minutes",
           "mesh seconds", "device"]  # fmt: skip
 
 
@@ -44,7 +45,8 @@ TITLE = (
     "Accuracies over the latent mesh: the decoded frame's chroma class against the conditioned "
     "pitch class (as Table V), and its estimated note against the conditioned note (a chroma "
     "model: against each note of the training range, decoded with that note's class). Means "
-    "over the notes the training split sounds."
+    "over the notes the training split sounds. Mean pitch: of the decoded notes over the mesh, "
+    "against the mean of the trained notes pressed."
 )
 
 
@@ -77,6 +79,7 @@ def table_row(row: str, final: dict, mesh: dict) -> list:
             cell(mesh["exact_accuracy"]), cell(mesh["exact_interior_accuracy"]),
             cell(mesh["exact_shell_accuracy"]), cell(mesh["octave_above"]),
             cell(mesh["octave_below"]), cell(mesh["untrained_exact_accuracy"]),
+            f"{mesh['mean_decoded_pitch']:.1f} / {mesh['mean_trained_pitch']:.1f}",
             mesh["points_per_dim"], f"{final['train_seconds'] / 60:.1f}",
             f"{mesh['seconds']:.0f}", final["device"]]  # fmt: skip
 

@@ -266,10 +266,13 @@ def exact_note_summary(conditioning: str, conditions: np.ndarray, notes: np.ndar
     Returns:
       {"notes": {name: {"exact", "octave_above", "octave_below", "trained"}},
       "exact_accuracy", "exact_interior_accuracy", "exact_shell_accuracy", "octave_above",
-      "octave_below", "octave_error_rate" (their sum), and "untrained_exact_accuracy" (over
-      the swept notes the training split never sounds; None if there are none)}.
+      "octave_below", "octave_error_rate" (their sum), "untrained_exact_accuracy" (over
+      the swept notes the training split never sounds; None if there are none), and
+      "mean_decoded_pitch" against "mean_trained_pitch": the mean MIDI pitch decoded over
+      the mesh for each trained note, against the mean of those notes (does it sound high?)}.
     """
     trained = set(pitches.tolist())
+    keys = np.arange(MIDI_LOW, MIDI_HIGH + 1)
     if conditioning == "note":
         swept, row = conditions, {int(n): k for k, n in enumerate(conditions)}
     else:
@@ -293,6 +296,10 @@ def exact_note_summary(conditioning: str, conditions: np.ndarray, notes: np.ndar
         "octave_above": mean("octave_above", trained),
         "octave_below": mean("octave_below", trained),
         "untrained_exact_accuracy": mean("exact", set(overall) - trained),
+        "mean_decoded_pitch": float(
+            np.mean([notes[row[n]].sum(axis=0) @ keys for n in trained]) / counts.sum()
+        ),
+        "mean_trained_pitch": float(np.mean(list(trained))),
     }
     summary["octave_error_rate"] = summary["octave_above"] + summary["octave_below"]
     return summary
