@@ -49,13 +49,35 @@ def test_export_names_are_plain(name, capsys):
     assert "a model name is" in capsys.readouterr().err
 
 
-def test_the_shipped_models_are_one_octave_and_violin():
-    assert {"one_octave", "violin"} <= set(pretrained_names())
-    for name in ("one_octave", "violin"):
+def test_the_shipped_models_are_one_octave_five_octave_and_violin():
+    assert set(pretrained_names()) == {"one_octave", "five_octave", "violin"}
+    for name, conditioning in [("one_octave", "chroma"), ("five_octave", "note"),
+                               ("violin", "note")]:  # fmt: skip
         info = json.loads((run_folder(model=name) / "pretrained.json").read_text())
-        assert info["relative_change"] < MAX_MSE_CHANGE
-        meta = load_run(run_folder(model=name)).meta["model"]
+        assert info["relative_change"] < MAX_MSE_CHANGE and info["epochs"] >= 50
+        run = load_run(run_folder(model=name))
+        meta = run.meta["model"]
         assert (meta["latent_dim"], meta["bottleneck"], meta["chroma_skip"]) == (2, "sigmoid", True)
+        assert run.conditioning == conditioning
+
+
+@pytest.mark.parametrize(("model", "note"), [("five_octave", "C3"), ("five_octave", "C5"),
+                                             ("violin", "G3"), ("violin", "E6")])  # fmt: skip
+def test_the_shipped_note_models_play_the_octave_asked_for(model, note, tmp_path):
+    import librosa
+
+    from timbre_jax.corpus.pitch_labels import PYIN_FMAX, PYIN_FMIN
+    from timbre_jax.render import main as render_main
+    from timbre_jax.synth.automation import parse_note
+
+    out = tmp_path / f"{note}.wav"
+    argv = ["--model", model, "--note", note, "--seconds", "2", "--out", str(out)]
+    assert render_main(argv) == 0
+    audio, rate = librosa.load(out, sr=None)
+    f0, voiced, _ = librosa.pyin(audio, fmin=PYIN_FMIN, fmax=PYIN_FMAX, sr=rate, frame_length=4096)
+    assert voiced.mean() > 0.5
+    cents = 100 * (librosa.hz_to_midi(np.median(f0[voiced])) - parse_note(note))
+    assert abs(cents) < 50, (model, note, cents)
 
 
 def test_a_shipped_model_brings_its_embedding(tmp_path, monkeypatch):
