@@ -30,8 +30,9 @@ CHORDS = [(4, 8, 11), (5, 8, 0), (10, 2, 5), (3, 6, 10), (8, 0, 3),
 
 
 def voicing(chord) -> list[int]:
-    """Eight MIDI pitches of a triad's classes over three octaves from C3."""
-    return [48 + pc + 12 * octave for octave in range(3) for pc in chord][:8]
+    """Eight MIDI pitches of a triad's classes over three octaves from C4 (within the shipped
+    violin's range, G3-E7, so that no note is moved onto another)."""
+    return [60 + pc + 12 * octave for octave in range(3) for pc in chord][:8]
 
 
 def strongest_classes(audio, sample_rate, count=3) -> set[str]:
@@ -92,6 +93,10 @@ def jack_recording(path, ports: list[str], seconds: float):
 def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate, tmp_path):
     device, rate = jack_at_rate
     engine = SynthEngine(load_run(run_folder(model="violin")))
+    # A point where the shipped violin plays the class of each of its 46 notes (at the centre
+    # G#3 comes out as A: its pitch-class accuracy over the plane is 0.79, results/notes.md),
+    # and where every chord below has its three classes strongest (also at 0.6 and 0.8).
+    engine.set_latent([0.725, 0.725])
     # A 50 ms lead: this test checks that 8 voices are produced as fast as the device plays
     # them, also on a loaded 2-core machine (with the default 17.5 ms lead a 25 ms stall of
     # the producer, seen beside another busy process, is an underrun); the default lead's
