@@ -134,8 +134,9 @@ def sweep(run: Run, *, points: int | None = None, sobol: int | None = None,
 
     Returns:
       What mesh.json holds (see `summarise`). For a 2-D mesh of at most `MAX_FIGURE_POINTS`
-      per side, also writes mesh_notes.npz (the decoded notes) and plots/mesh_classes.png
-      (chroma models) or plots/mesh_notes.png (note models) into the run's folder.
+      per side, also writes mesh_notes.npz (the decoded notes), plots/mesh_notes.png (where
+      the corpus has pitch labels) and, for a chroma model, plots/mesh_classes.png into the
+      run's folder.
     """
     corpus_meta = run.corpus_metadata(what=f"mesh of {run.folder}")
     conditions = sweep_conditions(run)
