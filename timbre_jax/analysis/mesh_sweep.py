@@ -221,10 +221,13 @@ def summarise(run: Run, conditions: np.ndarray, class_hits: np.ndarray, notes: n
       adds.
     """
     present = training_notes(run.corpus)
+    pitches = training_pitches(run.corpus)
     classes = conditions % 12
-    hits = np.zeros((12, 2))  # per class, the mean over its conditions of the hit counts
-    for c in set(classes.tolist()):
-        hits[c] = class_hits[classes == c].mean(axis=0)
+    # a note model's class is scored on the notes of it the training split sounds
+    scored = np.isin(conditions, pitches) if run.conditioning == "note" else classes >= 0
+    hits = np.zeros((12, 2))  # per class, the mean over its scored conditions of the hits
+    for c in set(classes[scored].tolist()):
+        hits[c] = class_hits[scored & (classes == c)].mean(axis=0)
     region = hits[present] / np.maximum(counts, 1)
     result = {
         "conditioning": run.conditioning,
@@ -237,7 +240,6 @@ def summarise(run: Run, conditions: np.ndarray, class_hits: np.ndarray, notes: n
         "shell_accuracy": float(np.mean(region[:, 1])) if counts[1] else None,
         "shell_fraction": float(counts[1] / counts.sum()),
     }
-    pitches = training_pitches(run.corpus)
     if pitches.size:
         result.update(exact_note_summary(run.conditioning, conditions, notes, counts, pitches))
     return result
