@@ -8,9 +8,11 @@
 
 The first two hold fixed controls for --seconds, then release the notes and let them ring out
 (so every file ends in silence, without a click); --note takes a note or a chord: names
-(C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the panel's
-recorder writes: timbre_jax/synth/automation.py); the third is the original MANNe effect,
-a recording resynthesised through the model with its latents scaled.
+(C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the
+panel's recorder writes: timbre_jax/synth/automation.py); the fourth is the original MANNe
+effect, a recording resynthesised through the model with its latents scaled. A note the model
+was never trained on (C# on a model of C major scales) is refused, on the command line or in
+an automation row, naming the notes it was trained on.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def render(run: Run, args) -> np.ndarray:
                             scale=scale)  # fmt: skip
     span = latent_span(run)
     if args.automation:
-        rows = read_automation(args.automation, run.latent_dim, span)
+        rows = read_automation(args.automation, run.latent_dim, span,
+                               check_pitches=run.check_trained)  # fmt: skip
         return render_automation(SynthEngine(run, phase=args.phase), rows)
     if args.seconds <= 0:
         raise ParameterError(f"--seconds must be positive, got {args.seconds}")
@@ -83,6 +86,7 @@ def render(run: Run, args) -> np.ndarray:
                 f"--note {args.note}: MIDI {outside[0]} is outside the notes {run.name} was "
                 f"trained on, {note_name(low)}-{note_name(high)} (MIDI {low}-{high})"
             )
+    run.check_trained(pitches, what=f"--note {args.note}")
     notes = tuple((pitch, velocity) for pitch in pitches)
     engine = SynthEngine(run, phase=args.phase, voices=max(len(notes), 1))
     apply_controls(engine, Controls(latent, args.gain, notes))
@@ -104,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity 1-127")
     parser.add_argument("--seconds", type=float, default=4.0, help="held, before the release")
     parser.add_argument("--gain", type=float, default=0.8)
-    parser.add_argument("--phase", default="noise", help="noise or rtpghi")
+    parser.add_argument("--phase", help="noise, rtpghi or harmonic (note models; "
+                        "their default, else noise)")  # fmt: skip
     parser.add_argument("--automation", help="CSV of time-stamped controls")
     parser.add_argument("--input", help="a recording to resynthesise (MANNe effect)")
     parser.add_argument("--scale", help="--input: comma-separated factors for the latents")

@@ -8,6 +8,8 @@ with the paper's splits at the clip level and frame counts within 15% of its own
   70 programs train, 5 validate, 5 test (15.2k / 1.1k / 1.1k frames; paper 17k / 1k / 1k).
 - `five_octave`: C major over five octaves (C2-C7) on the same programs and split
   (76.3k / 5.5k / 5.4k frames; paper 79k / 6k / 6k).
+- `keys`: the chromatic scale C2-C7 (all twelve keys) on the same programs and split as
+  `five_octave`, so that a note model hears every key it can be played with.
 - `violin`: training = single notes of GM program 40 (Violin) over G3-E7 at six velocities
   and four lengths; validation and test = solo passages (scales, arpeggios, melodies) on the
   same program, each passage wholly in one of the two sets (96.8k / 10.4k / 9.4k frames;
@@ -85,8 +87,13 @@ def c_major_scale(low: int, octaves: int) -> list[int]:
     return [low + 12 * o + s for o in range(octaves) for s in C_MAJOR] + [low + 12 * octaves]
 
 
-def _scale_clips(low: int, octaves: int, note_seconds: float, programs=PROGRAMS) -> list[Clip]:
-    notes = _sequence(c_major_scale(low, octaves), note_seconds=note_seconds)
+def chromatic_scale(low: int, octaves: int) -> list[int]:
+    """Ascending semitones from MIDI note `low` over `octaves` octaves, top note included."""
+    return list(range(low, low + 12 * octaves + 1))
+
+
+def _scale_clips(pitches: list[int], note_seconds: float, programs=PROGRAMS) -> list[Clip]:
+    notes = _sequence(pitches, note_seconds=note_seconds)
     seconds = notes[-1].offset + RELEASE
     return [Clip(f"program{p:03d}", p, _program_split(p), notes, seconds) for p in programs]
 
@@ -153,8 +160,9 @@ def _violin_passages() -> list[Clip]:
 
 
 PRESETS = {
-    "one_octave": lambda: _scale_clips(60, 1, note_seconds=0.6),
-    "five_octave": lambda: _scale_clips(36, 5, note_seconds=0.7),
+    "one_octave": lambda: _scale_clips(c_major_scale(60, 1), note_seconds=0.6),
+    "five_octave": lambda: _scale_clips(c_major_scale(36, 5), note_seconds=0.7),
+    "keys": lambda: _scale_clips(chromatic_scale(36, 5), note_seconds=0.7),
     "violin": lambda: _violin_single_notes() + _violin_passages(),
     "tiny": lambda: [
         Clip(f"program{p:03d}", p, split, _sequence((60, 64, 67), note_seconds=0.3), 1.2)

@@ -110,13 +110,16 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     return seconds, Controls(latent, gain, notes)
 
 
-def read_automation(path: str | Path, latent_dim: int, span=None) -> list[tuple[float, Controls]]:
+def read_automation(path: str | Path, latent_dim: int, span=None,
+                    check_pitches=None) -> list[tuple[float, Controls]]:  # fmt: skip
     """(seconds, controls) rows of an automation CSV, sorted by time.
 
     Args:
       path: the CSV file.
       latent_dim: the model's latent size.
       span: optional (low, high) [latent_dim]: latents outside it are refused.
+      check_pitches: optional; called with each row's MIDI pitches, raises `ParameterError`
+        to refuse them (`Run.check_trained`: notes the model was never trained on).
     """
     try:
         with open(path, newline="") as f:
@@ -132,6 +135,8 @@ def read_automation(path: str | Path, latent_dim: int, span=None) -> list[tuple[
                     rows.append(_row(fields, latent_dim, legacy))
                     if span is not None:
                         check_span(rows[-1][1].latent, *span, name="latent")
+                    if check_pitches is not None:
+                        check_pitches([pitch for pitch, _ in rows[-1][1].notes])
                 except (ParameterError, ValueError, KeyError, TypeError, AttributeError) as err:
                     raise ParameterError(f"line {reader.line_num}: {err}") from err
     except (OSError, ParameterError, csv.Error) as err:

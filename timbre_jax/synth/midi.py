@@ -4,7 +4,8 @@ A note-on plays its key at its velocity (`voices.velocity_gain`: the General MID
 voice of its own, a note-off releases it; the sustain pedal (CC 64, down at 64 or more) holds
 released notes until it goes up; CC 120 (all sound off) stops every voice at once, CC 123
 (all notes off) releases them. Control change `CC_BASE + i` moves latent neuron i across the
-span the model uses.
+span the model uses. A key the model was never trained on starts no voice; it is said once
+(`keyboard.UntrainedKeys`, which the panel reads).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.keyboard import UntrainedKeys
 
 CC_BASE = 20  # CC 20, 21, ... move latent neurons 0, 1, ... (undefined CCs in General MIDI)
 SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF = 64, 120, 123
@@ -25,15 +27,19 @@ class MidiController:
     Args:
       engine: the synth engine.
       low, high: [latent_dim] the latent span CC values 0..127 map onto.
+      keys: the keys the model plays, refused keys said once (default: every key plays).
     """
 
-    def __init__(self, engine: SynthEngine, low, high):
+    def __init__(self, engine: SynthEngine, low, high, keys: UntrainedKeys | None = None):
         self.engine = engine
         self.low, self.high = np.asarray(low, float), np.asarray(high, float)
+        self.keys = keys if keys is not None else UntrainedKeys()
         self.on_change = None  # called with no argument after each applied message (the UI)
 
     def __call__(self, message) -> None:
         if message.type == "note_on" and message.velocity > 0:
+            if not self.keys.allows(message.note):
+                return
             self.engine.note_on(message.note, message.velocity)
         elif message.type in ("note_off", "note_on"):
             self.engine.note_off(message.note)

@@ -21,8 +21,7 @@ from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.synth import midi
 from timbre_jax.synth.automation import apply_controls, render_automation, write_automation
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
-from timbre_jax.synth.phase import PHASE_METHODS
+from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, UntrainedKeys, pitch_of
 from timbre_jax.training.run import Run
 
 SLIDER_STEPS = 1000
@@ -67,7 +66,8 @@ class SynthPanel(QtWidgets.QWidget):
         self.recording: list | None = None  # (seconds, controls) rows while recording
         self.record_started = 0.0
         self.takes = 0
-        self.keyboard = ComputerKeyboard()
+        self.untrained = UntrainedKeys(run)  # keys that do not sound, said in the status line
+        self.keyboard = ComputerKeyboard(keys=self.untrained)
         self.button_pitch: dict[int, int] = {}  # note button -> the pitch it plays
         self.midi_api, self.midi_input = midi_api, None
         self.colors = note_colors()
@@ -96,7 +96,7 @@ class SynthPanel(QtWidgets.QWidget):
         controls.addLayout(self._make_notes())
         row = QtWidgets.QHBoxLayout()
         self.phase = QtWidgets.QComboBox()
-        self.phase.addItems(PHASE_METHODS)
+        self.phase.addItems(engine.phase_methods)
         self.phase.setCurrentText(engine.phase)
         self.phase.currentTextChanged.connect(engine.set_phase)
         self.gain = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -203,7 +203,18 @@ class SynthPanel(QtWidgets.QWidget):
         grid.addWidget(self.octave, 2, 1, 1, 5)
         grid.addWidget(QtWidgets.QLabel(conditioning_text(self.engine), wordWrap=True), 3, 0, 1, 6)
         self.lit: frozenset[int] = frozenset()  # the note classes shown sounding
+        self._enable_notes()
         return grid
+
+    def _enable_notes(self) -> None:
+        """Greys out the note buttons whose key in the current octave the model was never
+        trained on, saying why in their tooltip; what such a button held is let go."""
+        for n in range(len(NOTE_NAMES)):
+            button, pitch = self.note_buttons.button(n), pitch_of(n, self.keyboard.octave)
+            plays = self.untrained.plays(pitch)
+            button.setEnabled(plays)  # Qt releases a button held down as it greys out
+            button.setToolTip("" if plays else self.untrained.run.never_trained(pitch))
+            button.setChecked(button.isChecked() and plays)  # a latched one: toggled off
 
     # control -> engine
     def _record(self) -> None:
@@ -251,6 +262,7 @@ class SynthPanel(QtWidgets.QWidget):
             if pitch is not None:
                 self._note_on(pitch)
             self._show_octave()
+            self._enable_notes()
 
     def keyReleaseEvent(self, event) -> None:
         if not event.isAutoRepeat():
@@ -307,7 +319,7 @@ class SynthPanel(QtWidgets.QWidget):
             self.midi_input = None
         if name is not None:
             try:
-                controller = midi.MidiController(self.engine, self.low, self.high)
+                controller = midi.MidiController(self.engine, self.low, self.high, self.untrained)
                 self.midi_input = midi.open_input(controller, name, self.midi_api)
                 self.status.setText(f"MIDI input: {name}")
             except Exception as err:  # rtmidi's errors: the port went away, the system is down
@@ -411,6 +423,9 @@ class SynthPanel(QtWidgets.QWidget):
         self.meter.setUpdatesEnabled(True)  # schedules the repaint with the rest
         timing = self.engine.timing()
         underruns = self.output.underruns if self.output is not None else 0
+        news = self.untrained.news()  # keys refused since the last tick (keyboard or MIDI)
+        if news:
+            self.status.setText(news)
         if self.output is not None and self.output.producer.error is not None:
             self.status.setText(f"audio stopped: {self.output.producer.error}")
         self.readout.setText(f"hop compute {timing['median_ms']:.2f} ms median, "

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from timbre_jax.corpus.store import load_metadata
+from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.errors import ParameterError
 from timbre_jax.training.checkpoint import BEST, LATEST, Checkpoints, check_spectral
+from timbre_jax.training.conditioning import fold_into_range
 from timbre_jax.training.models import Autoencoder
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"
@@ -64,6 +67,78 @@ class Run:
         """(lowest, highest) MIDI note of a note-conditioned model's training split."""
         notes = self.meta.get("note_range")
         return (int(notes[0]), int(notes[1])) if notes else None
+
+    @property
+    def trained_notes(self) -> tuple[int, ...] | None:
+        """Sorted MIDI notes of the training split's labelled frames (empty for an unlabelled
+        corpus); None where the checkpoint does not say (older runs)."""
+        notes = self.meta.get("trained_notes")
+        return None if notes is None else tuple(int(n) for n in notes)
+
+    @property
+    def trained_classes(self) -> tuple[int, ...] | None:
+        """Sorted pitch classes (0 = C) of the training split's one-hot chroma; None where the
+        checkpoint does not say (older runs)."""
+        classes = self.meta.get("trained_classes")
+        return None if classes is None else tuple(int(c) for c in classes)
+
+    def untrained(self, pitches) -> list[int]:
+        """The keys among MIDI `pitches` the model was never trained on, in their order.
+
+        A chroma model plays a key as its pitch class: it knows the key if `pitch % 12` is in
+        `trained_classes`. A note model plays the key moved by octaves into `note_range`: it
+        knows the key if that note is in `trained_notes`. A run that does not record what it
+        was trained on (older checkpoints) knows every key.
+        """
+        pitches = [int(p) for p in np.ravel(pitches)]
+        if self.conditioning == "note":
+            notes = self.trained_notes
+            if notes is None or self.note_range is None:
+                return []
+            played = fold_into_range(np.array(pitches, int), *self.note_range).tolist()
+            return [p for p, f in zip(pitches, played, strict=True) if f not in notes]
+        classes = self.trained_classes
+        return [] if classes is None else [p for p in pitches if p % 12 not in classes]
+
+    def plays(self, pitch: int) -> bool:
+        """Whether the model was trained on what it plays for MIDI `pitch` (`untrained`)."""
+        return not self.untrained([pitch])
+
+    def trained_text(self) -> str:
+        """What a model that records it was trained on, compactly: a chroma model's pitch
+        classes ("C D E F G A B"); a note model's notes ("C3 G3 C4"), or past twelve notes
+        their classes and range ("C D E F G A B in C2-C7")."""
+        if self.conditioning != "note":
+            return " ".join(NOTE_NAMES[c] for c in self.trained_classes)
+        notes = self.trained_notes
+        if len(notes) <= 12:
+            return " ".join(note_name(n) for n in notes)
+        classes = " ".join(NOTE_NAMES[c] for c in sorted({n % 12 for n in notes}))
+        return f"{classes} in {note_name(notes[0])}-{note_name(notes[-1])}"
+
+    def never_trained(self, pitch: int) -> str:
+        """Why MIDI `pitch` is not played, e.g. "one_octave was never trained on C# (it was
+        trained on C D E F G A B)": the pitch class for a chroma model, for a note model the
+        note it would play (the key moved into its range)."""
+        if self.conditioning == "note":
+            key = note_name(int(fold_into_range(np.array(pitch), *self.note_range)))
+        else:
+            key = NOTE_NAMES[pitch % 12]
+        return f"{self.name} was never trained on {key} (it was trained on {self.trained_text()})"
+
+    def check_trained(self, pitches, *, what: str = "") -> None:
+        """Refuses keys the model was never trained on (`untrained`).
+
+        Args:
+          pitches: MIDI pitches.
+          what: how the user gave them (e.g. "--note C#4"), to start the message.
+
+        Raises:
+          ParameterError: naming the first untrained key and what the model was trained on.
+        """
+        untrained = self.untrained(pitches)
+        if untrained:
+            raise ParameterError((f"{what}: " if what else "") + self.never_trained(untrained[0]))
 
     @property
     def spectral(self) -> dict:
