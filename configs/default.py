@@ -26,6 +26,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # what the chroma inputs hold: "chroma" (the paper's one-hot pitch class) or "note" (the
     # pitch class and the octave of each frame's labelled note; unlabelled frames left out)
     config.model.conditioning = "chroma"
+    # beyond the paper: append the conditioning vector to every decoder layer's input, not
+    # the first alone (needs chroma_skip)
+    config.model.condition_every_layer = False
     config.model.beta = 1.0  # VAE only: weight of the KL term
     config.model.beta_warmup_epochs = 10  # VAE only: beta rises linearly from 0 over these
 
@@ -35,6 +38,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.train.learning_rate = 5e-4  # Adam step size (paper: 5e-4)
     config.train.l2_weight = 1e-7  # coupled L2: weight of sum(kernel**2) in the loss (paper: 1e-7)
     config.train.eval_batch_size = 2000  # frames per validation/test batch
+    # beyond the paper (training/pitch_loss.py): weight of the template cross-entropy of
+    # decodes at random pad points (0: off, the paper's objective; sigmoid bottleneck only)
+    config.train.pitch_weight = 0.0
+    config.train.pitch_batch = 200  # pad points decoded per step for the pitch term
+    config.train.pitch_temperature = 0.05  # softmax temperature over the template scores
 
     if arg == "smoke":
         config.corpus = "data/corpora/tiny"

@@ -30,6 +30,16 @@ def tiny_corpus(tiny_audio, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def octave_corpus(tmp_path_factory) -> Path:
+    """The `tiny_octaves` preset (C and G in three octaves) rendered and built."""
+    audio = tmp_path_factory.mktemp("audio") / "tiny_octaves"
+    render_preset("tiny_octaves", audio, progress=False)
+    corpus = tmp_path_factory.mktemp("corpus") / "tiny_octaves"
+    build_corpus(audio, corpus, progress=False)
+    return corpus
+
+
+@pytest.fixture(scope="session")
 def trained_run(tiny_corpus, tmp_path_factory) -> tuple[Path, dict]:
     """The smoke config (a 2-D sigmoid model with chroma skip, 2 epochs) trained on the tiny
     corpus: its workdir and what `train_and_evaluate` returned. The one run most tests share."""

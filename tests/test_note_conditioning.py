@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from tests.helpers import smoke
-from timbre_jax.corpus.build import build_corpus
-from timbre_jax.corpus.render import render_preset
 from timbre_jax.corpus.store import load_split
 from timbre_jax.dsp.chroma import note_name
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
@@ -50,30 +48,25 @@ def test_shipped_models_from_before_load_as_chroma_models():
 
 
 @pytest.fixture(scope="module")
-def octave_corpus(tmp_path_factory):
-    audio = tmp_path_factory.mktemp("audio") / "tiny_octaves"
-    render_preset("tiny_octaves", audio, progress=False)
-    corpus = tmp_path_factory.mktemp("corpus") / "tiny_octaves"
-    build_corpus(audio, corpus, progress=False)
-    return corpus
-
-
-@pytest.fixture(scope="module")
 def runs(octave_corpus, tmp_path_factory):
-    """A chroma and a note model, same seed and epochs."""
+    """A chroma and a note model, and a note model with the pitch term (pitch_loss.py), same
+    seed and epochs."""
     out = {}
-    for conditioning in ("chroma", "note"):
-        workdir = tmp_path_factory.mktemp("runs") / conditioning
-        config = smoke(octave_corpus, model__conditioning=conditioning, train__epochs=60)
+    for name, conditioning, pitch_weight in (("chroma", "chroma", 0.0), ("note", "note", 0.0),
+                                             ("note_pitch", "note", 1e-4)):  # fmt: skip
+        workdir = tmp_path_factory.mktemp("runs") / name
+        config = smoke(octave_corpus, model__conditioning=conditioning, train__epochs=60,
+                       train__pitch_weight=pitch_weight)  # fmt: skip
         train_and_evaluate(config, workdir)
-        out[conditioning] = load_run(workdir)
+        out[name] = load_run(workdir)
     return out
 
 
-def decoded_note_accuracy(run) -> float:
-    """How often the decoded frame's estimated note is the one conditioned on, over a 5 x 5
-    grid of the latent plane and every trained note."""
-    grid = np.stack(np.meshgrid(*[np.linspace(0.1, 0.9, 5)] * 2), -1).reshape(-1, 2)
+def decoded_note_accuracy(run, grid=None) -> float:
+    """How often the decoded frame's estimated note is the one conditioned on, over the latent
+    points `grid` [k, 2] (default: a 5 x 5 grid of the plane) and every trained note."""
+    if grid is None:
+        grid = np.stack(np.meshgrid(*[np.linspace(0.1, 0.9, 5)] * 2), -1).reshape(-1, 2)
     z = np.repeat(grid, len(PITCHES), axis=0).astype(np.float32)
     pitches = np.tile(PITCHES, len(grid))
     frames = run.apply(z, condition_of_pitches(pitches, run.conditioning), method="decode")
@@ -191,3 +184,10 @@ def test_the_experiment_tabulates_and_draws_both_kinds(runs, tmp_path, monkeypat
     np.testing.assert_array_equal(planes[48], planes[72])
     notes_experiment.figure(workdirs, tmp_path / "figure.png")
     assert (tmp_path / "figure.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_the_pitch_term_makes_random_pad_points_play_their_note(runs):
+    pad = np.random.default_rng(7).uniform(0.0, 1.0, (40, 2))
+    with_term, without = (decoded_note_accuracy(runs[k], pad) for k in ("note_pitch", "note"))
+    assert with_term > without + 0.2 and with_term > 0.9, (with_term, without)

@@ -24,8 +24,10 @@ from timbre_jax.training.run_files import flatten
 
 FIELDS = {
     "corpus", "seed", "model.kind", "model.latent_dim", "model.bottleneck", "model.chroma_skip",
-    "model.augment", "model.conditioning", "model.beta", "model.beta_warmup_epochs", "train.epochs",
-    "train.batch_size", "train.learning_rate", "train.l2_weight", "train.eval_batch_size",
+    "model.augment", "model.conditioning", "model.condition_every_layer", "model.beta",
+    "model.beta_warmup_epochs", "train.epochs", "train.batch_size", "train.learning_rate",
+    "train.l2_weight", "train.eval_batch_size", "train.pitch_weight", "train.pitch_batch",
+    "train.pitch_temperature",
 }  # fmt: skip
 _SPEC = re.compile(r"(?P<path>.+?\.py)(?::(?P<arg>.*))?")
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -146,6 +148,26 @@ def validate_config(config: ml_collections.ConfigDict) -> dict:
             raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     if t.learning_rate == 0:
         raise ParameterError("train.learning_rate must be > 0")
-    if not isinstance(m.chroma_skip, bool):
-        raise ParameterError(f"model.chroma_skip must be true or false, got {m.chroma_skip!r}")
+    for name in ("chroma_skip", "condition_every_layer"):
+        if not isinstance(m[name], bool):
+            raise ParameterError(f"model.{name} must be true or false, got {m[name]!r}")
+    if m.condition_every_layer and not m.chroma_skip:
+        raise ParameterError("model.condition_every_layer needs model.chroma_skip = true")
+    validate_pitch_fields(t, bottleneck=m.bottleneck)
     return config.to_dict()
+
+
+def validate_pitch_fields(t, *, bottleneck: str) -> None:
+    """The pitch term's fields (training/pitch_loss.py)."""
+    if not isinstance(t.pitch_weight, int | float) or not 0 <= t.pitch_weight < np.inf:
+        raise ParameterError(f"train.pitch_weight must be a finite number >= 0, got "
+                             f"{t.pitch_weight!r}")  # fmt: skip
+    if not isinstance(t.pitch_batch, int) or t.pitch_batch < 1:
+        raise ParameterError(f"train.pitch_batch must be a positive integer, got "
+                             f"{t.pitch_batch!r}")  # fmt: skip
+    if not isinstance(t.pitch_temperature, int | float) or not 0 < t.pitch_temperature < np.inf:
+        raise ParameterError(f"train.pitch_temperature must be a number > 0, got "
+                             f"{t.pitch_temperature!r}")  # fmt: skip
+    if t.pitch_weight > 0 and bottleneck != "sigmoid":
+        raise ParameterError("train.pitch_weight > 0 needs model.bottleneck = 'sigmoid' (the pad "
+                             "is its span (0, 1)^d)")  # fmt: skip

@@ -1,8 +1,9 @@
 """The training loop: loss, Adam + coupled L2, the jitted step, `train_and_evaluate`.
 
-Loss = MSE(reconstruction, frame) + l2_weight * sum(kernel**2) [+ beta * KL for the VAE],
-minimised by Adam: coupled L2, as in the paper's Keras models. A run resumes from its
-workdir's latest checkpoint when it is started again with the same config.
+Loss = MSE(reconstruction, frame) + l2_weight * sum(kernel**2) [+ beta * KL for the VAE]
+[+ pitch_weight * the template cross-entropy of decodes at random pad points, beyond the
+paper: training/pitch_loss.py], minimised by Adam: coupled L2, as in the paper's Keras models.
+A run resumes from its workdir's latest checkpoint when it is started again with the same config.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from timbre_jax.training.config import validate_config
 from timbre_jax.training.data import epoch_batches, gather, load_device_split, weighted_mean
 from timbre_jax.training.learning_curve import plot_learning_curve
 from timbre_jax.training.models import N_BINS, Autoencoder
+from timbre_jax.training.pitch_loss import (
+    PitchTerm,
+    acceptable_notes,
+    make_pitch_term,
+    sample_pad,
+    template_cross_entropy,
+)
 
 ACTIVE_KL = 0.01  # nats: a VAE latent dimension whose mean KL exceeds this is active
 ADAM_EPSILON = 1e-7  # Keras's Adam epsilon
@@ -39,7 +47,8 @@ class TrainingDiverged(RuntimeError):
 def build_model(config) -> Autoencoder:
     m = config.model
     return Autoencoder(m.latent_dim, m.bottleneck, m.chroma_skip, m.augment, m.kind, N_BINS,
-                       conditioning=m.conditioning)  # fmt: skip
+                       conditioning=m.conditioning,
+                       condition_every_layer=m.condition_every_layer)  # fmt: skip
 
 
 def l2_penalty(params) -> jax.Array:
@@ -48,8 +57,17 @@ def l2_penalty(params) -> jax.Array:
     return sum(jnp.sum(jnp.square(w)) for path, w in leaves if path[-1].key == "kernel")
 
 
-def make_train_step(model: Autoencoder, l2_weight: float):
-    """Jitted (state, data, index [steps, B], weight, step, beta, key) -> (state, metrics)."""
+def make_train_step(model: Autoencoder, l2_weight: float, pitch: PitchTerm | None = None):
+    """Jitted (state, data, index [steps, B], weight, step, beta, key) -> (state, metrics);
+    with a `pitch` term, its cross-entropy times pitch.weight is added to the loss and
+    reported as "pitch_ce"."""
+
+    def pitch_loss(params, key, conditions):
+        z, condition = sample_pad(key, conditions, batch=pitch.batch, latent_dim=model.latent_dim)
+        decoded = model.apply({"params": params}, z, condition, method="decode")
+        return template_cross_entropy(decoded, acceptable_notes(condition),
+                                      templates=pitch.templates,
+                                      temperature=pitch.temperature)  # fmt: skip
 
     def train_step(state, data, index, weight, step, beta, key):
         batch_index, batch_weight = index[step], weight[step]
@@ -62,7 +80,11 @@ def make_train_step(model: Autoencoder, l2_weight: float):
             mse = weighted_mean(jnp.mean(jnp.square(recon - frames), axis=-1), batch_weight)
             kl_per_dim = weighted_mean(kl, batch_weight)
             loss = mse + l2_weight * l2_penalty(params) + beta * jnp.sum(kl_per_dim)
-            return loss, {"loss": loss, "mse": mse, "kl_per_dim": kl_per_dim}
+            metrics = {"mse": mse, "kl_per_dim": kl_per_dim}
+            if pitch is not None:
+                metrics["pitch_ce"] = pitch_loss(params, jax.random.fold_in(key, 1), data.chroma)
+                loss = loss + pitch.weight * metrics["pitch_ce"]
+            return loss, metrics | {"loss": loss}
 
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params)
         return state.apply_gradients(grads=grads), metrics
@@ -101,16 +123,24 @@ def corpus_settings(config) -> dict:
 
 
 def trained_notes(config) -> dict:
-    """The training split's note range, {"note_range": [low, high]} (MIDI), for a note-
-    conditioned model; says how many frames without a note are left out."""
+    """What the training split sounds, for the checkpoint: {"trained_notes": sorted MIDI
+    notes of its labelled frames, "trained_classes": sorted pitch classes of those notes, or
+    of the one-hot chroma where no frame has a note} and, for a note-conditioned model,
+    {"note_range": [low, high]}. Says how many frames without a note a note model leaves out."""
+    split = load_split(config.corpus, "train")
+    pitch = np.asarray(split.pitch)
+    labelled = pitch[pitch >= 0]
+    # classes from the notes where frames have them (the one-hot chroma misses some frames)
+    classes = np.unique(labelled % 12 if len(labelled) else np.argmax(split.chroma, axis=-1))
+    notes = {"trained_notes": np.unique(labelled).tolist(), "trained_classes": classes.tolist()}
     if config.model.conditioning != "note":
-        return {}
-    pitch = np.asarray(load_split(config.corpus, "train").pitch)
+        return notes
     if distributed.is_main_process() and (pitch < 0).any():
         print_line(f"note conditioning: {(pitch < 0).sum()} of {len(pitch)} training frames "
                    "have no note and are left out")  # fmt: skip
-    labelled = pitch[pitch >= 0]
-    return {"note_range": [int(labelled.min()), int(labelled.max())]} if len(labelled) else {}
+    if len(labelled):
+        notes["note_range"] = [int(labelled.min()), int(labelled.max())]
+    return notes
 
 
 def checkpoint_meta(config, corpus_meta: dict) -> dict:
@@ -138,6 +168,11 @@ def init_state(model: Autoencoder, config, mesh) -> TrainState:
     return jax.tree.map(lambda a: distributed.global_array(np.asarray(a), sharding), state)
 
 
+def warmup_scale(epoch: int, step: int, n_steps: int, warmup_epochs: int) -> float:
+    """A weight's share during its warm-up: rises linearly from 0 over `warmup_epochs`."""
+    return min(1.0, (epoch - 1 + step / n_steps) / warmup_epochs) if warmup_epochs else 1.0
+
+
 def run_epoch(train_step, state, data, config, epoch: int, mesh, *, show: bool):
     """One pass over the training split; returns the new state and the epoch's metrics."""
     n_frames = len(data.frames)
@@ -147,11 +182,10 @@ def run_epoch(train_step, state, data, config, epoch: int, mesh, *, show: bool):
         distributed.global_array(a, distributed.batch_sharded(mesh)) for a in (index, weight)
     )
     sample_key = jax.random.fold_in(jax.random.key(config.seed), 1)
-    warmup = config.model.beta_warmup_epochs
     step_metrics = []
     for step in progress_bar(range(n_steps), desc=f"epoch {epoch}", leave=False, show=show):
-        fraction = (epoch - 1 + step / n_steps) / warmup if warmup else 1.0
-        beta = config.model.beta * min(1.0, fraction)
+        beta = config.model.beta * warmup_scale(epoch, step, n_steps,
+                                                config.model.beta_warmup_epochs)  # fmt: skip
         key = jax.random.fold_in(sample_key, (epoch - 1) * n_steps + step)
         state, metrics = train_step(state, data, index, weight, step, beta, key)
         step_metrics.append(metrics)
@@ -167,6 +201,8 @@ def run_epoch(train_step, state, data, config, epoch: int, mesh, *, show: bool):
         "train_loss": float(losses.mean()),
         "train_mse": float(np.mean([m["mse"] for m in step_metrics])),
     }
+    if "pitch_ce" in step_metrics[0]:
+        row["train_pitch_ce"] = float(np.mean([m["pitch_ce"] for m in step_metrics]))
     if config.model.kind == "vae":
         kl = np.mean([m["kl_per_dim"] for m in step_metrics], axis=0)
         row |= {"kl_per_dim": kl.tolist(), "active_dims": int(np.sum(kl > ACTIVE_KL))}
@@ -207,7 +243,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     if main_process:
         run_files.write_metrics(workdir, rows)
 
-    train_step = make_train_step(model, config.train.l2_weight)
+    pitch = make_pitch_term(config.train, corpus_meta)
+    train_step = make_train_step(model, config.train.l2_weight, pitch)
     evaluate = make_evaluate(model, mesh, config.train.eval_batch_size)
     for epoch in range(progress["epoch"] + 1, config.train.epochs + 1):
         start = time.perf_counter()

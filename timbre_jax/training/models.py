@@ -4,6 +4,8 @@ Encoder: the 2049-bin frame plus its augmentation (none, the 2049-bin first-orde
 difference, or the 12-value one-hot chroma) -> dense layers 1024, 512, ..., 16 with
 LeakyReLU(0.1) -> `latent_dim` bottleneck (sigmoid or LeakyReLU). Decoder: the latent vector,
 with the one-hot chroma appended when `chroma_skip` -> 16, 32, ..., 1024 LeakyReLU -> 2049 ReLU.
+With `condition_every_layer` (beyond the paper) the chroma is appended to the input of every
+decoder layer, not the first alone, so that the note reaches the output layers directly.
 The beta-VAE's encoder gives a mean and a log-variance instead of a bottleneck activation.
 """
 
@@ -68,16 +70,24 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Latent [batch, latent_dim] (+ chroma [batch, 12]) -> frames [batch, n_bins] >= 0."""
+    """Latent [batch, latent_dim] (+ chroma [batch, 12]) -> frames [batch, n_bins] >= 0.
+
+    The chroma is appended to the first layer's input, or to every layer's with
+    `condition_every_layer`."""
 
     n_bins: int = N_BINS
     hidden_widths: Sequence[int] = HIDDEN_WIDTHS
+    condition_every_layer: bool = False
 
     @nn.compact
     def __call__(self, z, chroma=None):
-        x = z if chroma is None else jnp.concatenate([z, chroma], axis=-1)
-        for width in reversed(self.hidden_widths):
+        x = z
+        for i, width in enumerate(reversed(self.hidden_widths)):
+            if chroma is not None and (i == 0 or self.condition_every_layer):
+                x = jnp.concatenate([x, chroma], axis=-1)
             x = leaky_relu(dense(width)(x))
+        if chroma is not None and self.condition_every_layer:
+            x = jnp.concatenate([x, chroma], axis=-1)
         return nn.relu(dense(self.n_bins, "output")(x))
 
 
@@ -98,13 +108,14 @@ class Autoencoder(nn.Module):
     kind: str = "ae"
     n_bins: int = N_BINS
     conditioning: str = "chroma"  # what `chroma` holds: see training/conditioning.py
+    condition_every_layer: bool = False  # the chroma into every decoder layer (needs the skip)
     hidden_widths: Sequence[int] = HIDDEN_WIDTHS
 
     def setup(self):
         self.encoder = Encoder(
             self.latent_dim, self.bottleneck, self.kind == "vae", self.hidden_widths
         )
-        self.decoder = Decoder(self.n_bins, self.hidden_widths)
+        self.decoder = Decoder(self.n_bins, self.hidden_widths, self.condition_every_layer)
 
     def encoder_input(self, frames, chroma, diff):
         if self.augment == "chroma":

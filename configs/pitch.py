@@ -1,0 +1,44 @@
+"""Every pad point plays its note (issue 16): the paper's objective against the additions
+beyond it, on note-conditioned 2-D sigmoid models with chroma augmentation and skip.
+
+    python -m timbre_jax.train --config configs/pitch.py:violin_both --workdir runs/violin_both
+
+Rows CORPUS_VARIANT, CORPUS one of violin, keys; VARIANT one of
+- paper: reconstruction + L2 only (as configs/notes.py's note rows);
+- pitch: + the template cross-entropy of decodes at random pad points (training/pitch_loss.py);
+- deep: the note appended to every decoder layer's input;
+- both: pitch and deep together.
+The weight: the cross-entropy's gradient per bin is about 10^7 times the MSE's (a mean over
+2049 bins of squared errors near 4e-4), and Adam follows whichever dominates: at weights 1 to
+1e-3 (with or without a warm-up) the violin's MSE stuck near 1.4e-3 after 1-3 epochs against
+3.7e-4 without the term; at 1e-4 and 1e-5 it was 4.3e-4 after 2 epochs, with the
+cross-entropy at 0.001-0.003.
+
+`launch/pitch_experiment.py` trains them, sweeps their meshes, audits them by pYIN and writes
+results/pitch.md.
+"""
+
+import ml_collections
+
+from configs import default
+from timbre_jax.training.config import check_row
+
+CORPORA = {"violin": "data/corpora/violin", "keys": "data/corpora/keys"}
+PITCH_WEIGHT = 1e-4  # the template cross-entropy's weight: see the note below
+VARIANTS = {
+    "paper": (0.0, False),
+    "pitch": (PITCH_WEIGHT, False),
+    "deep": (0.0, True),
+    "both": (PITCH_WEIGHT, True),
+}
+ROWS = [f"{corpus}_{variant}" for corpus in CORPORA for variant in VARIANTS]
+
+
+def get_config(row: str | None = None) -> ml_collections.ConfigDict:
+    check_row("configs/pitch.py", row, ROWS)
+    corpus, variant = row.split("_", 1)
+    config = default.get_config()
+    config.corpus = CORPORA[corpus]
+    config.model.conditioning = "note"
+    config.train.pitch_weight, config.model.condition_every_layer = VARIANTS[variant]
+    return config
