@@ -50,10 +50,11 @@ TITLE = (
 )
 
 
-def ensure_run(workdir: Path, row: str, epochs: int) -> dict:
-    """Trains (or resumes) one row of configs/notes.py; returns its final.json."""
+def ensure_run(workdir: Path, row: str, epochs: int, configs=NOTES) -> dict:
+    """Trains (or resumes) one row of a config file (configs/notes.py by default); returns its
+    final.json."""
     if not (workdir / "final.json").is_file():
-        config = NOTES.get_config(row)
+        config = configs.get_config(row)
         config.corpus = str(ROOT / config.corpus)
         config.train.epochs = epochs
         ensure_corpus(Path(config.corpus))

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
-    parser.add_argument("--phase", default="noise", help="noise or rtpghi")
+    parser.add_argument("--phase", help="noise, rtpghi or harmonic (note models; "
+                        "their default, else noise)")  # fmt: skip
     parser.add_argument("--device", help="audio output index or (part of its) name")
     parser.add_argument("--list-devices", action="store_true", help="list audio outputs and exit")
     parser.add_argument("--rate", type=int, help="output sample rate, Hz (default: the device's)")

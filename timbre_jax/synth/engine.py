@@ -3,7 +3,8 @@
 Every hop (1024 samples at 44.1 kHz) the engine moves its latent point a step toward the
 target (one-pole smoothing), decodes one magnitude frame for every sounding voice in one
 batched call of the jit-compiled decoder (all voices share the latent point; each has its own
-note), gives each its own phase (`noise` or `rtpghi`, with per-voice state), sums the voices'
+note), gives each its own phase (`noise`, `rtpghi` or, for a note model, `harmonic`: locked
+to the exact harmonics of the voice's note; with per-voice state), sums the voices'
 complex spectra scaled by their envelopes and velocities, and overlap-adds one inverse FFT,
 windowed by the same Hann window, into the output. Gain is ramped sample by sample and the bus
 goes through a limiter (`limiter.py`), so the output never reaches full scale. No control
@@ -11,6 +12,8 @@ change steps the waveform: after any change (phase method, note, latent jump, ga
 largest sample-to-sample step of the next 2048 samples stays within 1.5 times the largest
 step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no audio
 device: it renders offline too. Notes are MIDI pitches; a chroma model plays pitch % 12.
+Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut), nor, under
+`harmonic` phase, anything below the main lobe of the voice's fundamental.
 Setters may be called from any thread; `next_hop` from one thread at a time.
 """
 
@@ -26,6 +29,7 @@ import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.errors import ParameterError
+from timbre_jax.synth.harmonic_phase import HarmonicPhase, midi_to_hz
 from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
 from timbre_jax.synth.voices import Voices
@@ -39,6 +43,17 @@ LEVEL = 0.25  # amplitude of a voice whose spectrum is one full peak (-12 dBFS s
 VOICES = 8  # default polyphony
 NOISE_OFFSET = 97  # frames between the voices' starting points in the shared noise-phase table
 TIMING_WINDOW = 2048  # hops of compute time kept for statistics
+LOWEST_HZ = 20.0  # decoded bins below this are never sounded
+
+
+def phase_methods(run: Run) -> tuple[str, ...]:
+    """The phase methods a model can play with: `harmonic` needs a note model's known f0."""
+    return PHASE_METHODS if run.note_range is not None else PHASE_METHODS[:2]
+
+
+def default_phase(run: Run) -> str:
+    """`harmonic` for a note model (in tune), else the paper's `noise`."""
+    return "harmonic" if run.note_range is not None else "noise"
 
 
 class Controls(NamedTuple):
@@ -74,13 +89,13 @@ class SynthEngine:
 
     Args:
       run: a trained model (`run.load_run`), with a chroma skip connection or not.
-      phase: "noise" or "rtpghi".
+      phase: "noise", "rtpghi" or "harmonic" (note models); None: `default_phase(run)`.
       voices: how many notes may sound at once.
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
     """
 
-    def __init__(self, run: Run, *, phase: str = "noise", voices: int = VOICES,
+    def __init__(self, run: Run, *, phase: str | None = None, voices: int = VOICES,
                  tolerance_db: float = -60.0, seed: int = 0):  # fmt: skip
         spectral = run.spectral
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
@@ -94,6 +109,8 @@ class SynthEngine:
             )
         self.latent_dim, self.bottleneck = run.latent_dim, run.bottleneck
         self.note_range = run.note_range  # a note model plays these; others move by octaves
+        self.phase_methods = phase_methods(run)
+        self._lowest_bins = int(np.ceil(LOWEST_HZ * self.n_fft / self.sample_rate))
         self._decode = compiled_decoder(run)
         step = self.hop_length / self.sample_rate
         self.voices = Voices(voices, attack_rate=min(1.0, step / ATTACK_SECONDS),
@@ -106,7 +123,10 @@ class SynthEngine:
             {"noise": NoisePhase(n_fft=self.n_fft, hop_length=self.hop_length, seed=seed,
                                  start=NOISE_OFFSET * v),
              "rtpghi": RTPGHI(tolerance_db=tolerance_db, n_fft=self.n_fft,
-                              hop_length=self.hop_length, seed=seed + v)}
+                              hop_length=self.hop_length, seed=seed + v),
+             "harmonic": HarmonicPhase(n_fft=self.n_fft, hop_length=self.hop_length,
+                                       sample_rate=self.sample_rate, seed=seed + v,
+                                       start=NOISE_OFFSET * v)}
             for v in range(voices)
         ]  # fmt: skip
         self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
@@ -123,13 +143,13 @@ class SynthEngine:
         self.sounding = 0  # voices heard in the last hop
         self.hop_seconds = np.zeros(TIMING_WINDOW)
         self.hops = 0
-        self._warm_up(phase)
+        self._warm_up(default_phase(run) if phase is None else phase)
 
     def _warm_up(self, phase: str) -> None:
         """Compiles the decoder for each batch size and numba's heap before real time."""
         for size in {batch_size(k, self.voices.count) for k in range(1, self.voices.count + 1)}:
             self._decode(self._latent, np.zeros(size, np.int32))
-        for method in PHASE_METHODS:
+        for method in self.phase_methods:
             self.set_phase(method)
             self.note_on(60)
             self.next_hop()
@@ -178,8 +198,10 @@ class SynthEngine:
         self.voices.silence()
 
     def set_phase(self, method: str) -> None:
-        if method not in PHASE_METHODS:
-            raise ParameterError(f"unknown phase method {method!r}; choose one of {PHASE_METHODS}")
+        if method not in self.phase_methods:
+            why = " (harmonic needs a note model)" if method in PHASE_METHODS else ""
+            raise ParameterError(f"unknown phase method {method!r}{why}; choose one of "
+                                 f"{self.phase_methods}")  # fmt: skip
         self.phase = method
 
     def reset(self) -> None:
@@ -200,10 +222,21 @@ class SynthEngine:
         notes = np.full(size, 60, np.int32)
         notes[: len(pitches)] = self.decoded_pitches(pitches)
         mags = np.asarray(self._decode(self._latent, notes))[: len(sounding)] * self._scale
+        mags[:, : self._lowest_bins] = 0.0
+        f0s = (
+            midi_to_hz(notes[: len(sounding)])
+            if self.note_range is not None
+            else [None] * len(mags)
+        )
         self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
+        methods = [self.phases[v][self.phase] for v in sounding]
+        if self.phase == "harmonic":
+            mags *= np.stack(
+                [m.gains(f0, mags.shape[1]) for m, f0 in zip(methods, f0s, strict=True)]
+            )
         phases = np.stack([
-            self.phases[v][self.phase](mag, self._previous_mag[v], self._previous_phase[v])
-            for mag, v in zip(mags, sounding, strict=True)
+            method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0)
+            for method, mag, v, f0 in zip(methods, mags, sounding, f0s, strict=True)
         ])  # fmt: skip
         self._previous_mag[sounding], self._previous_phase[sounding] = mags, phases
         weighted = amplitudes.astype(np.float32)[:, None] * mags

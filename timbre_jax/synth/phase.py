@@ -1,4 +1,5 @@
-"""Phase for decoded magnitude frames: stored white-noise phase, or real-time PGHI.
+"""Phase for decoded magnitude frames: stored white-noise phase, or real-time PGHI (and, for
+note models, phase locked to the note's harmonics: harmonic_phase.py).
 
 - `NoisePhase` (the paper's): the phase of a stored white-noise STFT, read cyclically.
 - `RTPGHI`: real-time phase-gradient heap integration without look-ahead (Prusa & Holighaus,
@@ -10,7 +11,8 @@
 
 Both return phases referenced to the window's centre; `centre_to_frame` converts them for an
 FFT of the frame from its first sample. Every method keeps its state between calls, so it can
-take over from another mid-stream: each call gets the previous frame's magnitude and phase.
+take over from another mid-stream: each call gets the previous frame's magnitude and phase,
+and the voice's fundamental `f0` in Hz (None if unknown), which only `harmonic` uses.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from timbre_jax.dsp.spectral import HOP_LENGTH, N_FFT, hann_window, stft
 from timbre_jax.errors import ParameterError
 
-PHASE_METHODS = ("noise", "rtpghi")
+PHASE_METHODS = ("noise", "rtpghi", "harmonic")  # harmonic: note models only
 HANN_LAMBDA = 0.25645  # Gaussian equivalent of a Hann window: lambda = 0.25645 * n_fft**2
 
 
@@ -53,7 +55,7 @@ class NoisePhase:
                                    seed=seed)  # fmt: skip
         self.position = start % n_frames
 
-    def __call__(self, mag, previous_mag, previous_phase) -> np.ndarray:
+    def __call__(self, mag, previous_mag, previous_phase, *, f0=None) -> np.ndarray:
         phase = self.phases[self.position]
         self.position = (self.position + 1) % len(self.phases)
         return phase
@@ -160,7 +162,7 @@ class RTPGHI:
         self.bin_advance = 2 * np.pi * hop_length * np.arange(n_bins) / n_fft
         self.previous_time_gradient = self.bin_advance.copy()
 
-    def __call__(self, mag, previous_mag, previous_phase) -> np.ndarray:
+    def __call__(self, mag, previous_mag, previous_phase, *, f0=None) -> np.ndarray:
         log_mag = np.log(np.maximum(mag, 1e-12))
         previous_log_mag = np.log(np.maximum(previous_mag, 1e-12))
         # phase advance per hop: 2 pi hop f_inst, f_inst from the log-magnitude's slope in bins
@@ -178,9 +180,9 @@ class RTPGHI:
 
 
 def make_phase(method: str, *, tolerance_db: float = -60.0, seed: int = 0):
-    """A phase method by name (one of `PHASE_METHODS`)."""
+    """A phase method by name: "noise" or "rtpghi" (the engine makes "harmonic" itself)."""
     if method == "noise":
         return NoisePhase(seed=seed)
     if method == "rtpghi":
         return RTPGHI(tolerance_db=tolerance_db, seed=seed)
-    raise ParameterError(f"unknown phase method {method!r}; choose one of {PHASE_METHODS}")
+    raise ParameterError(f"unknown phase method {method!r}; choose one of {PHASE_METHODS[:2]}")

@@ -1,0 +1,57 @@
+"""What a listener hears a model play across the pad: pYIN on held notes rendered through the
+engine at random pad points, for each phase method (timbre_jax/synth/pitch_audit.py).
+
+    python launch/audit_pitch.py --model keys --points 25 [--phase harmonic] [--json out.json]
+    python launch/audit_pitch.py --workdir runs/pitch_e10/violin_both --points 12
+
+Prints, per phase method: the share of cases heard as the key pressed, as its pitch class,
+with no pitch; the median and largest |deviation| in cents of those heard as the key; the
+loudest power below 20 Hz against the total. One trained key of every pitch class is held,
+in a random trained octave, at each point; the same seed gives the same points and keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from timbre_jax.progress import progress_bar
+from timbre_jax.synth.pitch_audit import audit_run
+from timbre_jax.training.run import load_run, run_folder
+
+
+def summary_line(method: str, s: dict) -> str:
+    return (f"{method:9s} key {s['exact']:.3f}  class {s['pitch_class']:.3f}  no pitch "
+            f"{s['no_pitch']:.3f}  cents median {s['median_abs_cents']:.1f} max "
+            f"{s['max_abs_cents']:.1f}  below 20 Hz {s['max_rumble_db']:.1f} dB  "
+            f"({s['cases']} cases)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="a run folder")
+    source.add_argument("--model", help="a shipped model")
+    parser.add_argument("--points", type=int, default=25, help="random pad points")
+    parser.add_argument("--phase", nargs="*", help="phase methods (default: all it can use)")
+    parser.add_argument("--seconds", type=float, default=1.0, help="each note held")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="also write the result here")
+    args = parser.parse_args()
+    run = load_run(run_folder(workdir=args.workdir, model=args.model))
+    start = time.perf_counter()
+    result = audit_run(run, points=args.points, phases=args.phase, seconds=args.seconds,
+                       seed=args.seed, progress=lambda c: progress_bar(c, desc="pyin"))  # fmt: skip
+    print(f"{run.name}: {args.points} pad points x keys {result['notes']} "
+          f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
+    for method, summary in result.items():
+        if isinstance(summary, dict):
+            print(summary_line(method, summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""What a listener hears a model play across the pad: held notes rendered through the engine
+and their pitch measured by `librosa.pyin` on the audio, not on decoded frames.
+
+Each case is a pad point, a key and a phase method: the engine holds the key at that point
+for `seconds`, and pYIN (frames of 2048 samples, its default, searching two octaves either
+side of the key, so that octave errors are seen) tracks the held part after the first
+`SETTLE_SECONDS`. A case has a pitch when at least `VOICED_SHARE` of its frames are voiced;
+its pitch is the median f0 of the voiced frames, rounded to the nearest MIDI note for the
+exact-note and pitch-class verdicts and kept in cents for the tuning. Power below 20 Hz is
+the share of the held audio's power spectrum below that frequency, in dB.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import librosa
+import numpy as np
+
+from timbre_jax.analysis.embedding import latent_span
+from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.harmonic_phase import midi_to_hz
+
+SETTLE_SECONDS = 0.15  # the onset (one hop of attack and the first window) is not judged
+VOICED_SHARE = 0.5  # a case with fewer voiced pYIN frames has no pitch
+RUMBLE_HZ = 20.0
+
+
+class Case(NamedTuple):
+    latent: tuple[float, ...]
+    pitch: int  # the key held (MIDI)
+    phase: str
+
+
+class Heard(NamedTuple):
+    pitch: int  # the key held
+    heard: float  # median pYIN f0 as a fractional MIDI note (nan: no pitch)
+    voiced: float  # share of voiced pYIN frames
+    rumble_db: float  # power below 20 Hz against the total, dB
+
+
+def pad_points(count: int, latent_dim: int, *, seed: int, low=0.05, high=0.95) -> np.ndarray:
+    """[count, latent_dim] points drawn uniformly over [low, high]^d (seeded)."""
+    return np.random.default_rng(seed).uniform(low, high, (count, latent_dim))
+
+
+def pad_grid(per_axis: int, *, low=0.05, high=0.95) -> np.ndarray:
+    """[per_axis**2, 2] a regular grid over [low, high]^2, row-major in (z0, z1)."""
+    axis = np.linspace(low, high, per_axis)
+    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+def render_held(engine: SynthEngine, case: Case, *, seconds: float) -> np.ndarray:
+    """`seconds` of the key held at the case's point with its phase method, from silence."""
+    engine.silence()
+    engine.set_phase(case.phase)
+    engine.set_latent(case.latent)
+    engine.note_on(case.pitch, 100)
+    engine.reset()
+    audio = engine.render(seconds)
+    engine.silence()
+    engine.render(engine.tail_seconds())
+    return audio
+
+
+def rumble_db(audio: np.ndarray, *, sample_rate: int) -> float:
+    """Power below `RUMBLE_HZ` against the total, in dB (-inf for none)."""
+    power = np.abs(np.fft.rfft(audio * np.hanning(len(audio)))) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / sample_rate)
+    low = power[freqs < RUMBLE_HZ].sum()
+    return float(10 * np.log10(low / max(power.sum(), 1e-30))) if low > 0 else -np.inf
+
+
+def hear(audio: np.ndarray, pitch: int, *, sample_rate: int) -> Heard:
+    """pYIN's verdict on a held key's audio."""
+    held = audio[round(SETTLE_SECONDS * sample_rate) :]
+    f0 = midi_to_hz(pitch)
+    track, voiced, _ = librosa.pyin(held, sr=sample_rate, fmin=max(f0 / 4, 30.0),
+                                    fmax=min(f0 * 4, sample_rate / 4))  # fmt: skip
+    share = float(np.mean(voiced)) if len(voiced) else 0.0
+    heard = (float(librosa.hz_to_midi(np.median(track[voiced]))) if share >= VOICED_SHARE
+             else np.nan)  # fmt: skip
+    return Heard(pitch, heard, share, rumble_db(held, sample_rate=sample_rate))
+
+
+def audit(engine: SynthEngine, cases, *, seconds: float = 1.0, progress=iter) -> list[Heard]:
+    """pYIN's verdict on every case (rendered from silence, one at a time)."""
+    return [hear(render_held(engine, case, seconds=seconds), case.pitch,
+                 sample_rate=engine.sample_rate) for case in progress(cases)]  # fmt: skip
+
+
+def summarise(heard: list[Heard]) -> dict:
+    """Shares of cases heard as the key, as its pitch class, with no pitch; tuning in cents
+    (median and largest |deviation| of the cases heard as the key) and the loudest rumble."""
+    pitch = np.array([h.pitch for h in heard])
+    sounded = np.array([h.heard for h in heard])
+    pitched = np.isfinite(sounded)
+    nearest = np.where(pitched, np.rint(np.nan_to_num(sounded)), -1).astype(int)
+    exact = pitched & (nearest == pitch)
+    cents = 100 * (sounded[exact] - pitch[exact])
+    return {
+        "cases": len(heard),
+        "exact": float(exact.mean()),
+        "pitch_class": float((pitched & (nearest % 12 == pitch % 12)).mean()),
+        "no_pitch": float((~pitched).mean()),
+        "median_abs_cents": float(np.median(np.abs(cents))) if len(cents) else np.nan,
+        "max_abs_cents": float(np.max(np.abs(cents))) if len(cents) else np.nan,
+        "max_rumble_db": float(max(h.rumble_db for h in heard)),
+    }
+
+
+def cases_for(points, pitches, phases) -> list[Case]:
+    return [Case(tuple(float(v) for v in p), int(k), m)
+            for m in phases for p in points for k in pitches]  # fmt: skip
+
+
+def audit_notes(run, *, seed: int) -> list[int]:
+    """One trained key of each pitch class the model was trained on, in a random trained
+    octave (seeded): all twelve keys on a chromatic model. Without a record of the trained
+    notes, the classes of the trained range (note model) or C4-B4 (chroma model)."""
+    notes = run.trained_notes or (range(run.note_range[0], run.note_range[1] + 1)
+                                  if run.note_range else range(60, 72))  # fmt: skip
+    rng = np.random.default_rng(seed)
+    by_class = {}
+    for note in notes:
+        by_class.setdefault(note % 12, []).append(int(note))
+    if run.conditioning == "chroma" and run.trained_classes is not None:
+        by_class = {c: v for c, v in by_class.items() if c in run.trained_classes}
+    return [int(rng.choice(by_class[c])) for c in sorted(by_class)]
+
+
+def audit_run(run, *, points: int, phases=None, seconds: float = 1.0, seed: int = 0,
+              progress=iter) -> dict:  # fmt: skip
+    """pYIN over `points` random pad points (uniform over the inner 90% of the playable span,
+    0.05-0.95 of each axis) x `audit_notes`, for each phase method (default: every one the
+    model can use).
+
+    Returns:
+      {"notes": [...], "points": [[...]], phase method: `summarise` of its cases}.
+    """
+    engine = SynthEngine(run, voices=1, seed=seed)
+    phases = phases or engine.phase_methods
+    low, high = latent_span(run)
+    pad = low + pad_points(points, run.latent_dim, seed=seed) * (high - low)
+    notes = audit_notes(run, seed=seed)
+    result = {"notes": notes, "points": pad.round(4).tolist()}
+    for method in phases:
+        heard = audit(engine, cases_for(pad, notes, [method]), seconds=seconds, progress=progress)
+        result[method] = summarise(heard)
+    return result
