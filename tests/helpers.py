@@ -2,7 +2,12 @@
 
 import os
 
+import numpy as np
+
 from configs import default
+from timbre_jax.dsp.spectral import hann_window
+
+WINDOW = hann_window()
 
 
 def cpu_devices(count: int) -> dict:
@@ -22,3 +27,16 @@ def smoke(corpus, **overrides):
             node = node[name]
         node[leaf] = value
     return config
+
+
+def overlap_add(mag: np.ndarray, method, **kwargs) -> np.ndarray:
+    """The signal [(T - 1) * 1024] float32 of frames `mag` [T, 2049] with phases from a phase
+    `method` (called with `kwargs` too), overlap-added as the engine does."""
+    previous_mag, previous_phase = np.zeros(2049), np.zeros(2049)
+    out = np.zeros(len(mag) * 1024 + 4096)
+    for k, m in enumerate(mag):
+        phase = method(m, previous_mag, previous_phase, **kwargs)
+        frame = np.fft.irfft(m * np.exp(1j * (phase + np.pi * np.arange(2049))), n=4096)
+        out[k * 1024 : k * 1024 + 4096] += frame * WINDOW / 1.5
+        previous_mag, previous_phase = m, phase
+    return out[2048 : 2048 + (len(mag) - 1) * 1024].astype(np.float32)

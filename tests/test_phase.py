@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from tests.helpers import overlap_add
 from timbre_jax.dsp.audio_io import read_audio
 from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.errors import ParameterError
@@ -10,16 +11,8 @@ WINDOW = hann_window()
 
 
 def resynthesise(mag: np.ndarray, method) -> np.ndarray:
-    """Overlap-adds frames of `mag` [T, 2049] with phases from `method`; returns |STFT|."""
-    previous_mag, previous_phase = np.zeros(2049), np.zeros(2049)
-    out = np.zeros(len(mag) * 1024 + 4096)
-    for k, m in enumerate(mag):
-        phase = method(m, previous_mag, previous_phase)
-        frame = np.fft.irfft(m * np.exp(1j * (phase + np.pi * np.arange(2049))), n=4096)
-        out[k * 1024 : k * 1024 + 4096] += frame * WINDOW / 1.5
-        previous_mag, previous_phase = m, phase
-    signal = out[2048 : 2048 + (len(mag) - 1) * 1024].astype(np.float32)
-    return np.abs(np.asarray(stft(signal, window=WINDOW)))
+    """|STFT| of `overlap_add(mag, method)`."""
+    return np.abs(np.asarray(stft(overlap_add(mag, method), window=WINDOW)))
 
 
 def spectral_convergence(target, got):

@@ -11,11 +11,11 @@ import pytest
 
 from timbre_jax import pretrained
 from timbre_jax.analysis.embedding import training_embedding
-from timbre_jax.analysis.export import MAX_MSE_CHANGE, export
+from timbre_jax.analysis.export import MAX_MSE_CHANGE, export, start_point
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.__main__ import main as synth_main
 from timbre_jax.training.checkpoint import BEST, Checkpoints
-from timbre_jax.training.run import load_run, pretrained_names, run_folder
+from timbre_jax.training.run import Run, load_run, pretrained_names, run_folder
 
 
 def test_export_keeps_the_sound_in_float16(skip_run, tmp_path):
@@ -109,3 +109,15 @@ def test_the_synth_needs_exactly_one_model(argv, capsys):
     except SystemExit as exit:  # argparse's own refusal of both
         code = exit.code
     assert code == 2 and capsys.readouterr().err.startswith("error: ")
+
+
+def test_a_note_model_starts_where_the_most_trained_notes_are_right(tmp_path):
+    notes = np.full((3, 4, 4), 50, np.int8)  # conditions C4 C#4 D4 on a 4 x 4 mesh
+    notes[0, 1, 2] = notes[0, 3, 3] = notes[2, 3, 3] = 60  # wrong decodes of D4 ...
+    notes[2, 1, 2] = 62  # ... right only at cell (1, 2), with C4
+    notes[1, 1, 1] = 61  # C#4 right there, but it was never trained
+    np.savez(tmp_path / "mesh_notes.npz", conditions=[60, 61, 62], notes=notes,
+             extent=np.array([0.0, 1.0, 0.0, 1.0]), conditioning="note")  # fmt: skip
+    run = Run(tmp_path, None, {}, {"trained_notes": [60, 62], "model": {"latent_dim": 2}})
+    assert start_point(run) == [0.375, 0.625]
+    assert Run(tmp_path, None, {}, {"start_latent": [0.1, 0.2]}).start_latent == (0.1, 0.2)

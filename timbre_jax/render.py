@@ -74,7 +74,7 @@ def render(run: Run, args) -> np.ndarray:
     if not 0.0 <= args.gain <= 1.0:
         raise ParameterError(f"--gain must be in [0, 1], got {args.gain}")
     latent = (parse_floats(args.latent, name="--latent", count=run.latent_dim)
-              if args.latent else (0.5,) * run.latent_dim)  # fmt: skip
+              if args.latent else run.start_latent)  # fmt: skip
     check_span(latent, *span)
     velocity = check_velocity(args.velocity)
     pitches = parse_chord(args.note)

@@ -5,7 +5,8 @@ read back as float32 by `run.load_run`), `pretrained.json` (the source run, its 
 float32 and with float16 weights) and `embedding_train.npz` (the training latents as float16,
 so the panel draws them without the corpus). Only sigmoid-bottleneck models are exported
 (their latent span is (0, 1) without the corpus), and only if the float16 copy changes the
-test MSE by less than `MAX_MSE_CHANGE`.
+test MSE by less than `MAX_MSE_CHANGE`. A 2-D note model starts the synth where the most
+trained notes decode right on its mesh (`start_point`, from the run's mesh_notes.npz).
 """
 
 from __future__ import annotations
@@ -26,6 +27,28 @@ from timbre_jax.training.loop import make_evaluate
 from timbre_jax.training.run import PRETRAINED_DIR, PRETRAINED_INFO, Run
 
 MAX_MSE_CHANGE = 0.01  # relative change of the test MSE allowed by the float16 copy
+
+
+def start_point(run: Run) -> list[float] | None:
+    """The point of the run's 2-D mesh (mesh_notes.npz) where the most trained notes decode as
+    themselves (ties: the one nearest the centre); None without a note model's mesh."""
+    path = run.folder / "mesh_notes.npz"
+    if not path.is_file() or run.trained_notes is None:
+        return None
+    data = np.load(path)
+    if str(data["conditioning"]) != "note":
+        return None
+    conditions = data["conditions"].tolist()
+    trained = [k for k, n in enumerate(conditions) if n in run.trained_notes]
+    right = (data["notes"][trained] == np.asarray(conditions)[trained, None, None]).sum(axis=0)
+    points = right.shape[0]
+    centres = (np.arange(points) + 0.5) / points
+    low0, high0, low1, high1 = data["extent"]
+    z0, z1 = np.meshgrid(low0 + centres * (high0 - low0), low1 + centres * (high1 - low1),
+                         indexing="ij")  # fmt: skip
+    distance = (z0 - (low0 + high0) / 2) ** 2 + (z1 - (low1 + high1) / 2) ** 2
+    best = np.lexsort((distance.ravel(), -right.ravel()))[0]
+    return [round(float(z0.ravel()[best]), 4), round(float(z1.ravel()[best]), 4)]
 
 
 def corpus_name(run: Run) -> str:
@@ -78,6 +101,10 @@ def export(run: Run, out: str | Path) -> dict:
         (tmp / "checkpoints" / BEST).mkdir(parents=True)
         checkpoints = Checkpoints(tmp, which=(BEST,))
         meta = run.meta | {"corpus": corpus_name(run)}
+        start = start_point(run)
+        if start is not None:
+            meta["start_latent"] = start
+            info["start_latent"] = start
         checkpoints.save(BEST, meta["epoch"], half, meta)
         checkpoints.wait()
         checkpoints.close()

@@ -132,8 +132,8 @@ class SynthEngine:
         self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
         self._previous_phase = np.zeros((voices, n_bins))
         self._controls_lock = threading.Lock()
-        self._controls = Controls((0.5,) * self.latent_dim, 0.8)
-        self._latent = np.full(self.latent_dim, 0.5, np.float32)
+        self._controls = Controls(run.start_latent, 0.8)
+        self._latent = np.asarray(run.start_latent, np.float32)
         self._gain = self._controls.gain
         self._alpha = 1.0 - np.exp(-self.hop_length / (self.sample_rate * SMOOTHING_SECONDS))
         self._ola = np.zeros(self.n_fft, np.float32)

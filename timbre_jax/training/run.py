@@ -69,6 +69,13 @@ class Run:
         return (int(notes[0]), int(notes[1])) if notes else None
 
     @property
+    def start_latent(self) -> tuple[float, ...]:
+        """Where the synth starts: for an exported model, the point of its mesh where the most
+        trained notes decode right (`export.start_point`); else the centre of (0, 1)^d."""
+        point = self.meta.get("start_latent")
+        return tuple(float(v) for v in point) if point else (0.5,) * self.latent_dim
+
+    @property
     def trained_notes(self) -> tuple[int, ...] | None:
         """Sorted MIDI notes of the training split's labelled frames (empty for an unlabelled
         corpus); None where the checkpoint does not say (older runs)."""

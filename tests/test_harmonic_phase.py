@@ -1,0 +1,90 @@
+"""Harmonic phase (a note model's voices in tune), the cut below 20 Hz, and the pYIN audit."""
+
+import numpy as np
+import pytest
+
+from tests.helpers import WINDOW, overlap_add
+from timbre_jax.corpus.presets import Clip, Note
+from timbre_jax.corpus.render import _new_synth, default_soundfont, render_clip
+from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
+from timbre_jax.dsp.spectral import stft
+from timbre_jax.errors import ParameterError
+from timbre_jax.synth.engine import SynthEngine, default_phase
+from timbre_jax.synth.harmonic_phase import HarmonicPhase, harmonic_lobes, midi_to_hz
+from timbre_jax.synth.phase import NoisePhase
+from timbre_jax.synth.pitch_audit import Case, hear, render_held, rumble_db, summarise
+from timbre_jax.training.run import PRETRAINED_DIR, load_run
+
+
+def peak_hz(signal: np.ndarray, sample_rate: int = 44100) -> float:
+    """The frequency of the strongest line of a long, finely zero-padded spectrum."""
+    n = 1 << 21
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal)), n=n))
+    return float(np.argmax(spectrum) * sample_rate / n)
+
+
+def test_lobes_cover_each_harmonic_below_nyquist():
+    bins, harmonics = harmonic_lobes(1000.0, n_fft=4096, sample_rate=44100)
+    centres = (harmonics + 1) * 1000.0 * 4096 / 44100
+    assert np.all(np.abs(bins - centres) < 2) and harmonics.max() == 21  # 22 kHz is above
+    assert set(harmonics.tolist()) == set(range(22))
+
+
+def test_a_detuned_partial_sounds_at_the_exact_harmonic():
+    nominal = 220.0
+    t = np.arange(44100 * 2) / 44100
+    detuned = np.sin(2 * np.pi * nominal * 2 ** (30 / 1200) * t).astype(np.float32)  # +30 cents
+    mag = np.abs(np.asarray(stft(detuned, window=WINDOW)))
+    locked = overlap_add(mag, HarmonicPhase(), f0=nominal)
+    free = overlap_add(mag, NoisePhase())
+    assert abs(peak_hz(locked) - nominal) < 0.2
+    assert abs(peak_hz(free) - nominal) > 2.0  # noise phase keeps the decoded detuning
+
+
+@pytest.fixture(scope="module")
+def violin():
+    return load_run(PRETRAINED_DIR / "violin")
+
+
+def test_note_models_default_to_harmonic_phase_and_chroma_models_refuse_it(violin):
+    chroma = load_run(PRETRAINED_DIR / "one_octave")
+    assert default_phase(violin) == "harmonic" and default_phase(chroma) == "noise"
+    engine = SynthEngine(chroma, voices=1)
+    assert engine.phase == "noise" and "harmonic" not in engine.phase_methods
+    with pytest.raises(ParameterError, match="harmonic needs a note model"):
+        engine.set_phase("harmonic")
+
+
+@pytest.mark.slow
+def test_a_held_note_is_in_tune_by_pyin(violin):
+    engine = SynthEngine(violin, voices=1)
+    heard = [hear(render_held(engine, Case((0.5, 0.5), pitch, "harmonic"), seconds=1.0), pitch,
+                  sample_rate=44100) for pitch in (55, 69, 81)]  # fmt: skip
+    summary = summarise(heard)
+    assert summary["exact"] == 1.0 and summary["max_abs_cents"] <= 10, heard
+    assert summary["max_rumble_db"] < -40
+
+
+def test_nothing_below_20_hz_reaches_the_output():
+    five_octave = load_run(PRETRAINED_DIR / "five_octave")
+    engine = SynthEngine(five_octave, voices=1, phase="noise")
+    # C#4, never trained: decodes hold a third of their power near 10 Hz (issue 16)
+    audio = render_held(engine, Case((0.5, 0.5), 61, "noise"), seconds=1.0)
+    assert rumble_db(audio, sample_rate=44100) < -40
+
+
+@pytest.mark.slow
+def test_pyin_and_the_estimator_agree_on_rendered_notes():
+    synth, sfid = _new_synth(default_soundfont(), sample_rate=44100)
+    templates = note_templates(sample_rate=44100, n_fft=4096)
+    for program, pitch in ((0, 48), (40, 67), (73, 84)):  # piano C3, violin G4, flute C6
+        clip = Clip("note", program, "train", (Note(pitch, 100, 0.0, 1.2),), 1.2)
+        audio = render_clip(synth, sfid, clip, sample_rate=44100)
+        frames = np.abs(np.asarray(stft(audio, window=WINDOW)))[4:-8]
+        estimated = np.bincount(np.asarray(estimate_notes(frames, templates=templates))).argmax()
+        heard = hear(audio[: round(1.2 * 44100)], pitch, sample_rate=44100)
+        assert estimated == pitch and round(heard.heard) == pitch, (program, estimated, heard)
+
+
+def test_midi_to_hz():
+    np.testing.assert_allclose(midi_to_hz([69, 57, 81]), [440.0, 220.0, 880.0])
