@@ -7,7 +7,7 @@ import pytest
 
 from timbre_jax.corpus.store import SPLITS, load_split
 from timbre_jax.dsp.chroma import MIDI_LOW, pitch_bands
-from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
+from timbre_jax.dsp.note_estimate import estimate_notes, is_pitched, note_templates
 from timbre_jax.dsp.spectral import hann_window, stft
 
 TEMPLATES = note_templates(sample_rate=44100, n_fft=4096)
@@ -55,3 +55,13 @@ def test_rendered_notes_against_the_manifest(tiny_corpus):
     bands = MIDI_LOW + np.argmax(frames[known] ** 2 @ pitch_bands(sample_rate=44100, n_fft=4096), 1)
     exact, band_exact = np.mean(notes == truth[known]), np.mean(bands == truth[known])
     assert exact >= 0.85 and exact > band_exact
+
+
+def test_tones_have_a_clear_pitch_and_noise_has_none():
+    noise = np.random.default_rng(0).uniform(-1, 1, 22050).astype(np.float32)
+    frames = np.stack([middle_frame(tone(m, [1 / (h + 1) for h in range(12)]) + 0.05 * noise)
+                       for m in (36, 60, 90)] + [middle_frame(noise)])  # fmt: skip
+    notes = estimate_notes(frames, templates=TEMPLATES)
+    assert np.asarray(is_pitched(frames, notes, templates=TEMPLATES)).tolist() == [True] * 3 + [
+        False
+    ]

@@ -8,10 +8,12 @@ vector, and the decoded frame is measured twice:
 
 - its chroma class (the corpus's chroma method), against the conditioned pitch class: the
   paper's Table V accuracy;
-- its note (`dsp.note_estimate`), against the conditioned note: the exact-note accuracy, and
-  the octave errors (right class, wrong octave). A chroma model cannot be told the octave, so
-  its exact-note accuracy asks, for each note of the training split's range, how often the
-  decode of that note's class is that very note: the two kinds compare on one scale.
+- its note (`dsp.note_estimate`), against the conditioned note: the exact-note accuracy, the
+  estimator's pitch-class accuracy, the octave errors (right class, wrong octave), and the
+  share of frames with no clear pitch (`note_estimate.is_pitched`), which count as wrong. A
+  chroma model cannot be told the octave, so its exact-note accuracy asks, for each note of
+  the training split's range, how often the decode of that note's class is that very note:
+  the two kinds compare on one scale.
 
 By default N = 350, 50, 5 for d = 2, 3, 8 as in the paper for a chroma model; a note model
 gets as many decodes in all (fewer points per condition), about a minute for a 2-D table on
@@ -36,7 +38,7 @@ from timbre_jax.analysis.embedding import encode_split, latent_span
 from timbre_jax.corpus.store import load_split
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.chroma import MIDI_HIGH, MIDI_LOW, note_name
-from timbre_jax.dsp.note_estimate import note_templates
+from timbre_jax.dsp.note_estimate import is_pitched, note_templates
 from timbre_jax.errors import ParameterError
 from timbre_jax.progress import progress_bar
 from timbre_jax.training.conditioning import condition_of_pitches
@@ -50,6 +52,7 @@ CPU_CHUNK, ACCELERATOR_CHUNK = 1024, 8192  # points per call: a CPU's caches fav
 MAX_FIGURE_POINTS = 1000  # 2-D meshes up to this many points per side keep their images
 NAMES = plots.NOTE_NAMES
 N_KEYS = MIDI_HIGH - MIDI_LOW + 1  # the estimator's 88 notes
+UNPITCHED = MIDI_HIGH + 1  # the decoded "note" of a frame with no clear pitch
 
 
 def default_points(latent_dim: int, conditions: int = 12) -> int:
@@ -93,13 +96,15 @@ def sweep_conditions(run: Run) -> np.ndarray:
 
 def make_classifier(run: Run, bank: np.ndarray, templates: np.ndarray):
     """Jitted (z [C, d], condition [size]) -> (chroma class [C], MIDI note [C]) of the frames
-    decoded at the latent points with that conditioning vector."""
+    decoded at the latent points with that conditioning vector (`UNPITCHED` for a frame with
+    no clear pitch)."""
 
     def measure(z, condition):
         frames = run.apply(z, jnp.broadcast_to(condition, (z.shape[0], condition.size)),
                            method="decode")  # fmt: skip
         classes = jnp.argmax(chroma.chroma(frames, bank=bank), axis=-1)
         notes = MIDI_LOW + jnp.argmax(frames @ templates, axis=-1)
+        notes = jnp.where(is_pitched(frames, notes, templates=templates), notes, UNPITCHED)
         return classes.astype(jnp.int8), notes.astype(jnp.int8)
 
     return jax.jit(measure)
@@ -160,7 +165,7 @@ def sweep(run: Run, *, points: int | None = None, sobol: int | None = None,
 
         sobol_unit = qmc.Sobol(d, scramble=True, seed=seed).random(total)
     class_hits = np.zeros((len(conditions), 2), np.int64)  # [condition, (interior, shell)]
-    notes = np.zeros((len(conditions), 2, N_KEYS), np.int64)  # decoded-note histograms
+    notes = np.zeros((len(conditions), 2, N_KEYS + 1), np.int64)  # decoded notes, unpitched
     counts = np.zeros(2, np.int64)  # points in (interior, shell)
     jax.block_until_ready(classify(jax.device_put(np.zeros((chunk, d), np.float32), sharding),
                                    vectors[0]))  # fmt: skip
@@ -179,8 +184,8 @@ def sweep(run: Run, *, points: int | None = None, sobol: int | None = None,
             match = classes == condition % 12
             class_hits[k] += [np.sum(match & ~shell), np.sum(match & shell)]
             keys = decoded.astype(np.int64) - MIDI_LOW
-            notes[k, 0] += np.bincount(keys[~shell], minlength=N_KEYS)
-            notes[k, 1] += np.bincount(keys[shell], minlength=N_KEYS)
+            notes[k, 0] += np.bincount(keys[~shell], minlength=N_KEYS + 1)
+            notes[k, 1] += np.bincount(keys[shell], minlength=N_KEYS + 1)
             if images is not None:
                 images[:, k, start:stop] = classes, decoded
     seconds = time.perf_counter() - start_time
@@ -211,7 +216,8 @@ def summarise(run: Run, conditions: np.ndarray, class_hits: np.ndarray, notes: n
     Args:
       conditions: [K] the classes (chroma model) or MIDI notes (note model) swept.
       class_hits: [K, 2] points whose chroma class is the condition's, (interior, shell).
-      notes: [K, 2, 88] histograms of the decoded notes, (interior, shell).
+      notes: [K, 2, 89] histograms of the decoded notes (the last: no clear pitch), (interior,
+        shell).
       counts: [2] points per condition in (interior, shell).
 
     Returns:
@@ -246,15 +252,18 @@ def summarise(run: Run, conditions: np.ndarray, class_hits: np.ndarray, notes: n
 
 
 def note_rates(histogram: np.ndarray, note: int, counts: np.ndarray) -> dict[str, np.ndarray]:
-    """[2] (interior, shell) rates of decoding `note` itself ("exact") or its pitch class in
-    a higher or lower octave, from a histogram [2, 88] of decoded notes."""
+    """[2] (interior, shell) rates of decoding `note` itself ("exact"), its pitch class in any
+    octave ("pitch_class"), in a higher or lower octave, or no clear pitch ("no_pitch"), from
+    a histogram [2, 89] of decoded notes (the last bin: no clear pitch)."""
     keys = np.arange(MIDI_LOW, MIDI_HIGH + 1)
     same_class = keys % 12 == note % 12
     points = np.maximum(counts, 1)
     return {
         "exact": histogram[:, note - MIDI_LOW] / points,
-        "octave_above": histogram[:, same_class & (keys > note)].sum(axis=1) / points,
-        "octave_below": histogram[:, same_class & (keys < note)].sum(axis=1) / points,
+        "pitch_class": histogram[:, :N_KEYS][:, same_class].sum(axis=1) / points,
+        "octave_above": histogram[:, :N_KEYS][:, same_class & (keys > note)].sum(axis=1) / points,
+        "octave_below": histogram[:, :N_KEYS][:, same_class & (keys < note)].sum(axis=1) / points,
+        "no_pitch": histogram[:, N_KEYS] / points,
     }
 
 
@@ -267,10 +276,12 @@ def exact_note_summary(conditioning: str, conditions: np.ndarray, notes: np.ndar
     its class.
 
     Returns:
-      {"notes": {name: {"exact", "octave_above", "octave_below", "trained"}},
-      "exact_accuracy", "exact_interior_accuracy", "exact_shell_accuracy", "octave_above",
-      "octave_below", "octave_error_rate" (their sum), "untrained_exact_accuracy" (over
-      the swept notes the training split never sounds; None if there are none), and
+      {"notes": {name: {"exact", "pitch_class", "octave_above", "octave_below", "no_pitch",
+      "trained"}}, "exact_accuracy", "exact_interior_accuracy", "exact_shell_accuracy",
+      "octave_above", "octave_below", "octave_error_rate" (their sum),
+      "estimated_class_accuracy" (the estimator's pitch class), "no_pitch" (no clear pitch),
+      "untrained_exact_accuracy" (over the swept notes the training split never sounds; None
+      if there are none), and
       "mean_decoded_pitch" against "mean_trained_pitch": the mean MIDI pitch decoded over
       the mesh for each trained note, against the mean of those notes (does it sound high?)}.
     """
@@ -298,10 +309,19 @@ def exact_note_summary(conditioning: str, conditions: np.ndarray, notes: np.ndar
         "exact_shell_accuracy": region_mean(1),
         "octave_above": mean("octave_above", trained),
         "octave_below": mean("octave_below", trained),
+        "estimated_class_accuracy": mean("pitch_class", trained),
+        "no_pitch": mean("no_pitch", trained),
         "untrained_exact_accuracy": mean("exact", set(overall) - trained),
-        "mean_decoded_pitch": float(
-            np.mean([notes[row[n]].sum(axis=0) @ keys for n in trained]) / counts.sum()
-        ),
+        "mean_decoded_pitch": float(  # over the pitched decodes
+            np.mean(
+                [
+                    notes[row[n]].sum(axis=0)[:N_KEYS]
+                    @ keys
+                    / max(notes[row[n]].sum(axis=0)[:N_KEYS].sum(), 1)
+                    for n in trained
+                ]
+            )
+        ),  # fmt: skip
         "mean_trained_pitch": float(np.mean(list(trained))),
     }
     summary["octave_error_rate"] = summary["octave_above"] + summary["octave_below"]
@@ -377,6 +397,8 @@ def summary_line(result: dict) -> str:
     if result.get("exact_accuracy") is not None:
         line += (
             f"; exact note {result['exact_accuracy']:.3f} ({regions('exact_')}); octave errors "
-            f"{result['octave_error_rate']:.3f} (above {result['octave_above']:.3f})"
+            f"{result['octave_error_rate']:.3f} (above {result['octave_above']:.3f}); estimated "
+            f"class {result['estimated_class_accuracy']:.3f}; no clear pitch "
+            f"{result['no_pitch']:.3f}"
         )
     return line

@@ -11,6 +11,12 @@ subtraction takes the exact-note accuracy from 0.865 to 0.877.)
 
 `note_templates` builds the matrix [n_bins, 88] once on the host; `estimate_notes` applies it
 with one product in `jnp`, so it runs under `jit`/`vmap` on decoded mesh frames.
+
+A frame has a clear pitch (`is_pitched`) when at least `CLEAR_PITCH` of its power lies in
+the harmonic lobes (the templates' positive part) of its estimated note. The threshold
+separates noise from instruments: frames of white noise put at most 0.40 of their power
+there (99th percentile), while 95% of the test frames of the rendered violin and keys corpora
+put more than 0.62 and 0.57 (medians 0.98 and 0.93; the rest are attacks and note changes).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import numpy as np
 from timbre_jax.dsp.chroma import MIDI_HIGH, MIDI_LOW
 
 N_HARMONICS = 16
+CLEAR_PITCH = 0.5  # share of a frame's power in its note's harmonic lobes: see above
 DECAY = 0.5  # harmonic h weighs h ** -DECAY
 
 
@@ -56,3 +63,12 @@ def estimate_notes(mag, *, templates):
     """
     scores = mag @ templates
     return (MIDI_LOW + jnp.argmax(scores, axis=-1)).astype(jnp.int32)
+
+
+def is_pitched(mag, notes, *, templates):
+    """[...] bool: whether frames [..., n_bins] hold at least `CLEAR_PITCH` of their power in
+    the harmonic lobes of their `notes` [...] (MIDI, from `estimate_notes`)."""
+    power = jnp.square(mag)
+    lobes = jnp.asarray(templates > 0, power.dtype)
+    in_lobes = jnp.take_along_axis(power @ lobes, (notes - MIDI_LOW)[..., None], axis=-1)[..., 0]
+    return in_lobes >= CLEAR_PITCH * jnp.maximum(jnp.sum(power, axis=-1), 1e-30)
