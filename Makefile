@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PRESETS := one_octave five_octave violin
+PRESETS := one_octave five_octave violin keys
 
 .PHONY: install demo check test corpora lint bench clean
 .SECONDARY:  # keep rendered audio when a corpus is built from it
@@ -37,8 +37,8 @@ demo: data/corpora/one_octave/corpus.json
 	@echo "Plots are in $(DEMO)/plots/, the WAV in $(DEMO)/audio/. Play the model you trained:"
 	@echo "    $(PY) -m timbre_jax.synth --workdir $(DEMO)"
 	@echo "or a shipped model, no training needed (results/pretrained: 300 epochs on this corpus;"
-	@echo "five_octave and violin play the octave of the key you press):"
-	@echo "    $(PY) -m timbre_jax.synth --model one_octave    # or --model five_octave, violin"
+	@echo "keys and violin play the key you press, across the pad):"
+	@echo "    $(PY) -m timbre_jax.synth --model one_octave    # or --model keys, violin"
 
 corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
 	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done

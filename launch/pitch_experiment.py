@@ -35,6 +35,7 @@ PITCH = config_module(ROOT / "configs" / "pitch.py")
 PHASES = ("noise", "harmonic")
 HEADER = ["corpus", "variant", "epochs", "test MSE (best val.)", "pitch class (chroma, mesh)",
           "exact note (estimator, mesh)", "exact, interior", "exact, shell", "octave errors",
+          "class (estimator, mesh)", "no clear pitch (mesh)",
           *[f"pYIN {m}: {k}" for m in PHASES for k in ("key", "class", "no pitch", "cents")],
           "timbre variety", "train minutes", "device"]  # fmt: skip
 TITLE = (
@@ -59,6 +60,10 @@ def ensure_audit(workdir: Path, points: int) -> dict:
     return json.loads(path.read_text())
 
 
+def cell(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def table_row(row: str, final: dict, mesh: dict, audit: dict) -> list:
     corpus, variant = row.split("_", 1)
     cells = []
@@ -68,7 +73,8 @@ def table_row(row: str, final: dict, mesh: dict, audit: dict) -> list:
     return [corpus, variant, final["epochs"], f"{final['test_mse_best']:.3e}",
             f"{mesh['mean_accuracy']:.3f}", f"{mesh['exact_accuracy']:.3f}",
             f"{mesh['exact_interior_accuracy']:.3f}", f"{mesh['exact_shell_accuracy']:.3f}",
-            f"{mesh['octave_error_rate']:.3f}", *cells, f"{audit['timbre_variety']:.1f}",
+            f"{mesh['octave_error_rate']:.3f}", cell(mesh.get("estimated_class_accuracy")),
+            cell(mesh.get("no_pitch")), *cells, f"{audit['timbre_variety']:.1f}",
             f"{final['train_seconds'] / 60:.1f}", final["device"]]  # fmt: skip
 
 
