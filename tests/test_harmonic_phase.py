@@ -10,7 +10,12 @@ from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
 from timbre_jax.dsp.spectral import stft
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import SynthEngine, default_phase
-from timbre_jax.synth.harmonic_phase import HarmonicPhase, harmonic_lobes, midi_to_hz
+from timbre_jax.synth.harmonic_phase import (
+    HarmonicPhase,
+    harmonic_gains,
+    harmonic_lobes,
+    midi_to_hz,
+)
 from timbre_jax.synth.phase import NoisePhase
 from timbre_jax.synth.pitch_audit import (
     Case,
@@ -35,6 +40,14 @@ def test_lobes_cover_each_harmonic_below_nyquist():
     centres = (harmonics + 1) * 1000.0 * 4096 / 44100
     assert np.all(np.abs(bins - centres) < 2) and harmonics.max() == 21  # 22 kHz is above
     assert set(harmonics.tolist()) == set(range(22))
+
+
+def test_between_the_harmonics_is_20_db_down_and_below_the_fundamental_silent():
+    gains = harmonic_gains(440.0, n_bins=2049, n_fft=4096, sample_rate=44100)
+    bin_of = lambda hz: round(hz * 4096 / 44100)  # noqa: E731
+    assert gains[bin_of(440)] == gains[bin_of(880 + 50)] == gains[bin_of(4400)] == 1.0
+    assert gains[bin_of(660)] == gains[bin_of(1100)] == pytest.approx(0.1)  # an octave below's
+    assert not gains[: bin_of(440) - 2].any()
 
 
 def test_a_detuned_partial_sounds_at_the_exact_harmonic():

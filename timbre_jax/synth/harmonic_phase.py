@@ -7,9 +7,12 @@ h * f0 (within `LOBE_BINS` of it, where a Hann window's transform is positive) t
 an oscillator at exactly h * f0, advanced by 2 pi h f0 hop / sample_rate every hop from
 random starting phases at the note's onset. Overlap-added, those bins sound at exactly the
 harmonic's frequency, whatever bin the decoded peak sits on. The bins between the main lobes
-take the stored noise phase (`NoisePhase`), so noise between partials stays noise. `gains`
-says which bins a voice may sound: none below the fundamental's main lobe (no rumble or
-sub-octave under a note).
+take the stored noise phase (`NoisePhase`), so noise between partials stays noise, and
+`gains` keeps what lies within a quarter of the harmonic spacing of a harmonic (or its main
+lobe, if wider), sounds the rest between the harmonics `RESIDUAL_DB` down, and nothing below
+the fundamental: what the decoder puts halfway between the note's harmonics (a partial of the
+octave below, at 1.5 f0, say) can no longer make the note heard an octave low, and there is
+no rumble under a note.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from timbre_jax.dsp.spectral import HOP_LENGTH, N_FFT, SAMPLE_RATE
 from timbre_jax.synth.phase import NoisePhase
 
 LOBE_BINS = 2.0  # half-width of a periodic Hann window's main lobe, in bins
+RESIDUAL_DB = -20.0  # level of the bins between the harmonics
+KEPT_SPACING = 0.25  # bins this close to a harmonic (in harmonic spacings) keep their level
 
 
 def midi_to_hz(pitch) -> np.ndarray:
@@ -86,7 +91,18 @@ class HarmonicPhase:
         return phase
 
     def gains(self, f0: float, n_bins: int) -> np.ndarray:
-        """[n_bins] 1, and 0 below the fundamental's main lobe."""
-        gains = np.ones(n_bins, np.float32)
-        gains[: below_fundamental(f0, n_fft=self.n_fft, sample_rate=self.sample_rate)] = 0.0
-        return gains
+        """[n_bins] 1 in the harmonics' main lobes, `RESIDUAL_DB` between them, 0 below the
+        fundamental's main lobe."""
+        return harmonic_gains(f0, n_bins=n_bins, n_fft=self.n_fft, sample_rate=self.sample_rate)
+
+
+@lru_cache(maxsize=256)
+def harmonic_gains(f0: float, *, n_bins: int, n_fft: int, sample_rate: int) -> np.ndarray:
+    """[n_bins] 1 near a harmonic of `f0` Hz, `RESIDUAL_DB` between, 0 below the fundamental."""
+    position = np.arange(n_bins) * sample_rate / n_fft / f0  # in harmonics
+    reach = max(KEPT_SPACING, LOBE_BINS * sample_rate / n_fft / f0)  # in harmonics
+    near = np.abs(position - np.rint(position)) < reach
+    gains = np.where(near, 1.0, 10 ** (RESIDUAL_DB / 20)).astype(np.float32)
+    gains[: below_fundamental(f0, n_fft=n_fft, sample_rate=sample_rate)] = 0.0
+    gains.flags.writeable = False
+    return gains
