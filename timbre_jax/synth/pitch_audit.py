@@ -2,8 +2,9 @@
 and their pitch measured by `librosa.pyin` on the audio, not on decoded frames.
 
 Each case is a pad point, a key and a phase method: the engine holds the key at that point
-for `seconds`, and pYIN (frames of 2048 samples, its default, searching two octaves either
-side of the key, so that octave errors are seen) tracks the held part after the first
+for `seconds`, and pYIN (frames of 2048 samples, its default, which hold fewer than two
+periods of the lowest pitch searched below F3; searching two octaves either side of the key,
+so that octave errors are seen; a 10-cent pitch grid) tracks the held part after the first
 `SETTLE_SECONDS`. A case has a pitch when at least `VOICED_SHARE` of its frames are voiced;
 its pitch is the median f0 of the voiced frames, rounded to the nearest MIDI note for the
 exact-note and pitch-class verdicts and kept in cents for the tuning. Power below 20 Hz is
