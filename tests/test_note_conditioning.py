@@ -169,7 +169,7 @@ def test_the_experiment_tabulates_and_draws_both_kinds(runs, tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "launch"))
     import notes_experiment
 
-    workdirs = {f"octaves_{kind}": run.folder for kind, run in runs.items()}
+    workdirs = {f"octaves_{kind}": runs[kind].folder for kind in ("chroma", "note")}
     rows = []
     for row, workdir in workdirs.items():
         result = sweep(runs[row.split("_")[1]], points=8, chunk=64, progress=False)

@@ -48,4 +48,4 @@ def test_the_committed_results_stay_small():
 
     listed = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.split()  # fmt: skip
-    assert listed and sum((ROOT / p).stat().st_size for p in listed) < 30e6
+    assert listed and sum((ROOT / p).stat().st_size for p in listed) < 40e6  # issue 16's bound
