@@ -12,8 +12,9 @@ change steps the waveform: after any change (phase method, note, latent jump, ga
 largest sample-to-sample step of the next 2048 samples stays within 1.5 times the largest
 step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no audio
 device: it renders offline too. Notes are MIDI pitches; a chroma model plays pitch % 12.
-Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut), nor, under
-`harmonic` phase, anything below the main lobe of the voice's fundamental.
+Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut); under
+`harmonic` phase each voice also goes through `HarmonicPhase.gains` (nothing below its
+fundamental, 20 dB down between its harmonics).
 Setters may be called from any thread; `next_hop` from one thread at a time.
 """
 
@@ -53,7 +54,7 @@ def phase_methods(run: Run) -> tuple[str, ...]:
 
 def default_phase(run: Run) -> str:
     """`harmonic` for a note model (in tune), else the paper's `noise`."""
-    return "harmonic" if run.note_range is not None else "noise"
+    return "harmonic" if "harmonic" in phase_methods(run) else "noise"
 
 
 class Controls(NamedTuple):
