@@ -31,11 +31,12 @@ def smoke(corpus, **overrides):
 
 def overlap_add(mag: np.ndarray, method, **kwargs) -> np.ndarray:
     """The signal [(T - 1) * 1024] float32 of frames `mag` [T, 2049] with phases from a phase
-    `method` (called with `kwargs` too), overlap-added as the engine does."""
+    `method` (called with `kwargs` and the frame's index as `hop`), overlap-added as the
+    engine does."""
     previous_mag, previous_phase = np.zeros(2049), np.zeros(2049)
     out = np.zeros(len(mag) * 1024 + 4096)
     for k, m in enumerate(mag):
-        phase = method(m, previous_mag, previous_phase, **kwargs)
+        phase = method(m, previous_mag, previous_phase, hop=k, **kwargs)
         frame = np.fft.irfft(m * np.exp(1j * (phase + np.pi * np.arange(2049))), n=4096)
         out[k * 1024 : k * 1024 + 4096] += frame * WINDOW / 1.5
         previous_mag, previous_phase = m, phase

@@ -4,7 +4,8 @@ Every hop (1024 samples at 44.1 kHz) the engine moves its latent point a step to
 target (one-pole smoothing), decodes one magnitude frame for every sounding voice in one
 batched call of the jit-compiled decoder (all voices share the latent point; each has its own
 note), gives each its own phase (`noise`, `rtpghi` or, for a note model, `harmonic`: locked
-to the exact harmonics of the voice's note; with per-voice state), sums the voices'
+to the exact harmonics of the voice's note, on the engine's hop clock, so partials that
+voices share sum coherently; with per-voice state), sums the voices'
 complex spectra scaled by their envelopes and velocities, and overlap-adds one inverse FFT,
 windowed by the same Hann window, into the output. Gain is ramped sample by sample and the bus
 goes through a limiter (`limiter.py`), so the output never reaches full scale. No control
@@ -13,8 +14,8 @@ largest sample-to-sample step of the next 2048 samples stays within 1.5 times th
 step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no audio
 device: it renders offline too. Notes are MIDI pitches; a chroma model plays pitch % 12.
 Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut); under
-`harmonic` phase each voice also goes through `HarmonicPhase.gains` (nothing below its
-fundamental, 20 dB down between its harmonics).
+`harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
+at its exact frequency, 20 dB down between the harmonics, nothing below the fundamental).
 Setters may be called from any thread; `next_hop` from one thread at a time.
 """
 
@@ -232,11 +233,12 @@ class SynthEngine:
         self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
         methods = [self.phases[v][self.phase] for v in sounding]
         if self.phase == "harmonic":
-            mags *= np.stack(
-                [m.gains(f0, mags.shape[1]) for m, f0 in zip(methods, f0s, strict=True)]
+            mags = np.stack(
+                [m.shape(mag, f0) for m, mag, f0 in zip(methods, mags, f0s, strict=True)]
             )
         phases = np.stack([
-            method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0)
+            method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0,
+                   hop=self.hops)
             for method, mag, v, f0 in zip(methods, mags, sounding, f0s, strict=True)
         ])  # fmt: skip
         self._previous_mag[sounding], self._previous_phase[sounding] = mags, phases

@@ -12,7 +12,8 @@ note models, phase locked to the note's harmonics: harmonic_phase.py).
 Both return phases referenced to the window's centre; `centre_to_frame` converts them for an
 FFT of the frame from its first sample. Every method keeps its state between calls, so it can
 take over from another mid-stream: each call gets the previous frame's magnitude and phase,
-and the voice's fundamental `f0` in Hz (None if unknown), which only `harmonic` uses.
+the voice's fundamental `f0` in Hz (None if unknown) and the engine's hop index `hop`, which
+only `harmonic` uses (its oscillators run on the engine's clock).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class NoisePhase:
                                    seed=seed)  # fmt: skip
         self.position = start % n_frames
 
-    def __call__(self, mag, previous_mag, previous_phase, *, f0=None) -> np.ndarray:
+    def __call__(self, mag, previous_mag, previous_phase, *, f0=None, hop=0) -> np.ndarray:
         phase = self.phases[self.position]
         self.position = (self.position + 1) % len(self.phases)
         return phase
@@ -162,7 +163,7 @@ class RTPGHI:
         self.bin_advance = 2 * np.pi * hop_length * np.arange(n_bins) / n_fft
         self.previous_time_gradient = self.bin_advance.copy()
 
-    def __call__(self, mag, previous_mag, previous_phase, *, f0=None) -> np.ndarray:
+    def __call__(self, mag, previous_mag, previous_phase, *, f0=None, hop=0) -> np.ndarray:
         log_mag = np.log(np.maximum(mag, 1e-12))
         previous_log_mag = np.log(np.maximum(previous_mag, 1e-12))
         # phase advance per hop: 2 pi hop f_inst, f_inst from the log-magnitude's slope in bins
