@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from timbre_jax.progress import progress_bar
-from timbre_jax.synth.pitch_audit import audit_run
+from timbre_jax.synth.pitch_audit import IN_TUNE_CENTS, audit_run
 from timbre_jax.training.run import load_run, run_folder
 
 
@@ -26,7 +26,8 @@ def summary_line(method: str, s: dict) -> str:
     return (f"{method:9s} key {s['exact']:.3f}  class {s['pitch_class']:.3f}  no pitch "
             f"{s['no_pitch']:.3f}  cents median {s['median_abs_cents']:.1f} max "
             f"{s['max_abs_cents']:.1f}  below 20 Hz {s['max_rumble_db']:.1f} dB  "
-            f"({s['cases']} cases)")  # fmt: skip
+            f"({s['cases']} cases, {len(s['misses'])} missed or off by more than "
+            f"{IN_TUNE_CENTS} cents)")  # fmt: skip
 
 
 def main() -> None:
@@ -49,6 +50,8 @@ def main() -> None:
     for method, summary in result.items():
         if isinstance(summary, dict):
             print(summary_line(method, summary))
+            for miss in summary["misses"]:
+                print(f"  miss: {miss}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
 

@@ -25,6 +25,7 @@ from timbre_jax.synth.harmonic_phase import midi_to_hz
 SETTLE_SECONDS = 0.15  # the onset (one hop of attack and the first window) is not judged
 VOICED_SHARE = 0.5  # a case with fewer voiced pYIN frames has no pitch
 RUMBLE_HZ = 20.0
+IN_TUNE_CENTS = 25  # a case heard as its key but further off than this is listed as a miss
 
 
 class Case(NamedTuple):
@@ -110,6 +111,15 @@ def summarise(heard: list[Heard]) -> dict:
     }
 
 
+def misses(cases: list[Case], heard: list[Heard]) -> list[dict]:
+    """The cases not heard as their key, or heard further than `IN_TUNE_CENTS` from it:
+    [{"latent", "pitch", "heard" (fractional MIDI, None for no pitch)}]."""
+    return [{"latent": list(c.latent), "pitch": c.pitch,
+             "heard": None if np.isnan(h.heard) else round(h.heard, 3)}
+            for c, h in zip(cases, heard, strict=True)
+            if np.isnan(h.heard) or abs(h.heard - c.pitch) * 100 > IN_TUNE_CENTS]  # fmt: skip
+
+
 def cases_for(points, pitches, phases) -> list[Case]:
     return [Case(tuple(float(v) for v in p), int(k), m)
             for m in phases for p in points for k in pitches]  # fmt: skip
@@ -137,7 +147,8 @@ def audit_run(run, *, points: int, phases=None, seconds: float = 1.0, seed: int 
     model can use).
 
     Returns:
-      {"notes": [...], "points": [[...]], phase method: `summarise` of its cases}.
+      {"notes": [...], "points": [[...]], phase method: `summarise` of its cases, with
+      its `misses`}.
     """
     engine = SynthEngine(run, voices=1, seed=seed)
     phases = phases or engine.phase_methods
@@ -146,6 +157,7 @@ def audit_run(run, *, points: int, phases=None, seconds: float = 1.0, seed: int 
     notes = audit_notes(run, seed=seed)
     result = {"notes": notes, "points": pad.round(4).tolist()}
     for method in phases:
-        heard = audit(engine, cases_for(pad, notes, [method]), seconds=seconds, progress=progress)
-        result[method] = summarise(heard)
+        cases = cases_for(pad, notes, [method])
+        heard = audit(engine, cases, seconds=seconds, progress=progress)
+        result[method] = summarise(heard) | {"misses": misses(cases, heard)}
     return result
