@@ -4,15 +4,22 @@ Measures, in one run on the default JAX device(s):
   - the fp32 matrix-multiply rate of `jnp.dot` on 2048 x 2048 matrices (FLOP/s);
   - frames per second of the jitted training step (default config: 2-neuron sigmoid,
     chroma augmentation and skip, batch 200) over a 17,000-frame corpus held on the device;
-  - the model's achieved FLOP rate (3 x the forward pass's 2 x multiply-adds per frame) as a
-    fraction of the matmul rate, and the time 300 epochs of the one-octave corpus would take.
+  - the model's achieved FLOP rate (3 x the forward pass's 2 x multiply-adds per frame, and
+    with `--pitch-weight` those of the pitch term's decodes and template product) as a
+    fraction of the matmul rate, and the time 300 epochs of the one-octave corpus would take;
+  - with `--loop-corpus`, what a user waits for: the training loop's own frames/s (the median
+    over epochs 2..N of metrics.jsonl, with validation and checkpoints) on that corpus,
+    against the step rate measured just before.
 
 Usage: python launch/bench_train.py [--steps 50] [--frames 17000] [--repeats 5]
+           [--pitch-weight 1e-4] [--loop-corpus data/corpora/one_octave --loop-epochs 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,8 +30,9 @@ import numpy as np
 from timbre_jax.training import distributed
 from timbre_jax.training.config import load_config
 from timbre_jax.training.data import DeviceSplit, epoch_batches, previous_frame_index
-from timbre_jax.training.loop import build_model, init_state, make_train_step
+from timbre_jax.training.loop import build_model, init_state, make_train_step, train_and_evaluate
 from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS
+from timbre_jax.training.pitch_loss import TEMPLATE_NOTES, make_pitch_term
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,13 +54,30 @@ def matmul_rate(n: int = 2048, repeats: int = 20) -> float:
     return 2 * n**3 / best
 
 
-def training_flops_per_frame(latent_dim: int = 2, n_inputs: int = N_BINS + 12) -> float:
-    """3 x (2 x multiply-adds) of the forward pass: forward + backward."""
+def decoder_macs(latent_dim: int = 2) -> int:
+    widths = [latent_dim + 12, *reversed(HIDDEN_WIDTHS), N_BINS]
+    return sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+
+
+def training_flops_per_frame(latent_dim: int = 2, n_inputs: int = N_BINS + 12,
+                             pitch_share: float = 0.0) -> float:  # fmt: skip
+    """3 x (2 x multiply-adds) of the forward pass: forward + backward; with the pitch term,
+    `pitch_share` (its decodes per training frame) x the decoder and the template product."""
     widths = [n_inputs, *HIDDEN_WIDTHS, latent_dim]
     encoder = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
-    dec_widths = [latent_dim + 12, *reversed(HIDDEN_WIDTHS), N_BINS]
-    decoder = sum(a * b for a, b in zip(dec_widths[:-1], dec_widths[1:], strict=True))
-    return 3 * 2 * (encoder + decoder)
+    pitch = pitch_share * (decoder_macs(latent_dim) + N_BINS * len(TEMPLATE_NOTES))
+    return 3 * 2 * (encoder + decoder_macs(latent_dim) + pitch)
+
+
+def loop_frames_per_second(config, corpus: str, epochs: int) -> float:
+    """The training loop's median frames/s over epochs 2..`epochs` on `corpus` (a fresh run)."""
+    config.unlock()
+    config.corpus, config.train.epochs = corpus, epochs
+    with tempfile.TemporaryDirectory() as workdir:
+        train_and_evaluate(config, workdir)
+        rows = [json.loads(line) for line in (Path(workdir) / "metrics.jsonl").open()]
+    print("loop frames/s by epoch:", [round(r["frames_per_second"]) for r in rows])
+    return float(np.median([r["frames_per_second"] for r in rows[1:]]))
 
 
 def main() -> None:
@@ -60,8 +85,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--frames", type=int, default=17_000)
     parser.add_argument("--repeats", type=int, default=5, help="timed passes; the median counts")
+    parser.add_argument(
+        "--pitch-weight",
+        type=float,
+        default=0.0,
+        help="with the pitch term at this weight (training/pitch_loss.py)",
+    )
+    parser.add_argument("--loop-corpus", help="also time the training loop on this corpus")
+    parser.add_argument("--loop-epochs", type=int, default=6)
     args = parser.parse_args()
     config = default_config()
+    config.unlock()
+    config.train.pitch_weight = args.pitch_weight
     mesh = distributed.data_mesh()
     rng = np.random.default_rng(0)
     frames = rng.uniform(0, 1, (args.frames, N_BINS)).astype(np.float32)
@@ -72,7 +107,8 @@ def main() -> None:
     data = DeviceSplit(*(distributed.global_array(a, sharding) for a in (frames, chroma, previous)))
     model = build_model(config)
     state = init_state(model, config, mesh)
-    step_fn = make_train_step(model, config.train.l2_weight)
+    pitch = make_pitch_term(config.train, {"sample_rate": 44100, "n_fft": 4096})
+    step_fn = make_train_step(model, config.train.l2_weight, pitch)
     index, weight = epoch_batches(args.frames, config.train.batch_size, seed=0, epoch=1)
     index, weight = (
         distributed.global_array(a, distributed.batch_sharded(mesh)) for a in (index, weight)
@@ -92,17 +128,25 @@ def main() -> None:
     seconds = float(np.median(times))
     fps = n_steps * config.train.batch_size / seconds
     rate = matmul_rate()
-    flops = training_flops_per_frame()
+    pitch_share = 0.0 if pitch is None else pitch.batch / config.train.batch_size
+    flops = training_flops_per_frame(pitch_share=pitch_share)
     print(f"device: {distributed.describe_devices()}")
     print(f"jnp.dot fp32 rate:       {rate / 1e9:8.1f} GFLOP/s (2048 x 2048)")
     print(
         f"training throughput:     {fps:8.0f} frames/s (batch {config.train.batch_size}, "
-        f"median of {args.repeats} x {n_steps} steps)"
+        f"median of {args.repeats} x {n_steps} steps"
+        + (f", pitch term: {pitch.batch} decodes per step)" if pitch else ")")
     )
     print(f"model FLOP per frame:    {flops / 1e6:8.2f} MFLOP (forward + backward)")
     achieved = fps * flops
     print(f"achieved model rate:     {achieved / 1e9:8.1f} GFLOP/s = {achieved / rate:.2f} of dot")
     print(f"300 epochs of 17k frames: {300 * 17_000 / fps / 60:7.1f} min")
+    if args.loop_corpus:
+        loop_fps = loop_frames_per_second(config, args.loop_corpus, args.loop_epochs)
+        print(
+            f"training loop:           {loop_fps:8.0f} frames/s on {args.loop_corpus} (median "
+            f"of epochs 2-{args.loop_epochs}) = {loop_fps / fps:.2f} of the step rate"
+        )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ Loss = MSE(reconstruction, frame) + l2_weight * sum(kernel**2) [+ beta * KL for 
 [+ pitch_weight * the template cross-entropy of decodes at random pad points, beyond the
 paper: training/pitch_loss.py], minimised by Adam: coupled L2, as in the paper's Keras models.
 A run resumes from its workdir's latest checkpoint when it is started again with the same config.
+Checkpoints are written after the first epoch, then after the first epoch to end at least
+`CHECKPOINT_SECONDS` after the last save, and after the last epoch (the best parameters wait
+in device memory until then): a killed run loses at most that much work, and since every
+epoch is a function of the seed and the epoch number, resuming reproduces the uninterrupted
+run exactly.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from timbre_jax.training.pitch_loss import (
 
 ACTIVE_KL = 0.01  # nats: a VAE latent dimension whose mean KL exceeds this is active
 ADAM_EPSILON = 1e-7  # Keras's Adam epsilon
+CHECKPOINT_SECONDS = 60.0  # least time between checkpoint saves (they write while training)
 
 
 class TrainingDiverged(RuntimeError):
@@ -246,6 +252,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     pitch = make_pitch_term(config.train, corpus_meta)
     train_step = make_train_step(model, config.train.l2_weight, pitch)
     evaluate = make_evaluate(model, mesh, config.train.eval_batch_size)
+    last_save, unsaved_best = -np.inf, None  # unsaved_best: (epoch, params, meta)
     for epoch in range(progress["epoch"] + 1, config.train.epochs + 1):
         start = time.perf_counter()
         state, row = run_epoch(train_step, state, train, config, epoch, mesh, show=main_process)
@@ -256,8 +263,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         progress["train_seconds"] += row["seconds"]
         if row["val_mse"] < progress["best_val_mse"]:
             progress["best_val_mse"], progress["best_epoch"] = row["val_mse"], epoch
-            checkpoints.save(BEST, epoch, state.params, meta | progress)
-        checkpoints.save(LATEST, epoch, state, meta | progress)
+            unsaved_best = (epoch, jax.tree.map(jnp.copy, state.params), meta | progress)
+        if time.perf_counter() - last_save >= CHECKPOINT_SECONDS or epoch == config.train.epochs:
+            if unsaved_best is not None:
+                checkpoints.save(BEST, *unsaved_best)
+                unsaved_best = None
+            checkpoints.save(LATEST, epoch, state, meta | progress)
+            last_save = time.perf_counter()
         rows.append(row)
         if main_process:
             run_files.append_metrics(workdir, row)
