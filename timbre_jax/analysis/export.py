@@ -6,7 +6,9 @@ float32 and with float16 weights) and `embedding_train.npz` (the training latent
 so the panel draws them without the corpus). Only sigmoid-bottleneck models are exported
 (their latent span is (0, 1) without the corpus), and only if the float16 copy changes the
 test MSE by less than `MAX_MSE_CHANGE`. A 2-D note model starts the synth where the most
-trained notes decode right on its mesh (`start_point`, from the run's mesh_notes.npz).
+trained notes decode right on its mesh (`start_point`, from the run's mesh_notes.npz), and
+ships that mesh, subsampled, as note_map.npz (the panel shades the pad with it:
+analysis/note_map.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import jax
 import numpy as np
 
 from timbre_jax.analysis.embedding import STORED_EMBEDDING, encode_split
+from timbre_jax.analysis.note_map import write_shipped_map
 from timbre_jax.corpus.workspace import atomic_output_dir
 from timbre_jax.errors import ParameterError
 from timbre_jax.training import distributed
@@ -105,6 +108,7 @@ def export(run: Run, out: str | Path) -> dict:
         if start is not None:
             meta["start_latent"] = start
             info["start_latent"] = start
+        info["note_map"] = write_shipped_map(run, tmp)
         checkpoints.save(BEST, meta["epoch"], half, meta)
         checkpoints.wait()
         checkpoints.close()

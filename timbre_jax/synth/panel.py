@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
+from timbre_jax.analysis.note_map import NO_PITCH, OCTAVE, OTHER, RIGHT, NoteShading
 from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.synth import midi
@@ -29,6 +30,16 @@ REDRAW_MS = 50
 SPECTRUM_EVERY = 2  # redraws per spectrum redraw (10 per second): the costliest repaint
 NO_MIDI = "(no MIDI input)"
 CHROMA_NOTE = "the decoder is conditioned on chroma: it plays the pitch class, not the octave"
+SHADES = {
+    RIGHT: (40, 170, 70, 60),
+    OCTAVE: (240, 170, 20, 110),
+    OTHER: (220, 40, 40, 110),
+    NO_PITCH: (110, 110, 110, 130),
+}  # RGBA of the pad's verdicts on the held notes
+SHADING_TEXT = (
+    "pad shaded for the held notes: green plays them, amber an octave off, red "
+    "another note, grey no clear pitch"
+)
 
 
 def conditioning_text(engine: SynthEngine) -> str:
@@ -91,8 +102,12 @@ class SynthPanel(QtWidgets.QWidget):
             self.sliders.append(slider)
             self.slider_values.append(value)
         self.pad = self._make_pad(embedding) if engine.latent_dim == 2 else None
+        self.shading = None  # a note model's verdicts on the held notes over the pad
         if self.pad is not None:
             controls.addWidget(self.pad, 3)
+            if engine.note_range is not None:
+                self.shading = NoteShading(run)
+                controls.addWidget(QtWidgets.QLabel(SHADING_TEXT, wordWrap=True))
         controls.addLayout(self._make_notes())
         row = QtWidgets.QHBoxLayout()
         self.phase = QtWidgets.QComboBox()
@@ -177,6 +192,10 @@ class SynthPanel(QtWidgets.QWidget):
             for name, brush in zip(NOTE_NAMES, brushes, strict=True):
                 self.legend.addItem(pg.ScatterPlotItem(size=9, pen=None, brush=brush), name)
             pad.getPlotItem().layout.addItem(self.legend, 4, 0, 1, 3)  # under the x axis
+        self.shade_image = pg.ImageItem()  # [z0, z1] cells: col-major, as pyqtgraph's default
+        self.shade_image.setZValue(-10)  # under the embedding and the target
+        self.shaded: tuple = ()  # the held notes the image shows
+        pad.addItem(self.shade_image)
         self.target = pg.TargetItem(movable=True)
         self.target.sigPositionChanged.connect(self._target_moved)
         pad.addItem(self.target)
@@ -408,6 +427,7 @@ class SynthPanel(QtWidgets.QWidget):
         if controls != self._shown:  # changed elsewhere, e.g. by MIDI
             self._record()
             self.show_controls()
+        self._shade_pad([pitch for pitch, _ in controls.notes])
         names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
         self.voices.setText(f"voices {self.engine.sounding}/{self.engine.voices.count}: {names}")
         mag, self.redraws = self.engine.last_magnitude, self.redraws + 1
@@ -430,6 +450,33 @@ class SynthPanel(QtWidgets.QWidget):
             self.status.setText(f"audio stopped: {self.output.producer.error}")
         self.readout.setText(f"hop compute {timing['median_ms']:.2f} ms median, "
                              f"{timing['p99_ms']:.2f} ms p99; underruns {underruns}")  # fmt: skip
+
+    def _shade_pad(self, pitches) -> None:
+        """Shades the pad for the held notes (as the decoder is conditioned on them) once
+        their map is at hand; clears it when none is held."""
+        if self.shading is None:
+            return
+        held = tuple(sorted(set(self.engine.decoded_pitches(pitches).tolist())))
+        if held == self.shaded:
+            return
+        shaded = self.shading.shade(held)
+        if shaded is None and held:
+            return  # being decoded: the next tick looks again
+        self.shaded = held
+        if shaded is None:
+            self.shade_image.clear()
+            return
+        verdict, (low0, high0, low1, high1) = shaded
+        colours = np.zeros((*verdict.shape, 4), np.uint8)
+        for code, rgba in SHADES.items():
+            colours[verdict == code] = rgba
+        self.shade_image.setImage(colours, autoLevels=False)
+        self.shade_image.setRect(QtCore.QRectF(low0, low1, high0 - low0, high1 - low1))
+
+    def closeEvent(self, event) -> None:
+        if self.shading is not None:
+            self.shading.close()
+        super().closeEvent(event)
 
 
 def key_text(event) -> str:
