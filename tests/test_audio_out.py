@@ -45,7 +45,7 @@ def strongest_classes(audio, sample_rate, count=3) -> set[str]:
 
 def offline_chord(run, latent, chord, seconds: float = 1.0) -> np.ndarray:
     """The chord's voicing held at `latent` by a fresh engine, offline (44.1 kHz)."""
-    engine = SynthEngine(run, phase="noise")
+    engine = SynthEngine(run)
     engine.set_latent(latent)
     for pitch in voicing(chord):
         engine.note_on(pitch, 100)
@@ -106,9 +106,7 @@ def jack_recording(path, ports: list[str], seconds: float):
 def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate, tmp_path):
     device, rate = jack_at_rate
     run = load_run(run_folder(model="violin"))
-    # noise phase: harmonic phase gives the octave-doubled voices partials of exactly one
-    # frequency, whose sum depends on their random starting phases, offline and streamed alike
-    engine = SynthEngine(run, phase="noise")
+    engine = SynthEngine(run)  # its default phase, harmonic: octave doublings sum coherently
     # A pad point drawn at random, not picked: the shipped violin plays its notes across the
     # pad (trained with the pitch term, results/pitch.md).
     latent = np.random.default_rng(16).uniform(0.05, 0.95, 2)
