@@ -31,11 +31,11 @@ SPECTRUM_EVERY = 2  # redraws per spectrum redraw (10 per second): the costliest
 NO_MIDI = "(no MIDI input)"
 CHROMA_NOTE = "the decoder is conditioned on chroma: it plays the pitch class, not the octave"
 SHADES = {
-    RIGHT: (40, 170, 70, 60),
-    OCTAVE: (240, 170, 20, 110),
-    OTHER: (220, 40, 40, 110),
-    NO_PITCH: (110, 110, 110, 130),
-}  # RGBA of the pad's verdicts on the held notes
+    RIGHT: (40, 200, 80, 50),
+    OCTAVE: (255, 170, 0, 190),
+    OTHER: (230, 20, 20, 190),
+    NO_PITCH: (90, 90, 90, 200),
+}  # RGBA of the pad's verdicts on the held notes, over the embedding
 SHADING_TEXT = (
     "pad shaded for the held notes: green plays them, amber an octave off, red "
     "another note, grey no clear pitch"
@@ -193,7 +193,7 @@ class SynthPanel(QtWidgets.QWidget):
                 self.legend.addItem(pg.ScatterPlotItem(size=9, pen=None, brush=brush), name)
             pad.getPlotItem().layout.addItem(self.legend, 4, 0, 1, 3)  # under the x axis
         self.shade_image = pg.ImageItem()  # [z0, z1] cells: col-major, as pyqtgraph's default
-        self.shade_image.setZValue(-10)  # under the embedding and the target
+        self.shade_image.setZValue(5)  # over the embedding, under the target
         self.shaded: tuple = ()  # the held notes the image shows
         pad.addItem(self.shade_image)
         self.target = pg.TargetItem(movable=True)
