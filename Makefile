@@ -33,7 +33,7 @@ demo: data/corpora/one_octave/corpus.json
 	$(PY) -m timbre_jax.mesh --workdir $(DEMO) --points 50
 	$(PY) -m timbre_jax.embed --workdir $(DEMO)
 	$(PY) -m timbre_jax.render --workdir $(DEMO) --latent 0.3,0.7 --note E --seconds 4 \
-		--phase rtpghi --out $(DEMO)/audio/demo.wav
+		--phase rtpghi --out $(DEMO)/audio/demo.wav --overwrite
 	@echo "Plots are in $(DEMO)/plots/, the WAV in $(DEMO)/audio/. Play the model you trained:"
 	@echo "    $(PY) -m timbre_jax.synth --workdir $(DEMO)"
 	@echo "or a shipped model, no training needed (results/pretrained: 300 epochs on this corpus;"

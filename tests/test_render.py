@@ -106,3 +106,44 @@ def test_note_names():
 def test_bad_input_exits_2_naming_it(skip_run, tmp_path, capsys, args, message):
     code, out = render(skip_run, tmp_path, *args)
     assert code == 2 and message in capsys.readouterr().err and not out.exists()
+
+
+def test_the_output_is_checked_before_any_work(skip_run, tmp_path, capsys):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    existing = tmp_path / "existing.wav"
+    existing.write_bytes(b"earlier take")
+    cases = [(tmp_path / "x.mp3", "render writes WAV files"), (folder, "is a folder"),
+             (a_file / "x.wav", "cannot make its folder"),
+             (existing, "exists: pass --overwrite to replace it")]  # fmt: skip
+    for out, message in cases:
+        code = main(["--workdir", str(skip_run), "--out", str(out), "--seconds", "0.2"])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert existing.read_bytes() == b"earlier take"
+    assert main(["--workdir", str(skip_run), "--out", str(existing), "--seconds", "0.2",
+                 "--overwrite"]) == 0  # fmt: skip
+    assert sf.info(existing).samplerate == 44100
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seconds", "nan"], "--seconds must be a positive number"),
+    (["--latent", "-0.1,0.5"], "z0=-0.1 is outside"),  # read as a value, not an option
+])  # fmt: skip
+def test_numbers_that_argparse_would_misread(skip_run, tmp_path, capsys, args, message):
+    code, out = render(skip_run, tmp_path, *args)
+    assert code == 2 and message in capsys.readouterr().err and not out.exists()
+
+
+def test_automation_takes_note_names_and_is_checked_as_note_is(tmp_path, capsys):
+    path = tmp_path / "names.csv"
+    path.write_text("time,z0,z1,gain,notes\n0.0,0.5,0.5,0.8,C4:100 E4\n0.5,0.5,0.5,0.8,\n")
+    assert read_automation(path, 2)[0][1].notes == ((60, 100), (64, 100))
+    path.write_text("time,z0,z1,gain,notes\n0.0,0.5,0.5,0.8,120:100\n")
+    code = main(["--model", "keys", "--automation", str(path), "--out", str(tmp_path / "a.wav")])
+    err = capsys.readouterr().err
+    assert code == 2 and "line 2: MIDI 120 is outside the notes keys was trained on" in err
+    code = main(["--model", "keys", "--note", "120", "--out", str(tmp_path / "a.wav")])
+    assert code == 2 and "--note 120: MIDI 120 is outside" in capsys.readouterr().err

@@ -20,6 +20,18 @@ USAGE_ERROR = 2  # exit status of a command given bad input
 class ArgumentParser(argparse.ArgumentParser):
     """`argparse.ArgumentParser` whose errors are one line: `error: MESSAGE (see --help)`."""
 
+    def parse_args(self, args=None, namespace=None, *, dash_values=()):
+        """As argparse's, but each option in `dash_values` takes a value that starts with a
+        dash (`--latent -0.1,0.5`, which argparse would read as an unknown option)."""
+        args = list(sys.argv[1:] if args is None else args)
+        joined = []
+        for arg in args:
+            if joined and joined[-1] in dash_values and arg.startswith("-") and arg[1:2] != "-":
+                joined[-1] = f"{joined[-1]}={arg}"
+            else:
+                joined.append(arg)
+        return super().parse_args(joined, namespace)
+
     def error(self, message: str):
         self.exit(USAGE_ERROR, f"error: {message} (see {self.prog} --help)\n")
 

@@ -11,12 +11,15 @@ The first two hold fixed controls for --seconds, then release the notes and let 
 (C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the
 panel's recorder writes: timbre_jax/synth/automation.py); the fourth is the original MANNe
 effect, a recording resynthesised through the model with its latents scaled. A note the model
-was never trained on (C# on a model of C major scales) is refused, on the command line or in
-an automation row, naming the notes it was trained on.
+was never trained on (C# on a model of C major scales), or outside a note model's range, is
+refused, on the command line or in an automation row, naming the notes it was trained on.
+Everything is checked before anything is rendered, `--out` too: a .wav name in a folder that
+can be written, and an existing file is replaced only with `--overwrite`.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +29,6 @@ from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp import spectral
 from timbre_jax.dsp.audio_io import read_audio, write_wav
-from timbre_jax.dsp.chroma import note_name
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.automation import (
     apply_controls,
@@ -56,6 +58,24 @@ def parse_floats(text: str, *, name: str, count: int) -> tuple[float, ...]:
     return values
 
 
+def check_output(path: str, *, overwrite: bool) -> Path:
+    """The WAV file to write, checked before any work (its folder is made here)."""
+    out = Path(path)
+    if out.is_dir():
+        raise ParameterError(f"--out {path!r} is a folder; name a .wav file in it")
+    if out.suffix.lower() != ".wav":
+        raise ParameterError(f"--out {path!r}: render writes WAV files, name it NAME.wav")
+    if out.exists() and not overwrite:
+        raise ParameterError(f"--out {path!r} exists: pass --overwrite to replace it")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ParameterError(f"--out {path!r}: cannot make its folder ({err.strerror})") from err
+    if not os.access(out.parent, os.W_OK):
+        raise ParameterError(f"--out {path!r}: its folder is not writable")
+    return out
+
+
 def render(run: Run, args) -> np.ndarray:
     """The audio the parsed arguments ask for: resynthesis, automation or fixed controls."""
     if args.input:
@@ -67,10 +87,10 @@ def render(run: Run, args) -> np.ndarray:
     span = latent_span(run)
     if args.automation:
         rows = read_automation(args.automation, run.latent_dim, span,
-                               check_pitches=run.check_trained)  # fmt: skip
+                               check_pitches=run.check_playable)  # fmt: skip
         return render_automation(SynthEngine(run, phase=args.phase), rows)
-    if args.seconds <= 0:
-        raise ParameterError(f"--seconds must be positive, got {args.seconds}")
+    if not (np.isfinite(args.seconds) and args.seconds > 0):
+        raise ParameterError(f"--seconds must be a positive number, got {args.seconds}")
     if not 0.0 <= args.gain <= 1.0:
         raise ParameterError(f"--gain must be in [0, 1], got {args.gain}")
     latent = (parse_floats(args.latent, name="--latent", count=run.latent_dim)
@@ -78,15 +98,7 @@ def render(run: Run, args) -> np.ndarray:
     check_span(latent, *span)
     velocity = check_velocity(args.velocity)
     pitches = parse_chord(args.note)
-    if run.note_range is not None:
-        low, high = run.note_range
-        outside = [p for p in pitches if not low <= p <= high]
-        if outside:
-            raise ParameterError(
-                f"--note {args.note}: MIDI {outside[0]} is outside the notes {run.name} was "
-                f"trained on, {note_name(low)}-{note_name(high)} (MIDI {low}-{high})"
-            )
-    run.check_trained(pitches, what=f"--note {args.note}")
+    run.check_playable(pitches, what=f"--note {args.note}")
     notes = tuple((pitch, velocity) for pitch in pitches)
     engine = SynthEngine(run, phase=args.phase, voices=max(len(notes), 1))
     apply_controls(engine, Controls(latent, args.gain, notes))
@@ -103,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
     parser.add_argument("--out", required=True, help="WAV file to write")
-    parser.add_argument("--latent", help="comma-separated latent values")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    parser.add_argument("--latent", help="comma-separated latent values (-0.1,0.5 works)")
     parser.add_argument("--note", default="C", help="a note or chord: C, A3, 60 or C,E,G")
     parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity 1-127")
     parser.add_argument("--seconds", type=float, default=4.0, help="held, before the release")
@@ -113,10 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--automation", help="CSV of time-stamped controls")
     parser.add_argument("--input", help="a recording to resynthesise (MANNe effect)")
     parser.add_argument("--scale", help="--input: comma-separated factors for the latents")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv, dash_values=("--latent", "--scale"))
+    out = check_output(args.out, overwrite=args.overwrite)
     audio = render(load_run(run_folder(workdir=args.workdir, model=args.model)), args)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    clipped = write_wav(args.out, audio, sample_rate=spectral.SAMPLE_RATE)
+    try:
+        clipped = write_wav(out, audio, sample_rate=spectral.SAMPLE_RATE)
+    except (OSError, RuntimeError) as err:  # soundfile's errors are RuntimeErrors
+        raise ParameterError(f"cannot write {args.out!r}: {err}") from err
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     print(f"wrote {args.out}: {len(audio) / spectral.SAMPLE_RATE:.2f} s, peak {peak:.3f}"
           + (f", {clipped} samples clipped" if clipped else ""))  # fmt: skip

@@ -2,10 +2,11 @@
 
 The header is `time,z0,...,z{d-1},gain,notes`: seconds, latent values, gain 0-1, and the notes
 gated from that time on as space-separated `pitch:velocity` pairs (MIDI numbers, e.g.
-`60:100 64:100 67:90`; empty for silence). One row per change. The panel's recorder writes
-this format and `python -m timbre_jax.render --automation` replays it. Files of the earlier
-one-note format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at
-velocity 100. Values are checked as on the command line; a bad row is named by its line.
+`60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence). One row per
+change. The panel's recorder writes this format and `python -m timbre_jax.render --automation`
+replays it. Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are
+read as that note in octave 4 at velocity 100. Values are checked as on the command line; a
+bad row is named by its line.
 """
 
 from __future__ import annotations
@@ -76,11 +77,13 @@ def format_notes(notes: tuple[tuple[int, int], ...]) -> str:
 
 
 def parse_notes(text: str) -> tuple[tuple[int, int], ...]:
-    """`60:100 64:90` -> ((60, 100), (64, 90))."""
+    """`60:100 E4:90 G` -> ((60, 100), (64, 90), (67, 100)): MIDI numbers as written, or note
+    names as `--note` takes them."""
     notes = []
     for item in text.split():
         pitch, _, velocity = item.partition(":")
-        notes.append((check_pitch(int(pitch)), check_velocity(int(velocity or DEFAULT_VELOCITY))))
+        pitch = check_pitch(int(pitch)) if pitch.isdigit() else parse_note(pitch)
+        notes.append((pitch, check_velocity(int(velocity or DEFAULT_VELOCITY))))
     return tuple(notes)
 
 

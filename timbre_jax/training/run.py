@@ -147,6 +147,24 @@ class Run:
         if untrained:
             raise ParameterError((f"{what}: " if what else "") + self.never_trained(untrained[0]))
 
+    def check_playable(self, pitches, *, what: str = "") -> None:
+        """Refuses keys a note model's range does not hold (it would play them moved by
+        octaves, as the synth does live) and keys it was never trained on (`check_trained`).
+
+        Raises:
+          ParameterError: naming the first such key and what the model plays.
+        """
+        if self.note_range is not None:
+            low, high = self.note_range
+            outside = [int(p) for p in np.ravel(pitches) if not low <= p <= high]
+            if outside:
+                raise ParameterError(
+                    (f"{what}: " if what else "") + f"MIDI {outside[0]} is outside the notes "
+                    f"{self.name} was trained on, {note_name(low)}-{note_name(high)} "
+                    f"(MIDI {low}-{high})"
+                )
+        self.check_trained(pitches, what=what)
+
     @property
     def spectral(self) -> dict:
         """sample_rate, n_fft, hop_length, window and chroma_method of the training corpus."""
