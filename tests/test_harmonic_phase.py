@@ -138,3 +138,16 @@ def test_voices_an_octave_apart_share_their_common_partials_coherently(violin):
         levels.append(float(np.sqrt(np.mean(np.square(engine.render(0.5))))))
     single, chords = levels[0], np.asarray(levels[1:])
     np.testing.assert_allclose(chords, 2 * single, rtol=0.05)
+
+
+def test_resynthesis_folds_notes_into_range_and_silences_unpitched_frames(violin):
+    from timbre_jax.synth.resynthesis import resynthesize
+
+    synth, sfid = _new_synth(default_soundfont(), sample_rate=44100)
+    clip = Clip("note", 0, "train", (Note(36, 100, 0.0, 1.0),), 1.0)  # piano C2: below G3
+    note = render_clip(synth, sfid, clip, sample_rate=44100)[: 44100]
+    hiss = 1e-3 * np.random.default_rng(0).standard_normal(44100).astype(np.float32)
+    out = resynthesize(violin, np.concatenate([note, hiss]))
+    heard = hear(out[: 44100], 60, sample_rate=44100)  # the key folded up: C4, C5 or C6
+    assert round(heard.heard) % 12 == 0, heard
+    assert not np.any(out[44100 + 8192 :])  # hiss has no note: silence, not a decoded tone

@@ -64,8 +64,11 @@ class NoisePhase:
 
 @numba.njit(cache=True)
 def _heap_integrate(log_mag, previous_log_mag, previous_phase, time_gradient,
-                    previous_time_gradient, freq_gradient, significant, random_phase):  # fmt: skip
-    """Phase [n_bins] of the current frame; a binary max-heap keyed by log-magnitude."""
+                    previous_time_gradient, freq_gradient, significant, random_phase,
+                    continues):  # fmt: skip
+    """Phase [n_bins] of the current frame; a binary max-heap keyed by log-magnitude. Without
+    `continues` (a note's first frame) nothing comes from the previous frame: integration
+    starts at the frame's peaks."""
     n = log_mag.shape[0]
     phase = random_phase.copy()
     done = ~significant
@@ -73,7 +76,7 @@ def _heap_integrate(log_mag, previous_log_mag, previous_phase, time_gradient,
     heap_bin = np.empty(2 * n + 1, np.int64)  # bin, plus n if it is a current-frame bin
     size = 0
     for m in range(n):  # every significant bin of the previous frame seeds the heap
-        if significant[m]:
+        if significant[m] and continues:
             heap_key[size], heap_bin[size] = previous_log_mag[m], m
             size = _sift_up(heap_key, heap_bin, size)
     remaining = np.sum(significant)
@@ -164,6 +167,11 @@ class RTPGHI:
         self.previous_time_gradient = self.bin_advance.copy()
 
     def __call__(self, mag, previous_mag, previous_phase, *, f0=None, hop=0) -> np.ndarray:
+        """Phases [n_bins]; a previous frame of zeros (a note's onset) starts fresh: no phase
+        or time gradient of an earlier note is carried over."""
+        continues = bool(np.any(previous_mag))
+        if not continues:
+            self.previous_time_gradient = self.bin_advance.copy()
         log_mag = np.log(np.maximum(mag, 1e-12))
         previous_log_mag = np.log(np.maximum(previous_mag, 1e-12))
         # phase advance per hop: 2 pi hop f_inst, f_inst from the log-magnitude's slope in bins
@@ -175,7 +183,7 @@ class RTPGHI:
         random_phase = self.rng.uniform(-np.pi, np.pi, log_mag.shape)
         phase = _heap_integrate(log_mag, previous_log_mag, previous_phase, time_gradient,
                                 self.previous_time_gradient, freq_gradient, significant,
-                                random_phase)  # fmt: skip
+                                random_phase, continues)  # fmt: skip
         self.previous_time_gradient = time_gradient
         return phase
 

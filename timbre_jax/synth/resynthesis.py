@@ -1,8 +1,10 @@
 """Resynthesis, the original MANNe effect: a recording through a trained autoencoder.
 
 Each frame of the recording is encoded (with its own chroma, or for a note model the note
-`dsp.note_estimate` hears in it), its latents optionally scaled, decoded, and resynthesised
-with the recording's own phase and per-frame loudness.
+`dsp.note_estimate` hears in it, moved by octaves into the model's trained range), its
+latents optionally scaled, decoded, and resynthesised with the recording's own phase and
+per-frame loudness. For a note model, a frame with no clear pitch (`is_pitched`: silence,
+noise) has no note to condition on and is resynthesised as silence.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from timbre_jax.dsp import chroma, spectral
-from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
-from timbre_jax.training.conditioning import condition_of_pitches
+from timbre_jax.dsp.note_estimate import estimate_notes, is_pitched, note_templates
+from timbre_jax.training.conditioning import condition_of_pitches, fold_into_range
 from timbre_jax.training.run import Run
 
 
@@ -32,8 +34,14 @@ def resynthesize(run: Run, signal: np.ndarray, *, scale=None) -> np.ndarray:
     peak = mag.max(axis=1, keepdims=True)
     frames = mag / np.where(peak > 0, peak, 1.0)
     size = {"sample_rate": spec["sample_rate"], "n_fft": spec["n_fft"]}
+    sounding = np.ones((len(frames), 1), np.float32)
     if run.conditioning == "note":
-        notes = estimate_notes(frames, templates=note_templates(**size))
+        templates = note_templates(**size)
+        heard = estimate_notes(frames, templates=templates)
+        sounding[:, 0] = np.asarray(is_pitched(frames, heard, templates=templates))
+        notes = np.asarray(heard)
+        if run.note_range is not None:  # older checkpoints do not record it
+            notes = fold_into_range(notes, *run.note_range)
         one_hot = np.asarray(condition_of_pitches(notes, "note"))
     else:
         bank = chroma.filterbank(spec["chroma_method"], **size)
@@ -46,7 +54,7 @@ def resynthesize(run: Run, signal: np.ndarray, *, scale=None) -> np.ndarray:
         return run.apply(z, one_hot, method="decode")
 
     factors = jnp.ones(run.latent_dim) if scale is None else jnp.asarray(scale)
-    decoded = np.asarray(apply(frames, one_hot, diff, factors)) * peak
+    decoded = np.asarray(apply(frames, one_hot, diff, factors)) * peak * sounding
     out = spectral.istft(decoded * np.exp(1j * np.angle(spectrum)), window=window,
                          hop_length=spec["hop_length"], length=len(signal))  # fmt: skip
     return np.asarray(out)
