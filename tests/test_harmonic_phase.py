@@ -145,9 +145,9 @@ def test_resynthesis_folds_notes_into_range_and_silences_unpitched_frames(violin
 
     synth, sfid = _new_synth(default_soundfont(), sample_rate=44100)
     clip = Clip("note", 0, "train", (Note(36, 100, 0.0, 1.0),), 1.0)  # piano C2: below G3
-    note = render_clip(synth, sfid, clip, sample_rate=44100)[: 44100]
+    note = render_clip(synth, sfid, clip, sample_rate=44100)[:44100]
     hiss = 1e-3 * np.random.default_rng(0).standard_normal(44100).astype(np.float32)
     out = resynthesize(violin, np.concatenate([note, hiss]))
-    heard = hear(out[: 44100], 60, sample_rate=44100)  # the key folded up: C4, C5 or C6
+    heard = hear(out[:44100], 60, sample_rate=44100)  # the key folded up: C4, C5 or C6
     assert round(heard.heard) % 12 == 0, heard
     assert not np.any(out[44100 + 8192 :])  # hiss has no note: silence, not a decoded tone
