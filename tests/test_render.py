@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.render import main
@@ -10,6 +11,7 @@ from timbre_jax.synth.automation import (
     parse_chord,
     parse_note,
     read_automation,
+    render_automation,
     write_automation,
 )
 from timbre_jax.synth.engine import Controls, SynthEngine
@@ -147,3 +149,32 @@ def test_automation_takes_note_names_and_is_checked_as_note_is(tmp_path, capsys)
     assert code == 2 and "line 2: MIDI 120 is outside the notes keys was trained on" in err
     code = main(["--model", "keys", "--note", "120", "--out", str(tmp_path / "a.wav")])
     assert code == 2 and "--note 120: MIDI 120 is outside" in capsys.readouterr().err
+
+
+def test_a_take_replays_sample_for_sample_with_its_phase_methods(skip_run, tmp_path, capsys):
+    run = load_run(skip_run)
+    rows = [(0.0, Controls((0.2, 0.2), 0.8, ((60, 100),), "noise")),
+            (0.3, Controls((0.7, 0.4), 0.8, ((60, 100), (67, 90)), "rtpghi")),
+            (0.6, Controls((0.7, 0.4), 0.8, (), "rtpghi"))]  # fmt: skip
+    write_automation(tmp_path / "take.csv", rows, 2)
+    assert read_automation(tmp_path / "take.csv", 2) == rows
+    played = SynthEngine(run)  # an engine that has played before, as the panel's has
+    played.note_on(64)
+    played.set_phase("rtpghi")
+    played.render(0.5)
+    first = render_automation(played, rows)
+    again = render_automation(played, rows)
+    fresh = render_automation(SynthEngine(run), rows)
+    np.testing.assert_array_equal(first, fresh)
+    np.testing.assert_array_equal(again, fresh)
+    assert played.phase == "rtpghi"  # the take's last phase method
+    code, out = render(skip_run, tmp_path, "--automation", str(tmp_path / "take.csv"))
+    assert code == 0
+    write_wav(tmp_path / "fresh.wav", fresh, sample_rate=44100)
+    np.testing.assert_array_equal(sf.read(out)[0], sf.read(tmp_path / "fresh.wav")[0])
+    (tmp_path / "take.csv").write_text(
+        "time,z0,z1,gain,notes,phase\n0.0,0.5,0.5,0.8,60:100,harmonic\n"
+    )
+    code, _ = render(skip_run, tmp_path, "--automation", str(tmp_path / "take.csv"),
+                     "--overwrite")  # fmt: skip
+    assert code == 2 and "cannot play phase 'harmonic'" in capsys.readouterr().err

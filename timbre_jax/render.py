@@ -9,12 +9,13 @@
 The first two hold fixed controls for --seconds, then release the notes and let them ring out
 (so every file ends in silence, without a click); --note takes a note or a chord: names
 (C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the
-panel's recorder writes: timbre_jax/synth/automation.py); the fourth is the original MANNe
-effect, a recording resynthesised through the model with its latents scaled. A note the model
-was never trained on (C# on a model of C major scales), or outside a note model's range, is
-refused, on the command line or in an automation row, naming the notes it was trained on.
-Everything is checked before anything is rendered, `--out` too: a .wav name in a folder that
-can be written, and an existing file is replaced only with `--overwrite`.
+panel's recorder writes: timbre_jax/synth/automation.py) with the phase methods it recorded
+(`--phase` overrides them), from the engine's seeded starting state; the fourth is the
+original MANNe effect, a recording resynthesised through the model with its latents scaled.
+A note the model was never trained on (C# on a model of C major scales), or outside a note
+model's range, is refused, on the command line or in an automation row, naming the notes it
+was trained on. Everything is checked before anything is rendered, `--out` too: a .wav name
+in a folder that can be written, and an existing file is replaced only with `--overwrite`.
 """
 
 from __future__ import annotations
@@ -88,7 +89,14 @@ def render(run: Run, args) -> np.ndarray:
     if args.automation:
         rows = read_automation(args.automation, run.latent_dim, span,
                                check_pitches=run.check_playable)  # fmt: skip
-        return render_automation(SynthEngine(run, phase=args.phase), rows)
+        engine = SynthEngine(run, phase=args.phase)
+        if args.phase:  # the flag wins over the phase methods a take recorded
+            rows = [(t, c._replace(phase=None)) for t, c in rows]
+        unknown = {c.phase for _, c in rows} - {None, *engine.phase_methods}
+        if unknown:
+            raise ParameterError(f"automation: {run.name} cannot play phase {unknown.pop()!r} "
+                                 f"(it plays {', '.join(engine.phase_methods)})")  # fmt: skip
+        return render_automation(engine, rows)
     if not (np.isfinite(args.seconds) and args.seconds > 0):
         raise ParameterError(f"--seconds must be a positive number, got {args.seconds}")
     if not 0.0 <= args.gain <= 1.0:

@@ -1,9 +1,10 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
-The header is `time,z0,...,z{d-1},gain,notes`: seconds, latent values, gain 0-1, and the notes
-gated from that time on as space-separated `pitch:velocity` pairs (MIDI numbers, e.g.
-`60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence). One row per
-change. The panel's recorder writes this format and `python -m timbre_jax.render --automation`
+The header is `time,z0,...,z{d-1},gain,notes,phase`: seconds, latent values, gain 0-1, the
+notes gated from that time on as space-separated `pitch:velocity` pairs (MIDI numbers, e.g.
+`60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence) and the phase
+method (empty: the engine's; files without the column, written before it, read so). One row
+per change. The panel's recorder writes this format and `python -m timbre_jax.render --automation`
 replays it. Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are
 read as that note in octave 4 at velocity 100. Values are checked as on the command line; a
 bad row is named by its line.
@@ -19,6 +20,7 @@ import numpy as np
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import Controls, SynthEngine
+from timbre_jax.synth.phase import PHASE_METHODS
 from timbre_jax.synth.voices import check_pitch, check_velocity
 
 FLATS = {"DB": "C#", "EB": "D#", "GB": "F#", "AB": "G#", "BB": "A#"}
@@ -65,7 +67,7 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 
 def automation_header(latent_dim: int) -> list[str]:
-    return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes"]
+    return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase"]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -94,7 +96,7 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
         writer.writerow(automation_header(latent_dim))
         for seconds, c in rows:
             writer.writerow([f"{seconds:.6f}", *(f"{v:.6f}" for v in c.latent), f"{c.gain:.4f}",
-                             format_notes(c.notes)])  # fmt: skip
+                             format_notes(c.notes), c.phase or ""])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -104,13 +106,16 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
         notes = ((pitch, DEFAULT_VELOCITY),) if int(fields["gate"]) else ()
     else:
         notes = parse_notes(fields["notes"] or "")
+    phase = fields.get("phase") or None
+    if phase is not None and phase not in PHASE_METHODS:
+        raise ParameterError(f"phase must be one of {PHASE_METHODS} or empty, got {phase!r}")
     gain = float(fields["gain"])
     if not 0.0 <= gain <= 1.0:
         raise ParameterError(f"gain must be in [0, 1], got {gain}")
     seconds = float(fields["time"])
     if not (np.isfinite(seconds) and seconds >= 0):
         raise ParameterError(f"time must be a non-negative number of seconds, got {seconds}")
-    return seconds, Controls(latent, gain, notes)
+    return seconds, Controls(latent, gain, notes, phase)
 
 
 def read_automation(path: str | Path, latent_dim: int, span=None,
@@ -128,7 +133,10 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             legacy = reader.fieldnames == legacy_header(latent_dim)
-            if not legacy and reader.fieldnames != automation_header(latent_dim):
+            if not legacy and reader.fieldnames not in (
+                automation_header(latent_dim),
+                automation_header(latent_dim)[:-1],
+            ):
                 raise ParameterError(
                     f"{str(path)!r} must have the header {','.join(automation_header(latent_dim))}"
                 )
@@ -150,9 +158,12 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
 
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:
-    """Sets the engine's latent and gain, and plays or releases notes to match `controls`."""
+    """Sets the engine's latent, gain and phase method (if given), and plays or releases
+    notes to match `controls`."""
     engine.set_latent(controls.latent)
     engine.set_gain(controls.gain)
+    if controls.phase is not None and controls.phase != engine.phase:
+        engine.set_phase(controls.phase)
     wanted = dict(controls.notes)
     for pitch, velocity in engine.controls.notes:
         if wanted.get(pitch) != velocity:

@@ -64,6 +64,7 @@ class Controls(NamedTuple):
     latent: tuple[float, ...]
     gain: float  # 0..1
     notes: tuple[tuple[int, int], ...] = ()  # (MIDI pitch, velocity) of every note gated
+    phase: str | None = None  # the phase method (None: leave the engine's as it is)
 
 
 def decode_frames(model, params, z, notes):
@@ -121,16 +122,8 @@ class SynthEngine:
         self._ola_norm = float(np.sum(self.window**2)) / self.hop_length  # 1.5 at 75% overlap
         self._scale = LEVEL * float(self.window.sum()) / 2
         self._frame_phase = np.pi * np.arange(n_bins)  # centre -> frame start
-        self.phases = [
-            {"noise": NoisePhase(n_fft=self.n_fft, hop_length=self.hop_length, seed=seed,
-                                 start=NOISE_OFFSET * v),
-             "rtpghi": RTPGHI(tolerance_db=tolerance_db, n_fft=self.n_fft,
-                              hop_length=self.hop_length, seed=seed + v),
-             "harmonic": HarmonicPhase(n_fft=self.n_fft, hop_length=self.hop_length,
-                                       sample_rate=self.sample_rate, seed=seed + v,
-                                       start=NOISE_OFFSET * v)}
-            for v in range(voices)
-        ]  # fmt: skip
+        self._tolerance_db, self._seed = tolerance_db, seed
+        self.phases = self._new_phases()
         self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
         self._previous_phase = np.zeros((voices, n_bins))
         self._controls_lock = threading.Lock()
@@ -146,6 +139,17 @@ class SynthEngine:
         self.hop_seconds = np.zeros(TIMING_WINDOW)
         self.hops = 0
         self._warm_up(default_phase(run) if phase is None else phase)
+
+    def _new_phases(self) -> list[dict]:
+        """Every voice's phase methods in their starting state (the seed's)."""
+        spectral = {"n_fft": self.n_fft, "hop_length": self.hop_length}
+        return [
+            {"noise": NoisePhase(**spectral, seed=self._seed, start=NOISE_OFFSET * v),
+             "rtpghi": RTPGHI(tolerance_db=self._tolerance_db, **spectral, seed=self._seed + v),
+             "harmonic": HarmonicPhase(**spectral, sample_rate=self.sample_rate,
+                                       seed=self._seed + v, start=NOISE_OFFSET * v)}
+            for v in range(self.voices.count)
+        ]  # fmt: skip
 
     def _warm_up(self, phase: str) -> None:
         """Compiles the decoder for each batch size and numba's heap before real time."""
@@ -167,8 +171,8 @@ class SynthEngine:
 
     @property
     def controls(self) -> Controls:
-        """The current targets, with the notes gated now."""
-        return self._controls._replace(notes=self.voices.held())
+        """The current targets, with the notes gated now and the phase method."""
+        return self._controls._replace(notes=self.voices.held(), phase=self.phase)
 
     def set_latent(self, values) -> None:
         values = tuple(float(v) for v in values)
@@ -207,8 +211,13 @@ class SynthEngine:
         self.phase = method
 
     def reset(self) -> None:
-        """Silence the overlap-add buffer and jump to the controls (no glide, no attack)."""
+        """Silence the overlap-add buffer, put every phase method back in its starting state
+        and jump to the controls (no glide, no attack): the same controls played after a
+        reset give the same samples."""
         self._ola[:] = 0.0
+        self.phases = self._new_phases()
+        self._previous_mag[:] = 0.0
+        self._previous_phase[:] = 0.0
         self._latent = np.asarray(self._controls.latent, np.float32)
         self._gain = self._controls.gain
         self.voices.settle()

@@ -118,9 +118,20 @@ class Voices:
             self.envelope[:] = 0.0
 
     def settle(self) -> None:
-        """Envelopes jump to where they are heading: gated voices full, the rest silent."""
+        """Starts over with the gated notes only: they take voices 0, 1, ... in the order they
+        were played, at full level, as fresh notes; every other voice is unused and silent.
+        What the voices do next depends only on the notes gated now, not on earlier ones."""
         with self._lock:
-            self.envelope = self.gated.astype(float)
+            order = [v for v in np.argsort(self.started) if self.gated[v]]
+            notes = [(self.pitch[v], self.velocity[v], self.key_down[v]) for v in order]
+            self.pitch[:], self.velocity[:], self.started[:] = -1, 0, 0
+            self.key_down[:], self.sustained[:], self.envelope[:] = False, False, 0.0
+            self.fresh[:] = False
+            for v, (pitch, velocity, down) in enumerate(notes):
+                self.pitch[v], self.velocity[v], self.started[v] = pitch, velocity, v + 1
+                self.key_down[v], self.sustained[v] = down, not down
+                self.envelope[v], self.fresh[v] = 1.0, True
+            self._notes_on = len(notes)
 
     def held(self) -> tuple[tuple[int, int], ...]:
         """(pitch, velocity) of every gated voice, in the order they were played."""
