@@ -1,8 +1,9 @@
 """Every pad point plays its note (issue 16): the paper's objective against the additions
 beyond it, into results/pitch.md.
 
+    python launch/pitch_experiment.py --epochs 50 --rows violin_paper violin_pitch
     python launch/pitch_experiment.py --epochs 10 --rows violin_paper violin_pitch \\
-        violin_deep violin_both keys_paper keys_both
+        violin_deep violin_both keys_paper keys_pitch --table pitch_e10
 
 Trains each row of `configs/pitch.py` (2-D sigmoid bottleneck, chroma skip, note
 conditioning; same seed and epochs) into RUNS_eN/ROW, then measures each model:
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--audit-points", type=int, default=12, help="random pad points")
     parser.add_argument("--runs", default="runs/pitch", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the table")
+    parser.add_argument("--table", default="pitch", help="the table's name: OUT/TABLE.md, .csv")
     args = parser.parse_args()
     runs, out = Path(f"{args.runs}_e{args.epochs}"), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,8 +97,8 @@ def main() -> None:
         rows.append(table_row(row, final, mesh, audit))
         epochs.add(final["epochs"])
         title = TITLE.format(caption=caption(epochs), points=args.audit_points)
-        write_table(out, "pitch", title, HEADER, rows)  # after every row: progress is kept
-    print((out / "pitch.md").read_text())
+        write_table(out, args.table, title, HEADER, rows)  # after every row: progress is kept
+    print((out / f"{args.table}.md").read_text())
 
 
 if __name__ == "__main__":
