@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from timbre_jax.analysis.mesh_sweep import UNPITCHED
+from timbre_jax.analysis.decode_measure import UNPITCHED
 from timbre_jax.analysis.note_map import (
     NO_PITCH,
     NOTE_MAP,

@@ -28,17 +28,17 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from timbre_jax.analysis import plots
+from timbre_jax.analysis.decode_measure import make_classifier, unit_mesh_points
 from timbre_jax.analysis.embedding import encode_split, latent_span
 from timbre_jax.corpus.store import load_split
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.chroma import MIDI_HIGH, MIDI_LOW, note_name
-from timbre_jax.dsp.note_estimate import is_pitched, note_templates
+from timbre_jax.dsp.note_estimate import note_templates
 from timbre_jax.errors import ParameterError
 from timbre_jax.progress import progress_bar
 from timbre_jax.training.conditioning import condition_of_pitches
@@ -52,7 +52,6 @@ CPU_CHUNK, ACCELERATOR_CHUNK = 1024, 8192  # points per call: a CPU's caches fav
 MAX_FIGURE_POINTS = 1000  # 2-D meshes up to this many points per side keep their images
 NAMES = plots.NOTE_NAMES
 N_KEYS = MIDI_HIGH - MIDI_LOW + 1  # the estimator's 88 notes
-UNPITCHED = MIDI_HIGH + 1  # the decoded "note" of a frame with no clear pitch
 
 
 def default_points(latent_dim: int, conditions: int = 12) -> int:
@@ -64,12 +63,6 @@ def default_points(latent_dim: int, conditions: int = 12) -> int:
 
 def default_chunk() -> int:
     return CPU_CHUNK if jax.default_backend() == "cpu" else ACCELERATOR_CHUNK
-
-
-def unit_mesh_points(flat_index: np.ndarray, points: int, latent_dim: int) -> np.ndarray:
-    """Cell centres in [0, 1]^d of the mesh points with these flat (C-order) indices."""
-    index = np.stack(np.unravel_index(flat_index, (points,) * latent_dim), axis=1)
-    return (index + 0.5) / points
 
 
 def training_pitches(corpus: str | Path) -> np.ndarray:
@@ -92,22 +85,6 @@ def sweep_conditions(run: Run) -> np.ndarray:
         return np.arange(12)
     low, high = run.note_range
     return np.arange(low, high + 1)
-
-
-def make_classifier(run: Run, bank: np.ndarray, templates: np.ndarray):
-    """Jitted (z [C, d], condition [size]) -> (chroma class [C], MIDI note [C]) of the frames
-    decoded at the latent points with that conditioning vector (`UNPITCHED` for a frame with
-    no clear pitch)."""
-
-    def measure(z, condition):
-        frames = run.apply(z, jnp.broadcast_to(condition, (z.shape[0], condition.size)),
-                           method="decode")  # fmt: skip
-        classes = jnp.argmax(chroma.chroma(frames, bank=bank), axis=-1)
-        notes = MIDI_LOW + jnp.argmax(frames @ templates, axis=-1)
-        notes = jnp.where(is_pitched(frames, notes, templates=templates), notes, UNPITCHED)
-        return classes.astype(jnp.int8), notes.astype(jnp.int8)
-
-    return jax.jit(measure)
 
 
 def check_sizes(run: Run, points, sobol, chunk) -> int:

@@ -21,8 +21,8 @@ from typing import NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from timbre_jax.analysis.decode_measure import UNPITCHED, make_classifier, unit_mesh_points
 from timbre_jax.analysis.embedding import latent_span
-from timbre_jax.analysis.mesh_sweep import UNPITCHED, make_classifier, unit_mesh_points
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.note_estimate import note_templates
 from timbre_jax.training.conditioning import condition_of_pitches
