@@ -133,7 +133,9 @@ def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate
     audio, captured_rate = sf.read(capture, dtype="float32")
     assert captured_rate == rate and audio.shape[1] == 2
     left, right = audio.T
-    assert np.sqrt(np.mean(left**2)) > 0.01 and np.array_equal(left, right)
+    assert np.sqrt(np.mean(left**2)) > 0.01
+    differ = np.flatnonzero(left != right)  # seen once in a full run on an idle machine
+    assert not len(differ), (len(differ), differ[[0, -1]], output.device_underflows)
     start = np.flatnonzero(left)[0]  # the stream's first sample: silence before it
     for k, chord in enumerate(CHORDS):
         # from 0.4 s after the change (latency and the last chord's release) to the next one
