@@ -96,6 +96,7 @@ def test_the_panel_shades_the_pad_for_the_held_notes(qtbot):
     assert panel.shade_image.image is None
 
 
+@pytest.mark.slow
 def test_without_a_stored_map_the_held_note_is_decoded_in_the_background(qtbot, tmp_path):
     copy = tmp_path / "keys"
     shutil.copytree(PRETRAINED_DIR / "keys", copy)

@@ -151,6 +151,7 @@ def test_automation_takes_note_names_and_is_checked_as_note_is(tmp_path, capsys)
     assert code == 2 and "--note 120: MIDI 120 is outside" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_take_replays_sample_for_sample_with_its_phase_methods(skip_run, tmp_path, capsys):
     run = load_run(skip_run)
     rows = [(0.0, Controls((0.2, 0.2), 0.8, ((60, 100),), "noise")),
