@@ -29,6 +29,7 @@ from timbre_jax.analysis.embedding import latent_span, training_embedding  # noq
 from timbre_jax.synth.audio_out import BLOCK_SIZE, SWITCH_INTERVAL, Producer  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
 from timbre_jax.synth.ringbuffer import RingBuffer  # noqa: E402
+from timbre_jax.synth.session import Session  # noqa: E402
 from timbre_jax.training.run import load_run, run_folder  # noqa: E402
 
 CHORD = (60, 64, 67, 71)
@@ -52,12 +53,14 @@ def circle(engine: SynthEngine, low, high, t: float) -> list[float]:
     return list(centre + radius * np.resize([np.cos(angle), np.sin(angle)], engine.latent_dim))
 
 
-def play(engine: SynthEngine, seconds: float, main_thread) -> tuple[dict, int]:
+def play(session: Session, seconds: float, main_thread) -> tuple[dict, int]:
     """Plays `seconds` with the producer and the drain running while `main_thread(seconds)`
     runs here; returns the engine's timing of those hops and the underruns."""
+    engine = session.engine
     engine.reset()  # restarts the timing statistics
     ring = RingBuffer(8 * engine.hop_length)
     producer, stop = Producer(engine, ring), threading.Event()
+    producer.next_hop = session.next_hop
     consumer = threading.Thread(target=drain, args=(ring, engine.sample_rate, stop))
     producer.fill()
     producer.start()
@@ -80,16 +83,17 @@ def main() -> None:
     run = load_run(run_folder(workdir=args.workdir, model=args.model or
                               (None if args.workdir else "one_octave")))  # fmt: skip
     engine = SynthEngine(run)
+    session = Session(run, engine)
     low, high = latent_span(run)
     for pitch in CHORD:
-        engine.note_on(pitch)
+        session.note_on(pitch)
     sys.setswitchinterval(SWITCH_INTERVAL)  # as `AudioOutput.start` sets it
     gc.freeze()
 
     def turn_knob(seconds: float) -> None:
         started = time.perf_counter()
         while (t := time.perf_counter() - started) < seconds:
-            engine.set_latent(circle(engine, low, high, t))
+            session.set_latent(circle(engine, low, high, t))
             time.sleep(MOVE_SECONDS)
 
     import pyqtgraph as pg
@@ -98,7 +102,7 @@ def main() -> None:
     from timbre_jax.synth.panel import SynthPanel
 
     app = pg.mkQApp("bench_panel")
-    panel = SynthPanel(engine, run=run, low=low, high=high, embedding=training_embedding(run))
+    panel = SynthPanel(session, low=low, high=high, embedding=training_embedding(run))
     panel.resize(1100, 650)
 
     def run_panel(seconds: float) -> None:
@@ -106,7 +110,7 @@ def main() -> None:
         started = time.perf_counter()
         knob = QtCore.QTimer()
         knob.timeout.connect(
-            lambda: engine.set_latent(circle(engine, low, high, time.perf_counter() - started))
+            lambda: session.set_latent(circle(engine, low, high, time.perf_counter() - started))
         )
         knob.start(round(1000 * MOVE_SECONDS))
         QtCore.QTimer.singleShot(round(1000 * seconds), app.quit)
@@ -119,7 +123,7 @@ def main() -> None:
     p99 = {"without panel": [], "with panel": []}
     for _ in range(args.rounds):
         for name, main_thread in (("without panel", turn_knob), ("with panel", run_panel)):
-            timing, underruns = play(engine, args.seconds, main_thread)
+            timing, underruns = play(session, args.seconds, main_thread)
             p99[name].append(timing["p99_ms"])
             print(f"  {name:14s} per-hop compute: median {timing['median_ms']:.2f} ms, "
                   f"p99 {timing['p99_ms']:.2f} ms; {underruns} underruns")  # fmt: skip

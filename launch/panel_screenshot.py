@@ -18,6 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
 from timbre_jax.synth.automation import parse_chord  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
+from timbre_jax.synth.session import Session  # noqa: E402
 from timbre_jax.training.run import load_run, run_folder  # noqa: E402
 
 
@@ -38,12 +39,13 @@ def main() -> None:
     from timbre_jax.synth.panel import REDRAW_MS, SynthPanel
 
     app = pg.mkQApp("panel_screenshot")
-    panel = SynthPanel(engine, run=run, low=low, high=high, embedding=training_embedding(run))
+    session = Session(run, engine)
+    panel = SynthPanel(session, low=low, high=high, embedding=training_embedding(run))
     panel.resize(1100, 650)
     panel.show()
     for pitch in parse_chord(args.chord):
-        engine.note_on(pitch)
-    engine.render(0.5)
+        session.note_on(pitch)
+    session.render(0.5)
     deadline = time.perf_counter() + 3 * REDRAW_MS / 1000
     while time.perf_counter() < deadline:
         app.processEvents()

@@ -9,22 +9,31 @@ from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.session import Session
 from timbre_jax.synth.voices import velocity_gain
 from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 
 @pytest.fixture(scope="module")
-def engine():
-    """The shipped one-octave model: it plays the pitch classes it is asked for."""
-    return SynthEngine(load_run(PRETRAINED_DIR / "one_octave"))
+def model():
+    """The shipped one-octave model (it plays the pitch classes it is asked for) and an
+    engine on it."""
+    run = load_run(PRETRAINED_DIR / "one_octave")
+    return run, SynthEngine(run)
 
 
 @pytest.fixture
-def controller(engine):
+def session(model):
+    run, engine = model
     engine.silence()
-    engine.set_sustain(False)
-    engine.set_latent([0.5, 0.5])
-    return midi.MidiController(engine, [0, 0], [1, 1])
+    engine.reset()
+    return Session(run, engine)
+
+
+@pytest.fixture
+def controller(session):
+    session.set_latent([0.5, 0.5])
+    return midi.MidiController(session, [0, 0], [1, 1])
 
 
 def send(controller, kind, **fields):
@@ -37,28 +46,28 @@ def strongest_classes(audio, count):
 
 
 def test_keys_play_voices_with_their_velocity(controller):
-    engine = controller.engine
+    session = controller.targets
     send(controller, "note_on", note=64, velocity=100)  # E4
     send(controller, "note_on", note=67, velocity=50)  # G4 with it
-    assert engine.controls.notes == ((64, 100), (67, 50))
+    assert session.peek().notes == ((64, 100), (67, 50))
     send(controller, "note_off", note=67)
-    assert engine.controls.notes == ((64, 100),)  # the E still held
+    assert session.peek().notes == ((64, 100),)  # the E still held
     send(controller, "note_on", note=64, velocity=0)  # note-off as velocity 0
-    assert engine.controls.notes == ()
+    assert session.peek().notes == ()
 
 
 def test_a_chord_sounds_its_three_pitch_classes(controller):
     for note in (57, 60, 64):  # A3 C4 E4
         send(controller, "note_on", note=note, velocity=100)
-    audio = controller.engine.render(1.0)
+    audio = controller.targets.render(1.0)
     assert strongest_classes(audio[4096:], 3) == {"A", "C", "E"}
 
 
 def rms_of_a_note(controller, velocity):
-    controller.engine.silence()
-    controller.engine.reset()
+    controller.targets.engine.silence()
+    controller.targets.engine.reset()
     send(controller, "note_on", note=60, velocity=velocity)
-    audio = controller.engine.render(1.0)[8192:]
+    audio = controller.targets.render(1.0)[8192:]
     send(controller, "note_off", note=60)
     return float(np.sqrt(np.mean(audio**2)))
 
@@ -70,35 +79,35 @@ def test_velocity_sets_the_level_on_the_documented_curve(controller):
 
 
 def test_the_sustain_pedal_holds_released_notes(controller):
-    engine = controller.engine
+    session = controller.targets
     send(controller, "control_change", control=midi.SUSTAIN, value=127)
     send(controller, "note_on", note=60, velocity=100)
     send(controller, "note_off", note=60)
-    assert engine.controls.notes == ((60, 100),)
-    assert np.abs(engine.render(1.0)[-4096:]).max() > 0.01  # still sounding
+    assert session.peek().notes == ((60, 100),)
+    assert np.abs(session.render(1.0)[-4096:]).max() > 0.01  # still sounding
     send(controller, "control_change", control=midi.SUSTAIN, value=0)
-    assert engine.controls.notes == ()
-    assert np.abs(engine.render(engine.tail_seconds() + 0.1)[-2048:]).max() == 0
+    assert session.peek().notes == ()
+    assert np.abs(session.render(session.engine.tail_seconds() + 0.1)[-2048:]).max() == 0
 
 
 @pytest.mark.parametrize("control", [midi.ALL_NOTES_OFF, midi.ALL_SOUND_OFF])
 def test_all_notes_off_and_all_sound_off_silence(controller, control):
-    engine = controller.engine
+    session = controller.targets
     for note in (60, 64, 67):
         send(controller, "note_on", note=note, velocity=100)
-    engine.render(0.3)
+    session.render(0.3)
     send(controller, "control_change", control=control, value=0)
-    assert engine.controls.notes == ()
-    assert np.abs(engine.render(engine.tail_seconds() + 0.1)[-2048:]).max() == 0
+    assert session.peek().notes == ()
+    assert np.abs(session.render(session.engine.tail_seconds() + 0.1)[-2048:]).max() == 0
 
 
 def test_control_changes_move_latent_neurons(controller):
     send(controller, "control_change", control=midi.CC_BASE + 1, value=127)
     send(controller, "control_change", control=midi.CC_BASE, value=0)
-    assert controller.engine.controls.latent == (0.0, 1.0)
+    assert controller.targets.peek().latent == (0.0, 1.0)
     send(controller, "control_change", control=midi.CC_BASE + 2, value=64)  # no z2
     send(controller, "pitchwheel", pitch=100)
-    assert controller.engine.controls.latent == (0.0, 1.0)
+    assert controller.targets.peek().latent == (0.0, 1.0)
 
 
 def test_the_default_port_skips_through_ports():
@@ -123,16 +132,16 @@ def test_a_chord_arrives_through_a_jack_midi_port(jack_server, controller):
         sender.send(mido.Message("control_change", control=midi.CC_BASE, value=0))
         sender.send(mido.Message("control_change", control=midi.CC_BASE, value=64))
         deadline = time.time() + 5
-        while time.time() < deadline and controller.engine.controls.latent[0] != 64 / 127:
+        while time.time() < deadline and controller.targets.peek().latent[0] != 64 / 127:
             time.sleep(0.01)
-        assert controller.engine.controls.notes == ((57, 90), (60, 90), (64, 90))
-        assert controller.engine.controls.latent[0] == 64 / 127  # both CCs arrived, in order
-        assert strongest_classes(controller.engine.render(1.0)[4096:], 3) == {"A", "C", "E"}
+        assert controller.targets.peek().notes == ((57, 90), (60, 90), (64, 90))
+        assert controller.targets.peek().latent[0] == 64 / 127  # both CCs arrived, in order
+        assert strongest_classes(controller.targets.render(1.0)[4096:], 3) == {"A", "C", "E"}
         sender.send(mido.Message("control_change", control=midi.ALL_NOTES_OFF, value=0))
         deadline = time.time() + 5
-        while time.time() < deadline and controller.engine.controls.notes:
+        while time.time() < deadline and controller.targets.peek().notes:
             time.sleep(0.01)
-        assert controller.engine.controls.notes == ()
+        assert controller.targets.peek().notes == ()
     finally:
         sender.close()
         port.close()

@@ -145,14 +145,17 @@ def test_the_panel_says_what_the_model_plays(runs, qtbot, tmp_path):
     from pyqtgraph.Qt import QtWidgets
 
     from timbre_jax.synth.panel import CHROMA_NOTE, SynthPanel
+    from timbre_jax.synth.session import Session
 
     texts = {}
     for kind, run in runs.items():
-        panel = SynthPanel(SynthEngine(run), run=run, low=[0, 0], high=[1, 1], record_dir=tmp_path)
+        panel = SynthPanel(
+            Session(run, SynthEngine(run), record_dir=tmp_path), low=[0, 0], high=[1, 1]
+        )
         qtbot.addWidget(panel)
         texts[kind] = [label.text() for label in panel.findChildren(QtWidgets.QLabel)]
         if kind == "note":
-            panel.engine.note_on(96)  # C7, above the trained G5: played as C5
+            panel.session.note_on(96)  # C7, above the trained G5: played as C5
             panel.redraw()
             assert "C7->C5" in panel.voices.text()
     assert CHROMA_NOTE in texts["chroma"]

@@ -22,6 +22,7 @@ from timbre_jax.analysis.note_map import (
 )
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.panel import SHADES, SynthPanel
+from timbre_jax.synth.session import Session
 from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 
@@ -71,7 +72,7 @@ def shown_verdicts(panel) -> np.ndarray:
 
 
 def open_panel(qtbot, run) -> SynthPanel:
-    panel = SynthPanel(SynthEngine(run), run=run, low=[0, 0], high=[1, 1], output=None)
+    panel = SynthPanel(Session(run, SynthEngine(run)), low=[0, 0], high=[1, 1])
     qtbot.addWidget(panel)
     panel.show()
     qtbot.waitExposed(panel)
@@ -83,15 +84,15 @@ def test_the_panel_shades_the_pad_for_the_held_notes(qtbot):
     panel = open_panel(qtbot, run)
     stored = load_note_map(run.folder)
     assert panel.shade_image.image is None
-    panel.engine.note_on(90)
+    panel.session.note_on(90)
     panel.redraw()
     np.testing.assert_array_equal(shown_verdicts(panel), verdicts(stored.notes[90], 90))
-    panel.engine.note_on(37)  # a chord: each cell shows its worse note
+    panel.session.note_on(37)  # a chord: each cell shows its worse note
     panel.redraw()
     np.testing.assert_array_equal(shown_verdicts(panel), shade(stored, [37, 90]))
     rect = panel.shade_image.mapRectToParent(panel.shade_image.boundingRect())
     assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx((0, 0, 1, 1))
-    panel.engine.release_all()
+    panel.session.all_notes_off()
     panel.redraw()
     assert panel.shade_image.image is None
 
@@ -103,7 +104,7 @@ def test_without_a_stored_map_the_held_note_is_decoded_in_the_background(qtbot, 
     (copy / NOTE_MAP).unlink()
     run = load_run(copy)
     panel = open_panel(qtbot, run)
-    panel.engine.note_on(61)
+    panel.session.note_on(61)
     qtbot.waitUntil(lambda: panel.shaded == (61,), timeout=60_000)  # the redraw timer's ticks
     decode, _ = make_note_decoder(run)
     np.testing.assert_array_equal(shown_verdicts(panel), verdicts(decode(61), 61))

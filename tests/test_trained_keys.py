@@ -12,6 +12,7 @@ from timbre_jax.synth import midi
 from timbre_jax.synth.automation import write_automation
 from timbre_jax.synth.engine import Controls
 from timbre_jax.synth.keyboard import ComputerKeyboard, UntrainedKeys
+from timbre_jax.synth.targets import ControlTargets
 from timbre_jax.training.models import Autoencoder
 from timbre_jax.training.run import Run, load_run, run_folder
 
@@ -103,31 +104,19 @@ def test_render_refuses_an_automation_row_with_an_untrained_key(one_octave, tmp_
     assert "line 3: one_octave was never trained on F# (it was trained on C D E F G A B)" in err
 
 
-class RecordingEngine:
-    """What a MIDI controller asks of the engine, recorded."""
-
-    def __init__(self):
-        self.calls = []
-
-    def note_on(self, pitch, velocity=100):
-        self.calls.append(("on", pitch))
-
-    def note_off(self, pitch):
-        self.calls.append(("off", pitch))
-
-
 def test_midi_starts_no_voice_for_an_untrained_key_and_says_it_once(one_octave):
-    engine, keys = RecordingEngine(), UntrainedKeys(one_octave)
-    controller = midi.MidiController(engine, [0, 0], [1, 1], keys)
+    keys = UntrainedKeys(one_octave)
+    targets = ControlTargets([0.5, 0.5], 0.8, "noise", ["noise"], keys)
+    controller = midi.MidiController(targets, [0, 0], [1, 1])
     for note in (61, 60, 61, 73):  # C#4, C4, C#4 again, C#5
         controller(mido.Message("note_on", note=note, velocity=100))
-    assert engine.calls == [("on", 60)]
+    assert targets.peek().notes == ((60, 100),)
     assert keys.news() == "C#4 C#5: not trained, not played"
     controller(mido.Message("note_on", note=61, velocity=100))
     assert keys.news() == "" and keys.said == [61, 73]  # said once
-    plays_all = midi.MidiController(engine, [0, 0], [1, 1])  # by default every key sounds
-    plays_all(mido.Message("note_on", note=61, velocity=100))
-    assert engine.calls[-1] == ("on", 61)
+    plays_all = ControlTargets([0.5, 0.5], 0.8, "noise", ["noise"])  # every key sounds
+    midi.MidiController(plays_all, [0, 0], [1, 1])(mido.Message("note_on", note=61, velocity=9))
+    assert plays_all.peek().notes == ((61, 9),)
 
 
 def test_the_computer_keyboard_plays_no_untrained_key(one_octave):
@@ -144,9 +133,10 @@ def test_the_panel_greys_out_untrained_keys_and_says_each_once(one_octave, qtbot
 
     from timbre_jax.synth.engine import SynthEngine
     from timbre_jax.synth.panel import SynthPanel
+    from timbre_jax.synth.session import Session
 
-    panel = SynthPanel(SynthEngine(one_octave), run=one_octave, low=[0, 0], high=[1, 1],
-                       record_dir=tmp_path)  # fmt: skip
+    session = Session(one_octave, SynthEngine(one_octave), record_dir=tmp_path)
+    panel = SynthPanel(session, low=[0, 0], high=[1, 1])
     qtbot.addWidget(panel)
     buttons = [panel.note_buttons.button(n) for n in range(12)]
     assert [b.isEnabled() for b in buttons] == [n in C_MAJOR for n in range(12)]
@@ -154,14 +144,14 @@ def test_the_panel_greys_out_untrained_keys_and_says_each_once(one_octave, qtbot
     qtbot.keyPress(panel, QtCore.Qt.Key.Key_X)  # an octave up: still no black keys
     assert not buttons[1].isEnabled() and buttons[2].isEnabled()
     qtbot.keyPress(panel, QtCore.Qt.Key.Key_W)  # C#5 on the computer keyboard
-    midi.MidiController(panel.engine, panel.low, panel.high, panel.untrained)(
+    midi.MidiController(session, panel.low, panel.high)(
         mido.Message("note_on", note=66, velocity=100)  # F#4 on MIDI
     )
-    assert panel.engine.controls.notes == ()
+    assert session.peek().notes == ()
     panel.redraw()
     assert panel.status.text() == "C#5 F#4: not trained, not played"
     panel.status.clear()
     qtbot.keyRelease(panel, QtCore.Qt.Key.Key_W)
     qtbot.keyPress(panel, QtCore.Qt.Key.Key_W)  # again: not said again
     panel.redraw()
-    assert panel.status.text() == "" and panel.engine.controls.notes == ()
+    assert panel.status.text() == "" and session.peek().notes == ()

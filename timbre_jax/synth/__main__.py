@@ -1,85 +1,184 @@
-"""`python -m timbre_jax.synth --workdir runs/NAME` (or `--model one_octave`, a pretrained
-model from results/pretrained): open the synth panel on a trained model.
+"""`python -m timbre_jax.synth --workdir runs/NAME` (or `--model violin`, a pretrained model
+from results/pretrained): play a trained model, from the panel or `--headless`.
 
 Plays `--voices` notes at once (default 8) through the default audio output (or `--device`),
 listens to the first MIDI input that is not a "Through" port (or `--midi-port INDEX|NAME`;
-`--list-midi` lists them; `--midi-api UNIX_JACK` for JACK MIDI), and records takes into
-`--record-dir`. Without an audio device the panel still opens and records offline.
-`--list-devices` lists the audio outputs; the sound plays at the output's default rate on
-all its channels (or `--rate HZ`, `--channels N`), the same signal on each.
+`--list-midi` lists them; `--midi-api UNIX_JACK` for JACK MIDI), and, with `--osc PORT`, to
+OSC on UDP (the addresses are in the README and timbre_jax/synth/osc.py). Records takes into
+`--record-dir`. `--list-devices` lists the audio outputs; the sound plays at the output's
+default rate on all its channels (or `--rate HZ`, `--channels N`), the same signal on each.
+`--headless` plays with no window (no Qt loaded), printing `ready` once a note sounds at once
+and a status line until Ctrl-C.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import time
 
-from timbre_jax.analysis.embedding import latent_span, training_embedding
-from timbre_jax.cli import ArgumentParser, command
-from timbre_jax.synth import devices, midi
-from timbre_jax.synth.audio_out import AudioOutput, default_output_available
-from timbre_jax.synth.engine import VOICES, SynthEngine
-from timbre_jax.training.run import load_run, pretrained_names, run_folder
+LAUNCHED = time.perf_counter()  # before the imports below, which take most of the start-up
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
+from timbre_jax.cli import ArgumentParser, command  # noqa: E402
+from timbre_jax.errors import ParameterError  # noqa: E402
+from timbre_jax.synth import devices, midi  # noqa: E402
+from timbre_jax.synth.audio_out import AudioOutput, default_output_available  # noqa: E402
+from timbre_jax.synth.engine import VOICES, SynthEngine  # noqa: E402
+from timbre_jax.synth.osc import LOCALHOST, OscControls, OscInput  # noqa: E402
+from timbre_jax.synth.session import Session  # noqa: E402
+from timbre_jax.training.run import load_run, pretrained_names, run_folder  # noqa: E402
+
+STATUS_SECONDS = 1.0  # between status lines in headless play
+
+
+def since_launch() -> float:
+    """Seconds since the process started (Linux: from /proc, so the interpreter's own start
+    counts too), else since this module began to load."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - LAUNCHED
+
+
+def parser() -> ArgumentParser:
+    p = ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--workdir", help="a run folder")
+    source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
+    p.add_argument("--phase", help="noise, rtpghi or harmonic (note models; their default, "
+                   "else noise)")  # fmt: skip
+    p.add_argument("--device", help="audio output index or (part of its) name")
+    p.add_argument("--list-devices", action="store_true", help="list audio outputs and exit")
+    p.add_argument("--rate", type=int, help="output sample rate, Hz (default: the device's)")
+    p.add_argument("--channels", type=int, help="output channels (default: all the device's)")
+    p.add_argument("--voices", type=int, default=VOICES, help="notes sounding at once")
+    p.add_argument("--midi-port", help="MIDI input index or name (default: the first one that "
+                   "is not a Through port)")  # fmt: skip
+    p.add_argument("--list-midi", action="store_true", help="list MIDI inputs and exit")
+    p.add_argument("--midi-api", help="rtmidi API: LINUX_ALSA (default) or UNIX_JACK")
+    default_cc = f"CC {midi.CC_BASE}, {midi.CC_BASE + 1}, ... for z0, z1, ..."
+    p.add_argument("--cc", help=f"controllers for the latent axes, e.g. z0=1,z1=74 (default: "
+                   f"{default_cc})")  # fmt: skip
+    p.add_argument("--osc", type=int, metavar="PORT", help="listen for OSC on this UDP port")
+    p.add_argument("--osc-host", default=LOCALHOST,
+                   help="interface OSC listens on (default: localhost, this machine only; "
+                        "0.0.0.0 lets ANY machine on the network play the synth)")  # fmt: skip
+    p.add_argument("--record-dir", default="takes", help="where Record writes takes")
+    p.add_argument("--headless", action="store_true", help="play without the panel (no Qt)")
+    p.add_argument("--play", action="store_true", help="start the sound on opening the panel")
+    p.add_argument("--quit-after", type=float, help="stop after this many seconds")
+    return p
+
+
+def check(args) -> None:
+    """Refuses what cannot work, before the model loads."""
+    if args.midi_api is not None and args.midi_api not in midi.api_names():
+        raise ParameterError(f"--midi-api {args.midi_api!r} is not one of {midi.api_names()}")
+    for flag in ("rate", "channels", "voices"):
+        value = getattr(args, flag)
+        if value is not None and value <= 0:
+            raise ParameterError(f"--{flag} must be positive, got {value}")
+    if args.osc is not None and not 0 <= args.osc <= 65535:
+        raise ParameterError(f"--osc must be a UDP port 0-65535, got {args.osc}")
+    if args.quit_after is not None and not args.quit_after > 0:
+        raise ParameterError(
+            f"--quit-after must be a positive number of seconds, got {args.quit_after}"
+        )
+    if args.device is not None:
+        devices.resolve(args.device)  # an unknown device is named with the list
+    if (args.play or args.headless) and not default_output_available():
+        raise ParameterError(f"--{'headless' if args.headless else 'play'} needs an audio "
+                             "output and PortAudio finds none (--list-devices)")  # fmt: skip
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = ArgumentParser(prog="python -m timbre_jax.synth", description=__doc__)
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--workdir", help="a run folder")
-    source.add_argument("--model", help=f"a pretrained model: one of {pretrained_names()}")
-    parser.add_argument("--phase", help="noise, rtpghi or harmonic (note models; "
-                        "their default, else noise)")  # fmt: skip
-    parser.add_argument("--device", help="audio output index or (part of its) name")
-    parser.add_argument("--list-devices", action="store_true", help="list audio outputs and exit")
-    parser.add_argument("--rate", type=int, help="output sample rate, Hz (default: the device's)")
-    parser.add_argument("--channels", type=int, help="output channels (default: all the device's)")
-    parser.add_argument("--voices", type=int, default=VOICES, help="notes sounding at once")
-    parser.add_argument("--midi-port", help="MIDI input index or name (default: the first one "
-                        "that is not a Through port)")  # fmt: skip
-    parser.add_argument("--list-midi", action="store_true", help="list MIDI inputs and exit")
-    parser.add_argument("--midi-api", help="rtmidi API, e.g. UNIX_JACK (default: ALSA)")
-    parser.add_argument("--record-dir", default="takes", help="where Record writes takes")
-    parser.add_argument("--play", action="store_true", help="start the sound on opening")
-    parser.add_argument("--quit-after", type=float, help="close the panel after this many seconds")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args.list_devices:
         print(devices.table(devices.output_devices()))
         return 0
-    if args.device is not None:
-        devices.resolve(args.device)  # an unknown device fails before the model loads
+    check(args)
     names = midi.input_names(args.midi_api)
     if args.list_midi:
         print("\n".join(f"{i}: {n}" for i, n in enumerate(names)) or "no MIDI inputs")
         return 0
     port_name = midi.choose_port(names, args.midi_port)
     run = load_run(run_folder(workdir=args.workdir, model=args.model))
-    engine = SynthEngine(run, phase=args.phase, voices=args.voices)
     low, high = latent_span(run)
-    embedding = training_embedding(run)
+    cc_map = midi.parse_cc_map(args.cc, run.latent_dim) if args.cc else None
+    loaded = since_launch()
+    engine = SynthEngine(run, phase=args.phase, voices=args.voices)
+    compiled = since_launch()
     output = None
     if default_output_available():
         output = AudioOutput(engine, device=args.device, rate=args.rate, channels=args.channels)
+    session = Session(run, engine, output=output, record_dir=args.record_dir)
+    controller = midi.MidiController(session, low, high, cc_map)
+    if port_name is not None:
+        session.sources.append(midi.MidiInput(controller, port_name, args.midi_api))
+    if args.osc is not None:
+        osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
+        session.sources.append(osc)
+        print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
+    steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
+    if args.headless:
+        return play_headless(session, steps=steps, quit_after=args.quit_after)
+    return play_panel(session, args, controller, low, high, training_embedding(run))
+
+
+def play_headless(session: Session, *, steps: str, quit_after: float | None) -> int:
+    """Plays until Ctrl-C (or `quit_after` seconds), a status line every second."""
+    session.start()
+    print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
+    stop_at = time.monotonic() + (quit_after or float("inf"))
+    tty = sys.stdout.isatty()
+    try:
+        while time.monotonic() < stop_at:
+            time.sleep(min(STATUS_SECONDS, max(0.0, stop_at - time.monotonic())))
+            for line in session.news():
+                print(("\n" if tty else "") + line, flush=True)
+            print(("\r" if tty else "") + session.status(), end="" if tty else "\n", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+    output, final = session.output, session.peek()
+    print(f"\nplayed {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
+    if output.device_underflows:
+        times = ", ".join(f"{t:.2f}" for t in output.underflow_seconds()[:8])
+        print(f"the device flagged underflows at {times} s of the stream")
+    controls = {"latent": final.latent, "gain": final.gain, "phase": final.phase,
+                "notes": final.notes, "sounding": session.engine.sounding}  # fmt: skip
+    print(f"final {json.dumps(controls)}")
+    return 0
+
+
+def play_panel(session: Session, args, controller, low, high, embedding) -> int:
     import pyqtgraph as pg  # Qt is loaded only once the model and devices are known good
     from pyqtgraph.Qt import QtCore
 
     from timbre_jax.synth.panel import SynthPanel
 
     app = pg.mkQApp("timbre_jax")
-    panel = SynthPanel(engine, run=run, low=low, high=high, embedding=embedding, output=output,
-                       record_dir=args.record_dir, midi_port=port_name,
+    panel = SynthPanel(session, low=low, high=high, embedding=embedding, controller=controller,
                        midi_api=args.midi_api)  # fmt: skip
     panel.show()
-    if args.play and output is not None:
+    if args.play and session.output is not None:
         panel.play.setChecked(True)
     if args.quit_after:
         QtCore.QTimer.singleShot(round(1000 * args.quit_after), app.quit)
     app.exec()
-    panel.set_midi_input(None)
-    if output is not None:
-        if panel.play.isChecked():
-            panel.play.setChecked(False)
-        print(f"played {output.ring.read / output.sample_rate:.1f} s, {output.underruns} underruns")
+    session.close()
+    if session.output is not None:
+        output = session.output
+        print(f"played {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
         output.close()
     return 0
 

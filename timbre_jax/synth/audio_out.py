@@ -33,6 +33,7 @@ POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
 # 44.1 to 48 kHz). "HQ" is flat to 20 kHz but adds about 8 ms, which took the control-to-sound
 # latency at 48 kHz from 35 to 45 ms median, 46 to 59 ms max (launch/bench_synth.py).
 RESAMPLE_QUALITY = "LQ"
+UNDERFLOWS_KEPT = 64  # the device underflows whose time is kept
 
 
 class Producer:
@@ -43,6 +44,9 @@ class Producer:
       ring: the buffer the stream reads; it holds samples at `rate`.
       rate: the stream's sample rate in Hz; default the engine's. Hops are resampled to it.
       lead_seconds: the producer tops the ring up while it holds less sound than this.
+
+    `next_hop` makes each hop: the engine's by default; a session sets its own, which applies
+    the player's controls first.
     """
 
     def __init__(self, engine: SynthEngine, ring: RingBuffer, *, rate: int | None = None,
@@ -54,6 +58,7 @@ class Producer:
         if self.lead_samples + 2 * hop_samples > ring.capacity:
             raise ParameterError(f"a lead of {lead_seconds} s does not fit the ring buffer")
         self.engine, self.ring = engine, ring
+        self.next_hop = engine.next_hop
         self.resampler = None  # kept across restarts: the sound continues where it stopped
         if self.rate != engine.sample_rate:
             import soxr
@@ -71,7 +76,7 @@ class Producer:
         """Decodes one hop, tees it to the recorder (at the engine's rate) and writes it,
         resampled to `rate`, to the ring."""
         controls = self.engine.controls
-        hop = self.engine.next_hop()
+        hop = self.next_hop()
         recorder = self.recorder  # read once: the panel may swap it meanwhile
         if recorder is not None:
             recorder.append((controls, hop))
@@ -142,10 +147,13 @@ class AudioOutput:
         self.ring = RingBuffer(4 * (lead_samples + hop_samples + block_size))
         self.producer = Producer(engine, self.ring, rate=self.sample_rate,
                                  lead_seconds=lead_seconds)  # fmt: skip
+        self.block_size = block_size
+        self._stopping = False
         self._mono = np.zeros(block_size, np.float32)  # the callback's block
         self._column = self._mono[:, None]  # the same block, broadcast over channels
         self._switch_interval = sys.getswitchinterval()
         self.device_underflows = 0  # callbacks whose status flagged an output underflow
+        self.underflow_callbacks = np.zeros(UNDERFLOWS_KEPT, np.int64)  # the first ones' numbers
         self.callbacks = 0
         self.prefilled = 0
         try:
@@ -162,12 +170,18 @@ class AudioOutput:
             ) from err
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
-        if status.output_underflow:
+        if status.output_underflow and not self._stopping:  # stopping flags some: not counted
+            if self.device_underflows < UNDERFLOWS_KEPT:
+                self.underflow_callbacks[self.device_underflows] = self.callbacks
             self.device_underflows += 1
-            self.last_underflow = self.callbacks
         self.callbacks += 1
         self.ring.read_into(self._mono)
         outdata[:] = self._column
+
+    def underflow_seconds(self) -> list[float]:
+        """When the device flagged its first underflows, in seconds of the stream."""
+        kept = self.underflow_callbacks[: min(self.device_underflows, UNDERFLOWS_KEPT)]
+        return [float(k * self.block_size / self.sample_rate) for k in kept]
 
     @property
     def underruns(self) -> int:
@@ -182,10 +196,12 @@ class AudioOutput:
         self.producer.fill()
         self.prefilled = self.ring.available()  # samples before the producer's first hop
         self.producer.start()
+        self._stopping = False
         self.stream.start()
 
     def stop(self) -> None:
         """Stops the sound; `start` plays again."""
+        self._stopping = True
         self.stream.stop()
         self.producer.stop()
         sys.setswitchinterval(self._switch_interval)

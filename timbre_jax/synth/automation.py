@@ -174,17 +174,20 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
             engine.note_on(pitch, velocity)
 
 
+def first_hops(times, seconds_per_hop: float) -> np.ndarray:
+    """[rows] the hop from which each row applies: the first that starts at or after its time
+    (within a thousandth of a hop: a take's rows, stamped with a hop's start, apply at that
+    hop whatever the rounding of their times in the file)."""
+    return np.ceil(np.asarray(times) / seconds_per_hop - 1e-3).astype(int)
+
+
 def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]]) -> np.ndarray:
     """Plays the rows: each hop uses the last row at or before its start. After the last row
     every note is released and the sound rings out (`engine.tail_seconds()`)."""
-    times = np.array([t for t, _ in rows])
-    n_hops = max(1, int(np.ceil(times[-1] * engine.sample_rate / engine.hop_length)))
+    starts = first_hops([t for t, _ in rows], engine.hop_length / engine.sample_rate)
     hops = []
-    for k in range(n_hops):
-        controls = rows[
-            max(0, np.searchsorted(times, k * engine.hop_length / engine.sample_rate, "right") - 1)
-        ][1]
-        apply_controls(engine, controls)
+    for k in range(max(1, starts[-1])):
+        apply_controls(engine, rows[max(0, np.searchsorted(starts, k, "right") - 1)][1])
         if k == 0:
             engine.reset()
         hops.append(engine.next_hop())

@@ -290,6 +290,11 @@ class SynthEngine:
             return np.asarray(pitches)
         return fold_into_range(pitches, *self.note_range)
 
+    def is_silent(self) -> bool:
+        """Whether nothing sounds or rings on: no voice gated or fading, the overlap-add empty."""
+        voices = self.voices
+        return not (voices.gated.any() or voices.envelope.any() or self._ola.any())
+
     def tail_seconds(self) -> float:
         """How long the sound lasts after the last note's release: release + frame overlap."""
         return RELEASE_SECONDS + self.n_fft / self.sample_rate

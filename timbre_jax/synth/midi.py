@@ -3,70 +3,125 @@
 A note-on plays its key at its velocity (`voices.velocity_gain`: the General MIDI curve) on a
 voice of its own, a note-off releases it; the sustain pedal (CC 64, down at 64 or more) holds
 released notes until it goes up; CC 120 (all sound off) stops every voice at once, CC 123
-(all notes off) releases them. Control change `CC_BASE + i` moves latent neuron i across the
-span the model uses. A key the model was never trained on starts no voice; it is said once
-(`keyboard.UntrainedKeys`, which the panel reads).
+(all notes off) releases them. Controllers move latent neurons across the span the model
+uses: CC 20, 21, ... move z0, z1, ... by default (undefined CCs in General MIDI), `--cc
+z0=1,z1=74` chooses others, and MIDI learn (`MidiController.learn`) maps the next controller
+moved. Pitch bend, aftertouch and program changes are ignored on purpose (a note model is
+conditioned on whole notes; there is nothing to bend) and counted. Every message goes to the
+session's control methods (`ControlTargets`), which refuse keys the model was never trained
+on and say each once.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import threading
+from collections import Counter
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.keyboard import UntrainedKeys
+from timbre_jax.synth.targets import ControlTargets
 
-CC_BASE = 20  # CC 20, 21, ... move latent neurons 0, 1, ... (undefined CCs in General MIDI)
+CC_BASE = 20  # CC 20, 21, ... move latent neurons 0, 1, ... by default
 SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF = 64, 120, 123
+RESERVED = (SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF)  # never mapped to a latent
+IGNORED = ("pitchwheel", "aftertouch", "polytouch", "program_change")
 THROUGH = "through"  # ports whose name has it only echo other ports: never chosen by default
 
 
+def default_cc_map(latent_dim: int) -> dict[int, int]:
+    """{controller: latent axis}: CC 20 -> z0, CC 21 -> z1, ..."""
+    return {CC_BASE + i: i for i in range(latent_dim)}
+
+
+def parse_cc_map(text: str, latent_dim: int) -> dict[int, int]:
+    """`z0=1,z1=74` -> {1: 0, 74: 1} (controller -> latent axis); axes not named keep no
+    controller."""
+    mapping: dict[int, int] = {}
+    for item in text.split(","):
+        axis, _, control = item.strip().partition("=")
+        if not (axis.startswith("z") and axis[1:].isdigit() and control.strip().isdigit()):
+            raise ParameterError(f"--cc takes z<axis>=<controller> pairs like z0=1,z1=74, "
+                                 f"got {item!r}")  # fmt: skip
+        axis, control = int(axis[1:]), int(control)
+        if axis >= latent_dim:
+            raise ParameterError(f"--cc {item}: the model has z0-z{latent_dim - 1}")
+        if not 0 <= control <= 127 or control in RESERVED:
+            raise ParameterError(f"--cc {item}: a controller is 0-127 other than {RESERVED} "
+                                 "(sustain, all sound off, all notes off)")  # fmt: skip
+        if control in mapping or axis in mapping.values():
+            raise ParameterError(f"--cc {text}: each controller and each axis once")
+        mapping[control] = axis
+    return mapping
+
+
 class MidiController:
-    """Turns MIDI messages into engine controls; callable with a `mido.Message`.
+    """Turns MIDI messages into session controls; callable with a `mido.Message`.
 
     Args:
-      engine: the synth engine.
-      low, high: [latent_dim] the latent span CC values 0..127 map onto.
-      keys: the keys the model plays, refused keys said once (default: every key plays).
+      targets: the session (or its `ControlTargets`).
+      low, high: [latent_dim] the latent span controller values 0..127 map onto.
+      cc_map: {controller: latent axis}; default `default_cc_map`.
     """
 
-    def __init__(self, engine: SynthEngine, low, high, keys: UntrainedKeys | None = None):
-        self.engine = engine
-        self.low, self.high = np.asarray(low, float), np.asarray(high, float)
-        self.keys = keys if keys is not None else UntrainedKeys()
-        self.on_change = None  # called with no argument after each applied message (the UI)
+    def __init__(self, targets: ControlTargets, low, high, cc_map: dict[int, int] | None = None):
+        self.targets = targets
+        self.low, self.high = [float(v) for v in low], [float(v) for v in high]
+        self.cc_map = dict(cc_map) if cc_map is not None else default_cc_map(len(self.low))
+        self.learning: int | None = None  # the axis the next controller moved will move
+        self.ignored: Counter = Counter()  # messages ignored on purpose, by type
+        self._lock = threading.Lock()  # learning happens on the GUI thread, messages on MIDI's
+
+    def learn(self, axis: int | None) -> None:
+        """The next controller moved (other than the reserved ones) moves latent `axis` from
+        then on, in place of the controller it had; None cancels."""
+        with self._lock:
+            self.learning = axis
 
     def __call__(self, message) -> None:
         if message.type == "note_on" and message.velocity > 0:
-            if not self.keys.allows(message.note):
-                return
-            self.engine.note_on(message.note, message.velocity)
+            self.targets.note_on(message.note, message.velocity)
         elif message.type in ("note_off", "note_on"):
-            self.engine.note_off(message.note)
+            self.targets.note_off(message.note)
         elif message.type == "control_change":
-            if not self._control(message.control, message.value):
-                return
-        else:
-            return
-        if self.on_change is not None:
-            self.on_change()
+            self._control(message.control, message.value)
+        elif message.type in IGNORED:
+            self.ignored[message.type] += 1
 
-    def _control(self, control: int, value: int) -> bool:
-        """Applies a control change; False if it means nothing here."""
+    def _control(self, control: int, value: int) -> None:
         if control == SUSTAIN:
-            self.engine.set_sustain(value >= 64)
+            self.targets.set_sustain(value >= 64)
         elif control == ALL_SOUND_OFF:
-            self.engine.silence()
+            self.targets.all_sound_off()
         elif control == ALL_NOTES_OFF:
-            self.engine.release_all()
-        elif 0 <= control - CC_BASE < len(self.low):
-            i = control - CC_BASE
-            latent = list(self.engine.controls.latent)
-            latent[i] = self.low[i] + value / 127 * (self.high[i] - self.low[i])
-            self.engine.set_latent(latent)
+            self.targets.all_notes_off()
         else:
-            return False
-        return True
+            with self._lock:
+                if self.learning is not None:
+                    self.cc_map = {c: a for c, a in self.cc_map.items() if a != self.learning}
+                    self.cc_map[control], self.learning = self.learning, None
+                axis = self.cc_map.get(control)
+            if axis is not None:
+                low, high = self.low[axis], self.high[axis]
+                self.targets.set_axis(axis, low + value / 127 * (high - low))
+
+
+class MidiInput:
+    """An open MIDI input port whose messages go to a `MidiController` (on rtmidi's thread).
+
+    Args:
+      controller: what the messages drive.
+      name: the port (a name from `input_names`).
+      api: the rtmidi API, e.g. "UNIX_JACK" (default: ALSA).
+    """
+
+    def __init__(self, controller: MidiController, name: str, api: str | None = None):
+        self.controller, self.name = controller, name
+        self.port = backend(api).open_input(name, callback=controller)
+
+    def news(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        self.port.close()
 
 
 def input_names(api: str | None = None) -> list[str]:
@@ -98,6 +153,9 @@ def backend(api: str | None = None):
     return mido.Backend("mido.backends.rtmidi" + (f"/{api}" if api else ""))
 
 
-def open_input(controller: MidiController, name: str, api: str | None = None):
-    """Opens a MIDI input port whose messages go to `controller` (on rtmidi's thread)."""
-    return backend(api).open_input(name, callback=controller)
+def api_names() -> list[str]:
+    """The rtmidi APIs this installation has, e.g. ["LINUX_ALSA", "UNIX_JACK"]."""
+    try:
+        return backend().module.get_api_names()
+    except Exception:  # no rtmidi
+        return []

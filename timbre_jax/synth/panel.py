@@ -1,28 +1,26 @@
 """The PyQtGraph panel: sliders, an XY pad, note buttons, the computer keyboard, the MIDI
-input and live views over a `SynthEngine`.
+input and live views of a `Session`.
 
-The only Qt code of the package. Controls write the engine's targets; a QTimer redraws the
+The only Qt code of the package, and only a view: widgets call the session's control methods
+(as MIDI and OSC do), and a QTimer redraws the controls when the session's change, and the
 spectrum, the level meter, the sounding voices and the timing readout from what the engine
-last produced. The panel keeps the keyboard focus (its child widgets take none), so letter
+last produced. A "learn" button by each latent slider maps the next MIDI controller moved to
+that axis. The panel keeps the keyboard focus (its child widgets take none), so letter
 keys always play notes (`keyboard.py`) instead of searching a combo box.
 """
 
 from __future__ import annotations
-
-import time
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
 from timbre_jax.analysis.note_map import NO_PITCH, OCTAVE, OTHER, RIGHT, NoteShading
-from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.synth import midi
-from timbre_jax.synth.automation import apply_controls, render_automation, write_automation
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, UntrainedKeys, pitch_of
+from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
+from timbre_jax.synth.session import Session
 from timbre_jax.training.run import Run
 
 SLIDER_STEPS = 1000
@@ -58,29 +56,29 @@ def played_name(engine: SynthEngine, pitch: int) -> str:
 
 class SynthPanel(QtWidgets.QWidget):
     """Args:
-    engine: the engine to play.
-    run: the model the engine plays (for its name and description).
+    session: what the panel plays and shows (its engine, output, sources, takes).
     low, high: [latent_dim] span of the sliders and pad.
     embedding: optional (latents [N, d], notes [N]) shown on the XY pad.
-    output: an `AudioOutput`, or None when there is no audio device.
-    record_dir: where Record writes take_N.wav and take_N.csv.
-    midi_port: the MIDI input to open (a name from `midi.input_names`), or None.
+    controller: the `MidiController` MIDI ports drive (its controller map; MIDI learn);
+      default one with the default map.
+    midi_port: the MIDI input to open (a name from `midi.input_names`), or None; one the
+      session has open already is shown.
     midi_api: the rtmidi API of the MIDI inputs, e.g. "UNIX_JACK" (default: ALSA).
     """
 
-    def __init__(self, engine: SynthEngine, *, run: Run, low, high, embedding=None, output=None,
-                 record_dir=".", midi_port=None, midi_api=None):  # fmt: skip
+    def __init__(self, session: Session, *, low, high, embedding=None, controller=None,
+                 midi_port=None, midi_api=None):  # fmt: skip
         super().__init__()
-        self.engine, self.output = engine, output
+        self.session, self.engine, self.output = session, session.engine, session.output
+        run = session.run
         self.low, self.high = np.asarray(low, float), np.asarray(high, float)
-        self.record_dir = Path(record_dir)
-        self.recording: list | None = None  # (seconds, controls) rows while recording
-        self.record_started = 0.0
-        self.takes = 0
-        self.untrained = UntrainedKeys(run)  # keys that do not sound, said in the status line
+        self.controller = controller or midi.MidiController(session, self.low, self.high)
+        self.untrained = session.keys  # keys that do not sound, said in the status line
         self.keyboard = ComputerKeyboard(keys=self.untrained)
         self.button_pitch: dict[int, int] = {}  # note button -> the pitch it plays
-        self.midi_api, self.midi_input = midi_api, None
+        self.midi_api = midi_api
+        opened = [s for s in session.sources if isinstance(s, midi.MidiInput)]
+        self.midi_input = opened[0] if opened else None
         self.colors = note_colors()
         self.legend = None  # the pad's legend of the note colours, with an embedding
         self.setWindowTitle(f"timbre_jax: {run.name}")
@@ -88,7 +86,8 @@ class SynthPanel(QtWidgets.QWidget):
         controls = QtWidgets.QVBoxLayout()
         layout.addLayout(controls, 1)
         controls.addWidget(QtWidgets.QLabel(describe(run)))
-        self.sliders, self.slider_values = [], []
+        self.sliders, self.slider_values, self.learn = [], [], []
+        engine = self.engine
         for i in range(engine.latent_dim):
             slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
             slider.setRange(0, SLIDER_STEPS)
@@ -96,11 +95,15 @@ class SynthPanel(QtWidgets.QWidget):
             value = QtWidgets.QLabel()
             value.setFixedWidth(value.fontMetrics().horizontalAdvance("-00.000"))
             row = QtWidgets.QHBoxLayout()
-            for widget in (QtWidgets.QLabel(f"z{i}"), slider, value):
+            learn = QtWidgets.QPushButton("learn", checkable=True)
+            learn.setToolTip(f"move a MIDI controller to map it to z{i}")
+            learn.toggled.connect(lambda on, axis=i: self._learn(axis, on))
+            for widget in (QtWidgets.QLabel(f"z{i}"), slider, value, learn):
                 row.addWidget(widget)
             controls.addLayout(row)
             self.sliders.append(slider)
             self.slider_values.append(value)
+            self.learn.append(learn)
         self.pad = self._make_pad(embedding) if engine.latent_dim == 2 else None
         self.shading = None  # a note model's verdicts on the held notes over the pad
         if self.pad is not None:
@@ -112,12 +115,12 @@ class SynthPanel(QtWidgets.QWidget):
         row = QtWidgets.QHBoxLayout()
         self.phase = QtWidgets.QComboBox()
         self.phase.addItems(engine.phase_methods)
-        self.phase.setCurrentText(engine.phase)
-        self.phase.currentTextChanged.connect(engine.set_phase)
+        self.phase.setCurrentText(session.peek().phase)
+        self.phase.currentTextChanged.connect(session.set_phase)
         self.gain = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.gain.setRange(0, 100)
-        self.gain.setValue(round(100 * engine.controls.gain))
-        self.gain.valueChanged.connect(lambda v: self._set(self.engine.set_gain, v / 100))
+        self.gain.setValue(round(100 * session.peek().gain))
+        self.gain.valueChanged.connect(lambda v: session.set_gain(v / 100))
         for widget in (QtWidgets.QLabel("phase"), self.phase, QtWidgets.QLabel("gain"), self.gain):
             row.addWidget(widget)
         controls.addLayout(row)
@@ -143,7 +146,7 @@ class SynthPanel(QtWidgets.QWidget):
         controls.addLayout(row)
         self.status = QtWidgets.QLabel()
         controls.addWidget(self.status)
-        if output is None:
+        if self.output is None:
             self.play.setEnabled(False)
             self.status.setText("no audio output device: Record renders takes offline")
         views = QtWidgets.QVBoxLayout()
@@ -235,24 +238,12 @@ class SynthPanel(QtWidgets.QWidget):
             button.setToolTip("" if plays else self.untrained.run.never_trained(pitch))
             button.setChecked(button.isChecked() and plays)  # a latched one: toggled off
 
-    # control -> engine
-    def _record(self) -> None:
-        """Appends the engine's controls to the take if they changed since its last row."""
-        controls = self.engine.controls
-        if self.recording is not None and controls != self.recording[-1][1]:
-            self.recording.append((time.perf_counter() - self.record_started, controls))
-
-    def _set(self, setter, value) -> None:
-        setter(value)
-        self._record()
-
+    # control -> session
     def _note_on(self, pitch: int) -> None:
-        self.engine.note_on(pitch)
-        self._record()
+        self.session.note_on(pitch)
 
     def _note_off(self, pitch: int) -> None:
-        self.engine.note_off(pitch)
-        self._record()
+        self.session.note_off(pitch)
 
     def _press(self, n: int) -> None:
         self.button_pitch[n] = pitch_of(n, self.keyboard.octave)
@@ -300,9 +291,7 @@ class SynthPanel(QtWidgets.QWidget):
 
     def _sliders_moved(self) -> None:
         if not self._updating:
-            self._set(
-                self.engine.set_latent, [self._slider_value(i) for i in range(len(self.sliders))]
-            )
+            self.session.set_latent([self._slider_value(i) for i in range(len(self.sliders))])
             self.show_controls()
 
     def _target_moved(self) -> None:
@@ -310,8 +299,25 @@ class SynthPanel(QtWidgets.QWidget):
             pos = self.target.pos()
             x = float(np.clip(pos.x(), self.low[0], self.high[0]))
             y = float(np.clip(pos.y(), self.low[1], self.high[1]))
-            self._set(self.engine.set_latent, [x, y])
+            self.session.set_latent([x, y])
             self.show_controls()
+
+    def _learn(self, axis: int, on: bool) -> None:
+        """MIDI learn for `axis`: the next controller moved maps to it (one axis at a time)."""
+        if on:
+            for i, button in enumerate(self.learn):
+                button.setChecked(button.isChecked() and i == axis)
+            self.controller.learn(axis)
+        elif self.controller.learning == axis:
+            self.controller.learn(None)
+
+    def _show_learned(self) -> None:
+        """Lets go of the learn button whose axis got its controller, saying which."""
+        for axis, button in enumerate(self.learn):
+            if button.isChecked() and self.controller.learning is None:
+                button.setChecked(False)
+                cc = [c for c, a in self.controller.cc_map.items() if a == axis]
+                self.status.setText(f"z{axis}: MIDI CC {cc[0]}" if cc else "")
 
     def _pad_clicked(self, event) -> None:
         point = self.pad.getViewBox().mapSceneToView(event.scenePos())
@@ -329,17 +335,18 @@ class SynthPanel(QtWidgets.QWidget):
         self.set_midi_input(self.midi_ports.currentText())
 
     def set_midi_input(self, name: str | None) -> None:
-        """Closes the MIDI input and opens `name` (None or NO_MIDI: none) on the engine."""
+        """Closes the MIDI input and opens `name` (None or NO_MIDI: none) for the session."""
         name = None if name == NO_MIDI else name
         if self.midi_input is not None:
             if self.midi_input.name == name:
                 return
             self.midi_input.close()
+            self.session.sources.remove(self.midi_input)
             self.midi_input = None
         if name is not None:
             try:
-                controller = midi.MidiController(self.engine, self.low, self.high, self.untrained)
-                self.midi_input = midi.open_input(controller, name, self.midi_api)
+                self.midi_input = midi.MidiInput(self.controller, name, self.midi_api)
+                self.session.sources.append(self.midi_input)
                 self.status.setText(f"MIDI input: {name}")
             except Exception as err:  # rtmidi's errors: the port went away, the system is down
                 self.status.setText(f"cannot open MIDI input {name!r}: {err}")
@@ -349,45 +356,20 @@ class SynthPanel(QtWidgets.QWidget):
 
     def _play_toggled(self, on: bool) -> None:
         if on:
-            self.output.start()
+            self.session.start()
         else:
-            self.output.stop()
+            self.session.stop()
         self.play.setText("Stop" if on else "Start")
 
     def _record_toggled(self, on: bool) -> None:
         if on:
-            self.record_started = time.perf_counter()
-            self.recording = [(0.0, self.engine.controls)]
-            if self.output is not None:
-                self.output.producer.recorder = []
+            self.session.start_recording()
             self.record.setText("Stop recording")
             return
-        rows, self.recording = self.recording, None
-        rows.append((time.perf_counter() - self.record_started, self.engine.controls))
         self.record.setText("Record")
-        self.save_take(rows)
-
-    def save_take(self, rows) -> tuple[Path, Path]:
-        """Writes the take's automation CSV and its audio (streamed, or rendered offline)."""
-        self.takes += 1
-        self.record_dir.mkdir(parents=True, exist_ok=True)
-        csv_path = self.record_dir / f"take_{self.takes}.csv"
-        wav_path = csv_path.with_suffix(".wav")
-        write_automation(csv_path, rows, self.engine.latent_dim)
-        streamed = self.output.producer.recorder if self.output is not None else None
-        if streamed or (self.output is not None and self.output.stream.active):
-            # while the sound plays the engine is the producer's: never render on it here
-            audio = np.concatenate([np.zeros(0, np.float32)] + [h for _, h in streamed or []])
-            self.output.producer.recorder = None
-        else:  # render on the silent engine, then put its controls back
-            controls = self.engine.controls
-            audio = render_automation(self.engine, rows)
-            self.engine.silence()
-            apply_controls(self.engine, controls)
-            self.engine.reset()
-        write_wav(wav_path, audio, sample_rate=self.engine.sample_rate)
-        self.status.setText(f"recorded {wav_path} and {csv_path.name}")
-        return wav_path, csv_path
+        paths = self.session.stop_recording()
+        self.status.setText(f"recorded {paths[0]} and {paths[1].name}" if paths
+                            else "no take: the sound never stopped to start it")  # fmt: skip
 
     # engine -> view
     _updating = False
@@ -395,7 +377,8 @@ class SynthPanel(QtWidgets.QWidget):
     def show_controls(self) -> None:
         """Moves sliders, pad and note lights to the engine's current controls."""
         self._updating = True
-        c = self.engine.controls
+        self._shown = self.session.version
+        c = self.session.peek()
         for i, slider in enumerate(self.sliders):
             span = self.high[i] - self.low[i]
             slider.setValue(round((c.latent[i] - self.low[i]) / span * SLIDER_STEPS))
@@ -404,7 +387,6 @@ class SynthPanel(QtWidgets.QWidget):
             self.target.setPos(c.latent[0], c.latent[1])
         self._light({pitch % 12 for pitch, _ in c.notes})
         self._show_octave()
-        self._shown = c
         self._updating = False
 
     def _light(self, classes: set[int]) -> None:
@@ -423,10 +405,10 @@ class SynthPanel(QtWidgets.QWidget):
 
     def redraw(self) -> None:
         """The QTimer's tick: outside changes, the voices, the spectrum, the meter, the readout."""
-        controls = self.engine.controls
-        if controls != self._shown:  # changed elsewhere, e.g. by MIDI
-            self._record()
+        if self.session.version != self._shown:  # changed elsewhere, e.g. by MIDI or OSC
             self.show_controls()
+        controls = self.session.peek()
+        self._show_learned()
         self._shade_pad([pitch for pitch, _ in controls.notes])
         names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
         self.voices.setText(f"voices {self.engine.sounding}/{self.engine.voices.count}: {names}")
@@ -441,15 +423,14 @@ class SynthPanel(QtWidgets.QWidget):
         self.meter.setUpdatesEnabled(False)  # setValue would repaint the bar at once
         self.meter.setValue(int(np.clip(level, -60, 0)))
         self.meter.setUpdatesEnabled(True)  # schedules the repaint with the rest
-        timing = self.engine.timing()
-        underruns = self.output.underruns if self.output is not None else 0
-        news = self.untrained.news()  # keys refused since the last tick (keyboard or MIDI)
+        news = self.session.news()  # refused keys, bad OSC messages since the last tick
         if news:
-            self.status.setText(news)
+            self.status.setText("; ".join(news))
+        elif self.session.recording == "armed":
+            self.status.setText("recording armed: the take starts when the sound stops")
         if self.output is not None and self.output.producer.error is not None:
             self.status.setText(f"audio stopped: {self.output.producer.error}")
-        self.readout.setText(f"hop compute {timing['median_ms']:.2f} ms median, "
-                             f"{timing['p99_ms']:.2f} ms p99; underruns {underruns}")  # fmt: skip
+        self.readout.setText(self.session.status())
 
     def _shade_pad(self, pitches) -> None:
         """Shades the pad for the held notes (as the decoder is conditioned on them) once

@@ -1,0 +1,160 @@
+"""The session: controls from any source applied atomically at the next hop, takes stamped
+with the hop that applied them and replayed sample for sample, takes never overwritten."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from timbre_jax.errors import ParameterError
+from timbre_jax.render import main as render_main
+from timbre_jax.synth.automation import read_automation
+from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.session import Session, next_take_number
+from timbre_jax.training.run import PRETRAINED_DIR, load_run
+
+
+@pytest.fixture(scope="module")
+def violin():
+    return load_run(PRETRAINED_DIR / "violin")
+
+
+@pytest.fixture
+def session(violin, tmp_path):
+    return Session(violin, SynthEngine(violin), record_dir=tmp_path)
+
+
+def test_a_change_is_applied_at_the_next_hop(session):
+    session.note_on(67, 90)
+    session.set_axis(1, 0.25)
+    assert session.engine.controls.notes == ()  # nothing reaches the engine between hops
+    session.next_hop()
+    assert session.engine.controls.notes == ((67, 90),)
+    assert session.engine.controls.latent[1] == 0.25 and session.applied.latent[1] == 0.25
+
+
+def test_a_key_pressed_and_released_within_a_hop_still_sounds_one_hop(session):
+    session.note_on(67)
+    session.note_off(67)
+    assert session.peek().notes == ()  # up, as the player left it
+    session.next_hop()
+    assert session.applied.notes == ((67, 100),) and session.engine.sounding == 1
+    session.next_hop()
+    assert session.applied.notes == ()
+
+
+def test_the_pedal_holds_released_keys_until_it_goes_up(session):
+    session.set_sustain(True)
+    session.note_on(60)
+    session.next_hop()
+    session.note_off(60)
+    session.note_on(64)
+    assert session.peek().notes == ((60, 100), (64, 100))
+    session.set_sustain(False)
+    assert session.peek().notes == ((64, 100),)
+
+
+def test_all_sound_off_cuts_at_once_and_all_notes_off_releases(session):
+    session.note_on(60)
+    session.render(0.2)
+    session.all_notes_off()
+    session.next_hop()
+    assert session.engine.voices.envelope.max() > 0  # releasing
+    session.note_on(62)
+    session.render(0.1)
+    session.all_sound_off()
+    session.next_hop()
+    assert session.engine.voices.envelope.max() == 0 and session.peek().notes == ()
+
+
+def test_writers_on_two_threads_never_undo_each_other(session):
+    """Two sources move different axes as fast as they can: each axis ends at its own last
+    value (a read-modify-write of the whole point would lose some)."""
+
+    def move(axis, values):
+        for v in values:
+            session.set_axis(axis, v)
+
+    values = [np.linspace(0, 1, 5000), np.linspace(1, 0, 5000)]
+    threads = [threading.Thread(target=move, args=(a, values[a])) for a in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert session.peek().latent == (1.0, 0.0)
+
+
+def test_bad_values_are_refused_with_their_name(session):
+    for call, message in [
+        (lambda: session.set_axis(2, 0.5), "latent axis must be 0-1"),
+        (lambda: session.set_axis(0, float("nan")), "z0 must be finite"),
+        (lambda: session.set_gain(1.5), "gain must be in"),
+        (lambda: session.set_phase("granular"), "phase must be one of"),
+        (lambda: session.note_on(128), "MIDI pitch 0-127"),
+        (lambda: session.note_on(60, 0), "velocity must be 1-127"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            call()
+
+
+def play_script(session, script: dict, hops: int) -> None:
+    """Calls script[k]() before hop k, as sources would between hops."""
+    for k in range(hops):
+        if k in script:
+            script[k]()
+        session.next_hop()
+
+
+def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
+    session.note_on(62)  # sounding when Record is pressed: the take waits for silence
+    play_script(session, {}, 5)
+    session.start_recording(streamed=True)
+    assert session.recording == "armed"
+    session.note_off(62)
+    play_script(session, {}, 30)  # the release rings out, then the take starts
+    assert session.recording == "on"
+    script = {
+        3: lambda: session.note_on(67, 90),
+        8: lambda: session.set_axis(0, 0.3),
+        11: lambda: (session.note_on(71, 60), session.note_off(71)),  # within one hop
+        14: lambda: session.set_phase("rtpghi"),
+        20: lambda: (session.set_sustain(True), session.note_off(67), session.note_on(74)),
+        26: lambda: (session.set_sustain(False), session.set_gain(0.5)),
+        31: lambda: session.set_phase("noise"),
+        40: session.all_notes_off,
+    }
+    play_script(session, script, 50)
+    wav, csv = session.stop_recording()
+    import soundfile as sf
+
+    take, _ = sf.read(wav, dtype="float32")
+    rows = read_automation(csv, 2)
+    assert {c.phase for _, c in rows} == {"harmonic", "rtpghi", "noise"}
+    hop = session.engine.hop_length
+    assert len(take) % hop == 0 and 50 * hop < len(take) < 80 * hop  # from the silence on
+    assert np.abs(take[:hop]).max() == 0
+    assert np.abs(take).max() > 0.05
+    out = tmp_path / "replay.wav"
+    assert render_main(["--model", "violin", "--automation", str(csv), "--out", str(out)]) == 0
+    replay, _ = sf.read(out, dtype="float32")
+    np.testing.assert_array_equal(replay[: len(take)], take)  # both 16-bit WAVs
+
+
+def test_takes_are_numbered_after_the_highest_in_the_folder(session, tmp_path):
+    (tmp_path / "take_4.wav").write_bytes(b"earlier")
+    (tmp_path / "take_2.csv").write_text("earlier")
+    assert next_take_number(tmp_path) == 5
+    session.start_recording(streamed=False)
+    session.note_on(67)
+    wav, csv = session.stop_recording()
+    assert (wav.name, csv.name) == ("take_5.wav", "take_5.csv")
+    assert (tmp_path / "take_4.wav").read_bytes() == b"earlier"
+    assert next_take_number(tmp_path) == 6
+
+
+def test_a_take_that_never_started_writes_nothing(session, tmp_path):
+    session.note_on(60)
+    session.next_hop()
+    session.start_recording(streamed=True)
+    play_script(session, {}, 3)  # the note holds: no silence to start at
+    assert session.stop_recording() is None and not list(tmp_path.iterdir())
