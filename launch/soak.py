@@ -1,0 +1,360 @@
+"""Soak: play shipped models live, as a musician would, and count what goes wrong.
+
+For each model: starts a JACK server on its dummy driver (`--rate`, 256-frame periods), a JACK
+MIDI keyboard (a virtual port of this process) and `python -m timbre_jax.synth --headless
+--osc 0` listening to both; records the synth's JACK output sample by sample in this process
+(a PortAudio input stream, each period stamped with the host clock). Then:
+  1. event-to-sound latency: `--probes` single notes from silence over MIDI and over OSC; the
+     time from sending to the first non-zero recorded sample (+- one 5.3 ms period);
+  2. the soak: `--events` random events over `--seconds` (notes, chords, velocities, sustain,
+     latents by MIDI CC and by OSC, gain, phase, malformed OSC), half MIDI and half OSC; then
+     a last value for every control and all notes off;
+  3. a baseline: the same model holding an 8-note chord for `--baseline-seconds` with no
+     events (its hop-time p99 is the yardstick), and a plain sounddevice sine player on the
+     same server for as long (its PortAudio underflows are the dummy driver's own).
+Prints launch-to-ready, latencies (median, max), ring underruns, PortAudio underflows, gaps in
+the recording (runs of exact zeros with sound on both edges), stuck notes, whether the final
+controls equal the last values sent, and the hop-time p99 against the baseline's.
+
+Usage: python launch/soak.py [--models violin keys] [--seconds 60] [--events 10000]
+                             [--probes 10] [--baseline-seconds 20] [--rate 48000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+from timbre_jax.analysis.embedding import latent_span
+from timbre_jax.synth.jack_dummy import jack_dummy
+from timbre_jax.training.run import load_run, run_folder
+
+KEYBOARD = "soak_keyboard"  # the JACK MIDI port this process plays
+BLOCK = 256
+EDGE = 1e-3  # a gap has sound at least this loud on both sides (a release fades to ~0)
+
+
+def open_keyboard():
+    """The JACK MIDI keyboard: a virtual output port of this process (mido)."""
+    import mido
+
+    return mido.Backend("mido.backends.rtmidi/UNIX_JACK").open_output(KEYBOARD, virtual=True)
+
+
+class Synth:
+    """`python -m timbre_jax.synth --headless` in a child process, its lines read in a thread."""
+
+    def __init__(self, model: str, rate: int, *extra: str):
+        command = [sys.executable, "-m", "timbre_jax.synth", "--model", model, "--headless",
+                   "--osc", "0", "--rate", str(rate), "--midi-api", "UNIX_JACK",
+                   "--midi-port", KEYBOARD, *extra]  # fmt: skip
+        self.launched = time.perf_counter()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, bufsize=1)  # fmt: skip
+        self.lines: queue.Queue = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, seconds: float = 120) -> re.Match:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+        raise RuntimeError(f"the synth never printed {pattern!r}: {self.seen[-20:]}")
+
+    def stop(self) -> tuple[str, dict]:
+        """Ctrl-C; returns the summary line and the final controls."""
+        self.process.send_signal(2)
+        final = json.loads(self.wait_for(r"^final (.*)$", 30).group(1))
+        self.process.wait(timeout=30)
+        return next(line for line in reversed(self.seen) if line.startswith("played")), final
+
+
+class Capture:
+    """Records the synth's JACK output ports in this process; each period stamped."""
+
+    def __init__(self, rate: int):
+        import sounddevice as sd
+
+        self.rate, self.blocks, self.stamps, self.overflows = rate, [], [], 0
+        self.stream = sd.InputStream(samplerate=rate, blocksize=BLOCK, channels=1, latency="high",
+                                     dtype="float32", callback=self._callback)  # fmt: skip
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        self.overflows += bool(status.input_overflow)
+        self.stamps.append(time.perf_counter())
+        self.blocks.append(indata[:, 0].copy())
+
+    def start(self) -> None:
+        """Starts recording the synth's first output port (and nothing else)."""
+        self.stream.start()
+        mine = next(p for p in ports() if p.startswith("PortAudio") and ":in_" in p)
+        for p in ports("-c", mine)[1:]:  # PortAudio connected it to the capture ports
+            subprocess.run(["jack_disconnect", p, mine], check=True)
+        synth = next(p for p in ports() if p.startswith("PortAudio") and p.endswith(":out_0"))
+        subprocess.run(["jack_connect", synth, mine], check=True)
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.blocks)
+
+    def sample_at(self, seconds: float) -> int:
+        """The recorded sample whose period was stamped at or after host time `seconds`."""
+        k = int(np.searchsorted(np.array(self.stamps), seconds))
+        return k * BLOCK
+
+    def time_of(self, sample: int) -> float:
+        return self.stamps[sample // BLOCK] + (sample % BLOCK) / self.rate
+
+
+def ports(*args: str) -> list[str]:
+    """`jack_lsp ARGS`: port names (with -c, a port and then the ports connected to it)."""
+    out = subprocess.run(["jack_lsp", *args], capture_output=True, text=True).stdout
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def gaps(audio: np.ndarray, minimum: int = 16) -> list[tuple[int, int]]:
+    """(start, length) of runs of >= `minimum` exact zeros with sound (> EDGE) on both sides."""
+    zero = np.concatenate([[False], audio == 0, [False]])
+    edges = np.flatnonzero(np.diff(zero.astype(int)))
+    runs = [(s, e - s) for s, e in zip(edges[::2], edges[1::2], strict=True)]
+    return [(s, n) for s, n in runs if n >= minimum and 0 < s and s + n < len(audio)
+            and abs(audio[s - 1]) > EDGE and abs(audio[s + n]) > EDGE]  # fmt: skip
+
+
+class Player:
+    """Sends MIDI (the JACK keyboard) and OSC (UDP) and remembers the last value sent."""
+
+    def __init__(self, keyboard, osc_port: int, low, high, pitches, seed: int = 0):
+        from pythonosc.udp_client import SimpleUDPClient
+
+        self.keyboard, self.osc = keyboard, SimpleUDPClient("127.0.0.1", osc_port)
+        self.low, self.high, self.pitches = np.asarray(low), np.asarray(high), list(pitches)
+        self.rng = np.random.default_rng(seed)
+        self.held: set[int] = set()
+        self.last: dict[str, object] = {}
+
+    def midi(self, kind: str, **fields) -> None:
+        import mido
+
+        self.keyboard.send(mido.Message(kind, **fields))
+
+    def note(self, pitch: int, velocity: int, by_osc: bool) -> None:
+        if by_osc:
+            self.osc.send_message("/note", [pitch, velocity])
+        elif velocity:
+            self.midi("note_on", note=pitch, velocity=velocity)
+        else:
+            self.midi("note_off", note=pitch)
+        (self.held.add if velocity else self.held.discard)(pitch)
+
+    def axis(self, axis: int, by_osc: bool) -> None:
+        if by_osc:
+            value = float(self.rng.uniform(0, 1))
+            self.osc.send_message(f"/z/{axis}", value)
+        else:
+            cc = int(self.rng.integers(0, 128))
+            self.midi("control_change", control=20 + axis, value=cc)
+            value = cc / 127
+        self.last[f"z{axis}"] = self.low[axis] + value * (self.high[axis] - self.low[axis])
+
+    def random_event(self) -> None:
+        by_osc, r = bool(self.rng.integers(2)), self.rng.uniform()
+        if r < 0.35:
+            pitch = int(self.rng.choice(self.pitches))
+            on = pitch not in self.held and len(self.held) < 8
+            self.note(pitch, int(self.rng.integers(1, 128)) if on else 0, by_osc)
+        elif r < 0.42:
+            for pitch in self.rng.choice(self.pitches, 3, replace=False):
+                self.note(int(pitch), int(self.rng.integers(40, 128)), by_osc)
+        elif r < 0.45:
+            down = bool(self.rng.integers(2))
+            if by_osc:
+                self.osc.send_message("/sustain", int(down))
+            else:
+                self.midi("control_change", control=64, value=127 * down)
+        elif r < 0.85:
+            self.axis(int(self.rng.integers(len(self.low))), by_osc)
+        elif r < 0.93:
+            gain = round(float(self.rng.uniform(0.3, 1.0)), 3)
+            self.osc.send_message("/gain", gain)
+            self.last["gain"] = gain
+        elif r < 0.95:
+            phase = str(self.rng.choice(["noise", "rtpghi", "harmonic"]))
+            self.osc.send_message("/phase", phase)
+            self.last["phase"] = phase
+        else:  # malformed: bad values, unknown addresses, not OSC at all
+            bad = [("/z/0", 3.0), ("/note/on", [61.5, 90]), ("/nowhere", 1), ("/gain", "loud")]
+            address, value = bad[int(self.rng.integers(len(bad)))]
+            self.osc.send_message(address, value)
+
+    def finish(self) -> None:
+        """A last value for every control (alternating transports), then all notes off; after
+        a pause, so that no earlier event is still on its way (JACK delivers MIDI once a
+        period, UDP at once: events sent within a few ms over the two have no order)."""
+        time.sleep(0.2)
+        for axis in range(len(self.low)):
+            self.axis(axis, by_osc=bool(axis % 2))
+        self.osc.send_message("/gain", 0.7)
+        self.last["gain"] = 0.7
+        self.midi("control_change", control=64, value=0)
+        self.midi("control_change", control=123, value=0)
+        self.osc.send_message("/all_notes_off", [])
+        self.held.clear()
+
+
+def probe_latency(player: Player, capture: Capture, pitch: int, by_osc: bool) -> float:
+    """Seconds from sending a note (from silence) to its first recorded sample."""
+    sent = time.perf_counter()
+    player.note(pitch, 100, by_osc)
+    time.sleep(0.3)
+    player.note(pitch, 0, by_osc)
+    time.sleep(0.6)  # the release and the overlap-add ring out
+    audio = capture.audio()
+    start = capture.sample_at(sent)
+    first = start + int(np.flatnonzero(audio[start:])[0])
+    return capture.time_of(first) - sent
+
+
+def soak_model(model: str, args) -> dict:
+    run = load_run(run_folder(model=model))
+    low, high = latent_span(run)
+    pitches = [p for p in range(36, 97) if run.plays(p)]
+    result = {"model": model}
+    with jack_dummy(args.rate):
+        keyboard = open_keyboard()
+        synth = Synth(model, args.rate)
+        port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
+        result["ready_s"] = float(synth.wait_for(r"^ready in ([\d.]+) s").group(1))
+        result["ready_line"] = synth.seen[-1]
+        result["ready_wall_s"] = time.perf_counter() - synth.launched
+        capture = Capture(args.rate)
+        capture.start()
+        player = Player(keyboard, port, low, high, pitches, seed=args.seed)
+        time.sleep(0.5)
+        for by_osc, name in ((False, "midi"), (True, "osc")):
+            times = [probe_latency(player, capture, pitches[k % len(pitches)], by_osc)
+                     for k in range(args.probes)]  # fmt: skip
+            result[f"{name}_latency_ms"] = (1e3 * float(np.median(times)), 1e3 * max(times))
+        soak_from = len(capture.audio())
+        started = time.perf_counter()
+        for k in range(args.events):
+            time.sleep(max(0.0, started + k * args.seconds / args.events - time.perf_counter()))
+            player.random_event()
+        player.finish()
+        time.sleep(1.5)
+        summary, final = synth.stop()
+        capture.stream.stop()
+        audio = capture.audio()
+        result["summary"] = summary
+        result["gaps"] = gaps(audio[soak_from:])
+        result["capture_overflows"] = capture.overflows
+        result["stuck"] = len(final["notes"]) + final["sounding"]
+        expected = [player.last[f"z{i}"] for i in range(len(low))]
+        phase = player.last.get("phase", final["phase"])
+        result["final"], result["last_sent"] = final, {**player.last, "latent": expected}
+        result["final_ok"] = bool(np.allclose(final["latent"], expected, atol=1e-6)
+                                  and np.isclose(final["gain"], player.last["gain"])
+                                  and final["phase"] == phase)  # fmt: skip
+        result["osc_bad"] = [line for line in synth.seen if line.startswith("OSC /")]
+        result["p99_ms"] = p99(summary)
+        if args.baseline_seconds:
+            result["baseline_p99_ms"], result["baseline_summary"] = baseline(model, pitches, args)
+            result["sine_underflows"] = sine_underflows(args.rate, args.baseline_seconds)
+        keyboard.close()
+    return result
+
+
+def p99(summary: str) -> float:
+    return float(re.search(r"([\d.]+) p99", summary).group(1))
+
+
+def baseline(model: str, pitches, args) -> tuple[float, str]:
+    """The hop-time p99 of the synth holding 8 notes, no events (same server)."""
+    from pythonosc.udp_client import SimpleUDPClient
+
+    synth = Synth(model, args.rate)
+    port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
+    synth.wait_for(r"^ready")
+    client = SimpleUDPClient("127.0.0.1", port)
+    for pitch in pitches[::3][:8]:
+        client.send_message("/note/on", pitch)
+    time.sleep(args.baseline_seconds)
+    summary, _ = synth.stop()
+    return p99(summary), summary
+
+
+def sine_underflows(rate: int, seconds: float) -> int:
+    """PortAudio output underflows of a plain sine player (block 256) on the same server."""
+    import sounddevice as sd
+
+    flagged, phase = [0], [0]
+
+    def callback(outdata, frames, time_info, status):
+        flagged[0] += bool(status.output_underflow)
+        t = phase[0] + np.arange(frames)
+        outdata[:, 0] = 0.2 * np.sin(2 * np.pi * 440 * t / rate)
+        phase[0] += frames
+
+    with sd.OutputStream(samplerate=rate, blocksize=BLOCK, channels=1, dtype="float32",
+                         latency="low", callback=callback):  # fmt: skip
+        time.sleep(seconds)
+    return flagged[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["violin", "keys"])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--probes", type=int, default=10, help="latency notes per transport")
+    parser.add_argument("--baseline-seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=int, default=48000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    sys.setswitchinterval(0.0005)  # the capture's callback waits less for the GIL
+    results = []
+    for model in args.models:
+        r = soak_model(model, args)
+        results.append(r)
+        print(f"{model}: {r['ready_line']} ({r['ready_wall_s']:.1f} s seen from here)")
+        for name in ("midi", "osc"):
+            median, worst = r[f"{name}_latency_ms"]
+            print(f"  {name} event-to-sound: median {median:.1f} ms, max {worst:.1f} ms")
+        print(f"  soak {args.events} events / {args.seconds:g} s: {r['summary']}")
+        print(f"  gaps in the recording: {len(r['gaps'])} {r['gaps'][:5]}; capture overflows "
+              f"{r['capture_overflows']}; stuck notes {r['stuck']}; final controls = last sent: "
+              f"{r['final_ok']}; bad OSC said: {len(r['osc_bad'])} addresses")  # fmt: skip
+        if "baseline_p99_ms" in r:
+            print(f"  hop p99 {r['p99_ms']:.1f} ms against {r['baseline_p99_ms']:.1f} ms held "
+                  f"without events ({r['p99_ms'] / r['baseline_p99_ms']:.2f}x); plain sine "
+                  f"player: {r['sine_underflows']} PortAudio underflows in "
+                  f"{args.baseline_seconds:g} s")  # fmt: skip
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

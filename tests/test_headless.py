@@ -1,0 +1,67 @@
+"""`python -m timbre_jax.synth --headless` played live: a JACK dummy server at 48 kHz, OSC and
+a JACK MIDI keyboard from this process, the synth's output recorded sample by sample here
+(launch/soak.py's harness)."""
+
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import librosa
+import numpy as np
+import pytest
+from pythonosc.udp_client import SimpleUDPClient
+
+from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.synth.jack_dummy import jack_dummy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "launch"))
+import soak  # noqa: E402
+
+pytestmark = pytest.mark.audio
+CHORD = (62, 66, 69)  # D4 F#4 A4, in the violin's range
+
+
+def qt_loaded(pid: int) -> bool:
+    """Whether a Qt library is mapped into the process."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return "libQt" in maps or "PySide6" in maps
+
+
+def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it():
+    with jack_dummy(48000):
+        keyboard = soak.open_keyboard()
+        synth = soak.Synth("violin", 48000)
+        port = int(synth.wait_for(r"OSC on udp://127.0.0.1:(\d+)").group(1))
+        client = SimpleUDPClient("127.0.0.1", port)
+        for pitch in CHORD:  # the ports are open, the sound not yet: queued, then played
+            client.send_message("/note/on", [pitch, 100])
+        synth.wait_for(r"^ready in [\d.]+ s from launch")
+        capture = soak.Capture(48000)
+        capture.start()
+        synth.wait_for(r"^voices 3/8")
+        time.sleep(1.0)
+        chord = capture.audio()[-48000:]
+        client.send_message("/all_notes_off", [])
+        time.sleep(1.0)
+        assert not qt_loaded(synth.process.pid)
+        summary, final = synth.stop()
+        after = capture.audio()[-12000:]
+        keyboard.close()
+    chroma = librosa.feature.chroma_stft(y=chord, sr=48000, n_fft=4096).mean(axis=1)
+    assert {NOTE_NAMES[i] for i in np.argsort(chroma)[-3:]} == {"D", "F#", "A"}
+    assert np.abs(after).max() == 0.0  # released and rung out
+    assert final["notes"] == [] and final["sounding"] == 0
+    assert "underruns: ring 0," in summary
+
+
+def test_a_short_soak_of_midi_and_osc_events():
+    args = SimpleNamespace(rate=48000, seconds=5.0, events=600, probes=2, baseline_seconds=0,
+                           seed=1)  # fmt: skip
+    result = soak.soak_model("violin", args)
+    assert "underruns: ring 0," in result["summary"]
+    assert result["gaps"] == [] and result["stuck"] == 0
+    assert result["final_ok"], (result["final"], result["last_sent"])
+    assert any("OSC /nowhere: unknown address" in line for line in result["osc_bad"])
+    assert all(0 < ms < 500 for pair in (result["midi_latency_ms"], result["osc_latency_ms"])
+               for ms in pair)  # fmt: skip
