@@ -41,3 +41,15 @@ def overlap_add(mag: np.ndarray, method, **kwargs) -> np.ndarray:
         out[k * 1024 : k * 1024 + 4096] += frame * WINDOW / 1.5
         previous_mag, previous_phase = m, phase
     return out[2048 : 2048 + (len(mag) - 1) * 1024].astype(np.float32)
+
+
+def assert_drawn(path, *, min_width: int = 300, min_height: int = 200, min_colours: int = 20):
+    """Asserts that `path` is a PNG of at least that size with something drawn on it: a blank
+    or failed figure has a handful of colours, a plot with data and text many more."""
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    height, width = image.shape[:2]
+    assert width >= min_width and height >= min_height, (path, image.shape)
+    colours = np.unique(image.reshape(-1, image.shape[-1]), axis=0)
+    assert len(colours) >= min_colours, f"{path}: {len(colours)} colours, nothing drawn?"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.helpers import smoke
+from tests.helpers import assert_drawn, smoke
 from timbre_jax import embed
 from timbre_jax.analysis.embedding import span_coverage
 from timbre_jax.analysis.plots import embed_run, paper_grid
@@ -12,7 +12,8 @@ from timbre_jax.training.run import load_run
 
 def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
     path, coverage = embed_run(load_run(skip_run), "train")
-    assert path.stat().st_size > 1000 and 0 < coverage <= 1
+    assert_drawn(path)
+    assert 0 < coverage <= 1
     data = np.load(skip_run / "embedding_train.npz", allow_pickle=False)
     frames = np.load(tiny_corpus / "train" / "frames.npy")
     assert data["latents"].shape == (len(frames), 2)
@@ -54,7 +55,7 @@ def test_paper_grid_places_runs_by_bottleneck_and_skip(skip_run, tiny_corpus, tm
         runs.append(workdir)
     out = tmp_path / "figure2.png"
     assert embed.main(["--grid", *map(str, runs), "--out", str(out)]) == 0
-    assert out.stat().st_size > 1000
+    assert_drawn(out)
     with pytest.raises(ParameterError, match="share"):
         paper_grid([load_run(skip_run)] * 2, tmp_path / "x.png")
 

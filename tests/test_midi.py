@@ -158,4 +158,6 @@ def test_list_midi_prints_and_exits(capsys):
     from timbre_jax.synth.__main__ import main
 
     assert main(["--list-midi"]) == 0
-    assert capsys.readouterr().out.strip()  # the ports, or "no MIDI inputs"
+    names = midi.input_names()
+    listing = "\n".join(f"{i}: {n}" for i, n in enumerate(names)) or "no MIDI inputs"
+    assert capsys.readouterr().out == listing + "\n"

@@ -32,6 +32,7 @@ from timbre_jax.synth.session import Session  # noqa: E402
 from timbre_jax.training.run import load_run, pretrained_names, run_folder  # noqa: E402
 
 STATUS_SECONDS = 1.0  # between status lines in headless play
+FIRST_PAINT_MS = 300  # the panel is drawn once before the sound starts
 
 
 def since_launch() -> float:
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
     if args.headless:
         return play_headless(session, steps=steps, quit_after=args.quit_after)
-    return play_panel(session, args, controller, low, high, training_embedding(run))
+    return play_panel(session, args, controller, low, high, training_embedding(run), steps)
 
 
 def play_headless(session: Session, *, steps: str, quit_after: float | None) -> int:
@@ -151,16 +152,15 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None) -> 
         session.close()
     output, final = session.output, session.peek()
     print(f"\nplayed {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
-    if output.device_underflows:
-        times = ", ".join(f"{t:.2f}" for t in output.underflow_seconds()[:8])
-        print(f"the device flagged underflows at {times} s of the stream")
+    if output.problems():
+        print(f"{output.problems()} of the stream")
     controls = {"latent": final.latent, "gain": final.gain, "phase": final.phase,
                 "notes": final.notes, "sounding": session.engine.sounding}  # fmt: skip
     print(f"final {json.dumps(controls)}")
     return 0
 
 
-def play_panel(session: Session, args, controller, low, high, embedding) -> int:
+def play_panel(session: Session, args, controller, low, high, embedding, steps: str) -> int:
     import pyqtgraph as pg  # Qt is loaded only once the model and devices are known good
     from pyqtgraph.Qt import QtCore
 
@@ -170,8 +170,15 @@ def play_panel(session: Session, args, controller, low, high, embedding) -> int:
     panel = SynthPanel(session, low=low, high=high, embedding=embedding, controller=controller,
                        midi_api=args.midi_api)  # fmt: skip
     panel.show()
-    if args.play and session.output is not None:
-        panel.play.setChecked(True)
+
+    def ready() -> None:
+        if args.play and session.output is not None:
+            panel.play.setChecked(True)
+        print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
+
+    # after the first paint: drawing the embedding the first time holds the GIL for 4-7 ms,
+    # longer than a 256-frame period, which the device flags as an underflow
+    QtCore.QTimer.singleShot(FIRST_PAINT_MS, ready)
     if args.quit_after:
         QtCore.QTimer.singleShot(round(1000 * args.quit_after), app.quit)
     app.exec()
@@ -179,6 +186,8 @@ def play_panel(session: Session, args, controller, low, high, embedding) -> int:
     if session.output is not None:
         output = session.output
         print(f"played {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
+        if output.problems():
+            print(f"{output.problems()} of the stream")
         output.close()
     return 0
 

@@ -33,7 +33,24 @@ POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
 # 44.1 to 48 kHz). "HQ" is flat to 20 kHz but adds about 8 ms, which took the control-to-sound
 # latency at 48 kHz from 35 to 45 ms median, 46 to 59 ms max (launch/bench_synth.py).
 RESAMPLE_QUALITY = "LQ"
-UNDERFLOWS_KEPT = 64  # the device underflows whose time is kept
+
+
+class Moments:
+    """When something happened in the audio callback: a count, and the callback number of the
+    first `kept` times (preallocated: the callback appends without allocating)."""
+
+    def __init__(self, kept: int = 64):
+        self.count, self.callbacks = 0, np.zeros(kept, np.int64)
+
+    def add(self, callback: int) -> None:
+        if self.count < len(self.callbacks):
+            self.callbacks[self.count] = callback
+        self.count += 1
+
+    def seconds(self, block_size: int, sample_rate: int) -> list[float]:
+        """The kept times, in seconds of the stream."""
+        kept = self.callbacks[: min(self.count, len(self.callbacks))]
+        return [float(k * block_size / sample_rate) for k in kept]
 
 
 class Producer:
@@ -152,8 +169,8 @@ class AudioOutput:
         self._mono = np.zeros(block_size, np.float32)  # the callback's block
         self._column = self._mono[:, None]  # the same block, broadcast over channels
         self._switch_interval = sys.getswitchinterval()
-        self.device_underflows = 0  # callbacks whose status flagged an output underflow
-        self.underflow_callbacks = np.zeros(UNDERFLOWS_KEPT, np.int64)  # the first ones' numbers
+        self.underflows = Moments()  # callbacks whose status flagged an output underflow
+        self.short = Moments()  # callbacks that found the ring buffer short (underruns)
         self.callbacks = 0
         self.prefilled = 0
         try:
@@ -171,22 +188,30 @@ class AudioOutput:
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
         if status.output_underflow and not self._stopping:  # stopping flags some: not counted
-            if self.device_underflows < UNDERFLOWS_KEPT:
-                self.underflow_callbacks[self.device_underflows] = self.callbacks
-            self.device_underflows += 1
+            self.underflows.add(self.callbacks)
+        if self.ring.read_into(self._mono) < len(self._mono):
+            self.short.add(self.callbacks)
         self.callbacks += 1
-        self.ring.read_into(self._mono)
         outdata[:] = self._column
-
-    def underflow_seconds(self) -> list[float]:
-        """When the device flagged its first underflows, in seconds of the stream."""
-        kept = self.underflow_callbacks[: min(self.device_underflows, UNDERFLOWS_KEPT)]
-        return [float(k * self.block_size / self.sample_rate) for k in kept]
 
     @property
     def underruns(self) -> int:
         """Callbacks that found the ring buffer short of samples."""
         return self.ring.underruns
+
+    @property
+    def device_underflows(self) -> int:
+        """Callbacks whose status flagged an output underflow (the device's, e.g. a JACK xrun)."""
+        return self.underflows.count
+
+    def problems(self) -> str:
+        """When the first underruns and device underflows happened ("" if none)."""
+        times = []
+        for name, moments in (("ring underruns", self.short), ("device underflows", self.underflows)):
+            if moments.count:
+                seconds = moments.seconds(self.block_size, self.sample_rate)[:8]
+                times.append(f"{name} at {', '.join(f'{t:.2f}' for t in seconds)} s")
+        return "; ".join(times)
 
     def start(self) -> None:
         # The callback runs Python: with the default 5 ms GIL switch interval another thread

@@ -172,12 +172,13 @@ class Session(ControlTargets):
 
     # sources and status
     def close(self) -> None:
-        """Closes the inputs and stops the sound."""
+        """Stops the sound, then closes the inputs (a JACK MIDI port closing while the sound
+        plays reorders the JACK graph, which the device flags as an underflow)."""
+        if self.playing:
+            self.stop()
         for source in self.sources:
             source.close()
         self.sources.clear()
-        if self.playing:
-            self.stop()
 
     def news(self) -> list[str]:
         """What went wrong since the last call, each said once: refused keys, bad OSC."""
