@@ -206,8 +206,8 @@ class AudioOutput:
 
     def problems(self) -> str:
         """When the first underruns and device underflows happened ("" if none)."""
-        times = []
-        for name, moments in (("ring underruns", self.short), ("device underflows", self.underflows)):
+        times, kinds = [], (("ring underruns", self.short), ("device underflows", self.underflows))
+        for name, moments in kinds:
             if moments.count:
                 seconds = moments.seconds(self.block_size, self.sample_rate)[:8]
                 times.append(f"{name} at {', '.join(f'{t:.2f}' for t in seconds)} s")
