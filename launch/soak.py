@@ -68,6 +68,15 @@ class Synth:
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
 
+    def __enter__(self) -> Synth:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Kills the synth if it still runs (a failed run leaves nothing behind)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
     def _read(self) -> None:
         for line in self.process.stdout:
             self.lines.put(line.rstrip("\n"))
@@ -147,8 +156,12 @@ def jack_recording(seconds: float):
                 raise RuntimeError("jack_rec did not connect")
             time.sleep(0.05)
         result: dict = {}
-        yield result
-        recorder.wait(timeout=seconds + 30)
+        try:
+            yield result
+            recorder.wait(timeout=seconds + 30)
+        finally:
+            if recorder.poll() is None:
+                recorder.kill()
         result["audio"] = sf.read(path, dtype="float32")[0]
 
 
@@ -262,9 +275,7 @@ def soak_model(model: str, args) -> dict:
     low, high = latent_span(run)
     pitches = [p for p in range(36, 97) if run.plays(p)]
     result = {"model": model}
-    with jack_dummy(args.rate):
-        keyboard = open_keyboard()
-        synth = Synth(model, args.rate)
+    with jack_dummy(args.rate), open_keyboard() as keyboard, Synth(model, args.rate) as synth:
         port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
         result["ready_s"] = float(synth.wait_for(r"^ready in ([\d.]+) s").group(1))
         result["ready_line"] = synth.seen[-1]
@@ -302,7 +313,6 @@ def soak_model(model: str, args) -> dict:
         if args.baseline_seconds:
             result["baseline_p99_ms"], result["baseline_summary"] = baseline(model, pitches, args)
             result["sine_underflows"] = sine_underflows(args.rate, args.baseline_seconds)
-        keyboard.close()
     return result
 
 
@@ -314,14 +324,14 @@ def baseline(model: str, pitches, args) -> tuple[float, str]:
     """The hop-time p99 of the synth holding 8 notes, no events (same server)."""
     from pythonosc.udp_client import SimpleUDPClient
 
-    synth = Synth(model, args.rate)
-    port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
-    synth.wait_for(r"^ready")
-    client = SimpleUDPClient("127.0.0.1", port)
-    for pitch in pitches[::3][:8]:
-        client.send_message("/note/on", pitch)
-    time.sleep(args.baseline_seconds)
-    summary, _ = synth.stop()
+    with Synth(model, args.rate) as synth:
+        port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
+        synth.wait_for(r"^ready")
+        client = SimpleUDPClient("127.0.0.1", port)
+        for pitch in pitches[::3][:8]:
+            client.send_message("/note/on", pitch)
+        time.sleep(args.baseline_seconds)
+        summary, _ = synth.stop()
     return p99(summary), summary
 
 

@@ -29,9 +29,7 @@ def qt_loaded(pid: int) -> bool:
 
 
 def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it():
-    with jack_dummy(48000):
-        keyboard = soak.open_keyboard()
-        synth = soak.Synth("violin", 48000)
+    with jack_dummy(48000), soak.open_keyboard(), soak.Synth("violin", 48000) as synth:
         port = int(synth.wait_for(r"OSC on udp://127.0.0.1:(\d+)").group(1))
         client = SimpleUDPClient("127.0.0.1", port)
         for pitch in CHORD:  # the ports are open, the sound not yet: queued, then played
@@ -47,7 +45,6 @@ def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it()
         assert not qt_loaded(synth.process.pid)
         summary, final = synth.stop()
         after = capture.audio()[-12000:]
-        keyboard.close()
     chroma = librosa.feature.chroma_stft(y=chord, sr=48000, n_fft=4096).mean(axis=1)
     assert {NOTE_NAMES[i] for i in np.argsort(chroma)[-3:]} == {"D", "F#", "A"}
     assert np.abs(after).max() == 0.0  # released and rung out

@@ -26,7 +26,7 @@ COMMANDS = {"train", "embed", "mesh", "render", "pretrained"}
 NEVER = {"torch", "tensorflow"}
 TRAINING_ONLY = {"flax", "optax", "orbax"}
 QT = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph"}
-OPENS_THE_PANEL = {"timbre_jax.synth.panel", "timbre_jax.synth.__main__"}
+OPENS_THE_PANEL = {"timbre_jax.synth.panel", "timbre_jax.synth.pad", "timbre_jax.synth.__main__"}
 NOT_IN_THE_SYNTH = {"optax", "matplotlib", "timbre_jax.training.loop", "timbre_jax.train"}
 
 

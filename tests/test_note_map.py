@@ -21,7 +21,8 @@ from timbre_jax.analysis.note_map import (
     verdicts,
 )
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.panel import SHADES, SynthPanel
+from timbre_jax.synth.pad import SHADES
+from timbre_jax.synth.panel import SynthPanel
 from timbre_jax.synth.session import Session
 from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
@@ -64,7 +65,7 @@ def test_a_decoded_map_agrees_with_the_shipped_one():
 
 def shown_verdicts(panel) -> np.ndarray:
     """[P, P] the verdict of each cell of the pad's shading image, from its colour."""
-    image = panel.shade_image.image
+    image = panel.pad.shade_image.image
     codes = np.full(image.shape[:2], -1)
     for code, rgba in SHADES.items():
         codes[np.all(image == rgba, axis=-1)] = code
@@ -83,18 +84,18 @@ def test_the_panel_shades_the_pad_for_the_held_notes(qtbot):
     run = load_run(PRETRAINED_DIR / "keys")
     panel = open_panel(qtbot, run)
     stored = load_note_map(run.folder)
-    assert panel.shade_image.image is None
+    assert panel.pad.shade_image.image is None
     panel.session.note_on(90)
     panel.redraw()
     np.testing.assert_array_equal(shown_verdicts(panel), verdicts(stored.notes[90], 90))
     panel.session.note_on(37)  # a chord: each cell shows its worse note
     panel.redraw()
     np.testing.assert_array_equal(shown_verdicts(panel), shade(stored, [37, 90]))
-    rect = panel.shade_image.mapRectToParent(panel.shade_image.boundingRect())
+    rect = panel.pad.shade_image.mapRectToParent(panel.pad.shade_image.boundingRect())
     assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx((0, 0, 1, 1))
     panel.session.all_notes_off()
     panel.redraw()
-    assert panel.shade_image.image is None
+    assert panel.pad.shade_image.image is None
 
 
 @pytest.mark.slow
@@ -105,6 +106,6 @@ def test_without_a_stored_map_the_held_note_is_decoded_in_the_background(qtbot, 
     run = load_run(copy)
     panel = open_panel(qtbot, run)
     panel.session.note_on(61)
-    qtbot.waitUntil(lambda: panel.shaded == (61,), timeout=60_000)  # the redraw timer's ticks
+    qtbot.waitUntil(lambda: panel.pad.shaded == (61,), timeout=60_000)  # the redraw timer's ticks
     decode, _ = make_note_decoder(run)
     np.testing.assert_array_equal(shown_verdicts(panel), verdicts(decode(61), 61))

@@ -51,9 +51,9 @@ def peak(audio: np.ndarray) -> float:
 def test_moving_a_slider_sets_the_latent(panel):
     panel.sliders[1].setValue(900)
     assert panel.session.peek().latent[1] == pytest.approx(0.9)
-    assert panel.target.pos().y() == pytest.approx(0.9)
+    assert panel.pad.target.pos().y() == pytest.approx(0.9)
     assert panel.slider_values[1].text() == "0.900" and panel.slider_values[0].text() == "0.500"
-    panel.target.setPos(0.25, 0.125)  # the pad moves the sliders and their values
+    panel.pad.target.setPos(0.25, 0.125)  # the pad moves the sliders and their values
     assert [label.text() for label in panel.slider_values] == ["0.250", "0.125"]
 
 
@@ -68,8 +68,8 @@ def test_clicking_the_xy_pad_sets_the_latent(panel, qtbot):
 
 
 def test_the_pad_has_a_legend_of_the_twelve_note_colours(panel):
-    assert [label.text for _, label in panel.legend.items] == list(NOTE_NAMES)
-    brushes = [sample.item.opts["brush"].color().getRgb() for sample, _ in panel.legend.items]
+    assert [label.text for _, label in panel.pad.legend.items] == list(NOTE_NAMES)
+    brushes = [sample.item.opts["brush"].color().getRgb() for sample, _ in panel.pad.legend.items]
     assert len(set(brushes)) == 12
 
 
@@ -275,3 +275,14 @@ def test_takes_while_playing_come_from_the_stream_and_replay_exactly(jack_server
     assert render_main([*argv, "--out", str(out)]) == 0
     replay, _ = sf.read(out, dtype="float32")
     np.testing.assert_array_equal(replay[: len(take)], take)  # sample for sample
+
+
+def test_midi_learn_from_the_panel_moves_the_chosen_axis(panel, qtbot):
+    qtbot.mouseClick(panel.learn[1], LEFT)
+    assert panel.controller.learning == 1
+    panel.controller(mido.Message("control_change", control=7, value=127))  # as MIDI would
+    qtbot.waitUntil(lambda: not panel.learn[1].isChecked())  # the redraw timer lets it go
+    assert panel.status.text() == "z1: MIDI CC 7"
+    assert panel.slider_values[1].text() == "1.000" and panel.slider_values[0].text() == "0.500"
+    panel.controller(mido.Message("control_change", control=7, value=0))
+    assert panel.session.peek().latent == (0.5, 0.0)

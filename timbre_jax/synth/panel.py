@@ -1,12 +1,12 @@
-"""The PyQtGraph panel: sliders, an XY pad, note buttons, the computer keyboard, the MIDI
-input and live views of a `Session`.
+"""The PyQtGraph panel: sliders, an XY pad (`pad.py`), note buttons, the computer keyboard,
+the MIDI input and live views of a `Session`.
 
-The only Qt code of the package, and only a view: widgets call the session's control methods
-(as MIDI and OSC do), and a QTimer redraws the controls when the session's change, and the
-spectrum, the level meter, the sounding voices and the timing readout from what the engine
-last produced. A "learn" button by each latent slider maps the next MIDI controller moved to
-that axis. The panel keeps the keyboard focus (its child widgets take none), so letter
-keys always play notes (`keyboard.py`) instead of searching a combo box.
+With the pad, the only Qt code of the package, and only a view: widgets call the session's
+control methods (as MIDI and OSC do), and a QTimer redraws the controls when the session's
+change, and the spectrum, the level meter, the sounding voices and the timing readout from
+what the engine last produced. A "learn" button by each latent slider maps the next MIDI
+controller moved to that axis. The panel keeps the keyboard focus (its child widgets take
+none), so letter keys always play notes (`keyboard.py`) instead of searching a combo box.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from timbre_jax.analysis.note_map import NO_PITCH, OCTAVE, OTHER, RIGHT, NoteShading
+from timbre_jax.analysis.note_map import NoteShading
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
+from timbre_jax.synth.pad import SHADING_TEXT, LatentPad
 from timbre_jax.synth.session import Session
 from timbre_jax.training.run import Run
 
@@ -28,16 +29,6 @@ REDRAW_MS = 50
 SPECTRUM_EVERY = 2  # redraws per spectrum redraw (10 per second): the costliest repaint
 NO_MIDI = "(no MIDI input)"
 CHROMA_NOTE = "the decoder is conditioned on chroma: it plays the pitch class, not the octave"
-SHADES = {
-    RIGHT: (40, 200, 80, 50),
-    OCTAVE: (255, 170, 0, 190),
-    OTHER: (230, 20, 20, 190),
-    NO_PITCH: (90, 90, 90, 200),
-}  # RGBA of the pad's verdicts on the held notes, over the embedding
-SHADING_TEXT = (
-    "pad shaded for the held notes: green plays them, amber an octave off, red "
-    "another note, grey no clear pitch"
-)
 
 
 def conditioning_text(engine: SynthEngine) -> str:
@@ -80,7 +71,6 @@ class SynthPanel(QtWidgets.QWidget):
         opened = [s for s in session.sources if isinstance(s, midi.MidiInput)]
         self.midi_input = opened[0] if opened else None
         self.colors = note_colors()
-        self.legend = None  # the pad's legend of the note colours, with an embedding
         self.setWindowTitle(f"timbre_jax: {run.name}")
         layout = QtWidgets.QHBoxLayout(self)
         controls = QtWidgets.QVBoxLayout()
@@ -104,12 +94,13 @@ class SynthPanel(QtWidgets.QWidget):
             self.sliders.append(slider)
             self.slider_values.append(value)
             self.learn.append(learn)
-        self.pad = self._make_pad(embedding) if engine.latent_dim == 2 else None
-        self.shading = None  # a note model's verdicts on the held notes over the pad
-        if self.pad is not None:
+        self.pad = None  # a 2-D model's XY pad
+        if engine.latent_dim == 2:
+            shading = NoteShading(run) if engine.note_range is not None else None
+            self.pad = LatentPad(self.low, self.high, self.colors, embedding, shading)
+            self.pad.target.sigPositionChanged.connect(self._target_moved)
             controls.addWidget(self.pad, 3)
-            if engine.note_range is not None:
-                self.shading = NoteShading(run)
+            if shading is not None:
                 controls.addWidget(QtWidgets.QLabel(SHADING_TEXT, wordWrap=True))
         controls.addLayout(self._make_notes())
         row = QtWidgets.QHBoxLayout()
@@ -178,32 +169,6 @@ class SynthPanel(QtWidgets.QWidget):
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.redraw)
         self.timer.start(REDRAW_MS)
-
-    def _make_pad(self, embedding):
-        pad = pg.PlotWidget(title="latent pad: click or drag")
-        pad.setRange(xRange=(self.low[0], self.high[0]), yRange=(self.low[1], self.high[1]))
-        pad.setMouseEnabled(x=False, y=False)
-        if embedding is not None:
-            latents, notes = embedding
-            brushes = [pg.mkBrush(*rgba) for rgba in self.colors]
-            points = pg.ScatterPlotItem(latents[:, 0], latents[:, 1], size=3, pen=None,
-                                        brush=[brushes[n] for n in notes])  # fmt: skip
-            # drawn once into a pixmap: moving the target repaints no points
-            points.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            pad.addItem(points)
-            self.legend = pg.LegendItem(colCount=12, horSpacing=0, labelTextSize="8pt")
-            for name, brush in zip(NOTE_NAMES, brushes, strict=True):
-                self.legend.addItem(pg.ScatterPlotItem(size=9, pen=None, brush=brush), name)
-            pad.getPlotItem().layout.addItem(self.legend, 4, 0, 1, 3)  # under the x axis
-        self.shade_image = pg.ImageItem()  # [z0, z1] cells: col-major, as pyqtgraph's default
-        self.shade_image.setZValue(5)  # over the embedding, under the target
-        self.shaded: tuple = ()  # the held notes the image shows
-        pad.addItem(self.shade_image)
-        self.target = pg.TargetItem(movable=True)
-        self.target.sigPositionChanged.connect(self._target_moved)
-        pad.addItem(self.target)
-        pad.scene().sigMouseClicked.connect(self._pad_clicked)
-        return pad
 
     def _make_notes(self) -> QtWidgets.QLayout:
         """Twelve note buttons (played while pressed, or latched with "hold") and the octave."""
@@ -296,7 +261,7 @@ class SynthPanel(QtWidgets.QWidget):
 
     def _target_moved(self) -> None:
         if not self._updating:
-            pos = self.target.pos()
+            pos = self.pad.target.pos()
             x = float(np.clip(pos.x(), self.low[0], self.high[0]))
             y = float(np.clip(pos.y(), self.low[1], self.high[1]))
             self.session.set_latent([x, y])
@@ -318,10 +283,6 @@ class SynthPanel(QtWidgets.QWidget):
                 button.setChecked(False)
                 cc = [c for c, a in self.controller.cc_map.items() if a == axis]
                 self.status.setText(f"z{axis}: MIDI CC {cc[0]}" if cc else "")
-
-    def _pad_clicked(self, event) -> None:
-        point = self.pad.getViewBox().mapSceneToView(event.scenePos())
-        self.target.setPos(point)
 
     def rescan_midi(self, *, select: str | None = None) -> None:
         """Lists the MIDI inputs again; keeps the open one (or opens `select`) if listed."""
@@ -384,7 +345,7 @@ class SynthPanel(QtWidgets.QWidget):
             slider.setValue(round((c.latent[i] - self.low[i]) / span * SLIDER_STEPS))
             self.slider_values[i].setText(f"{c.latent[i]:.3f}")
         if self.pad is not None:
-            self.target.setPos(c.latent[0], c.latent[1])
+            self.pad.target.setPos(c.latent[0], c.latent[1])
         self._light({pitch % 12 for pitch, _ in c.notes})
         self._show_octave()
         self._updating = False
@@ -409,7 +370,9 @@ class SynthPanel(QtWidgets.QWidget):
             self.show_controls()
         controls = self.session.peek()
         self._show_learned()
-        self._shade_pad([pitch for pitch, _ in controls.notes])
+        if self.pad is not None:
+            held = self.engine.decoded_pitches([pitch for pitch, _ in controls.notes])
+            self.pad.shade(tuple(sorted(set(held.tolist()))))
         names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
         self.voices.setText(f"voices {self.engine.sounding}/{self.engine.voices.count}: {names}")
         mag, self.redraws = self.engine.last_magnitude, self.redraws + 1
@@ -432,31 +395,9 @@ class SynthPanel(QtWidgets.QWidget):
             self.status.setText(f"audio stopped: {self.output.producer.error}")
         self.readout.setText(self.session.status())
 
-    def _shade_pad(self, pitches) -> None:
-        """Shades the pad for the held notes (as the decoder is conditioned on them) once
-        their map is at hand; clears it when none is held."""
-        if self.shading is None:
-            return
-        held = tuple(sorted(set(self.engine.decoded_pitches(pitches).tolist())))
-        if held == self.shaded:
-            return
-        shaded = self.shading.shade(held)
-        if shaded is None and held:
-            return  # being decoded: the next tick looks again
-        self.shaded = held
-        if shaded is None:
-            self.shade_image.clear()
-            return
-        verdict, (low0, high0, low1, high1) = shaded
-        colours = np.zeros((*verdict.shape, 4), np.uint8)
-        for code, rgba in SHADES.items():
-            colours[verdict == code] = rgba
-        self.shade_image.setImage(colours, autoLevels=False)
-        self.shade_image.setRect(QtCore.QRectF(low0, low1, high0 - low0, high1 - low1))
-
     def closeEvent(self, event) -> None:
-        if self.shading is not None:
-            self.shading.close()
+        if self.pad is not None:
+            self.pad.close_shading()
         super().closeEvent(event)
 
 
