@@ -96,8 +96,8 @@ class Synth:
         raise RuntimeError(f"the synth never printed {pattern!r}: {self.seen[-20:]}")
 
     def stop(self) -> tuple[str, dict]:
-        """Ctrl-C; returns the summary line and the final controls."""
-        self.process.send_signal(2)
+        """SIGTERM (as Ctrl-C); returns the summary line and the final controls."""
+        self.process.terminate()
         final = json.loads(self.wait_for(r"^final (.*)$", 30).group(1))
         self.process.wait(timeout=30)
         return next(line for line in reversed(self.seen) if line.startswith("played")), final

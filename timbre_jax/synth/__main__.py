@@ -19,6 +19,7 @@ LAUNCHED = time.perf_counter()  # before the imports below, which take most of t
 
 import json  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
@@ -134,8 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     return play_panel(session, args, controller, low, high, training_embedding(run), steps)
 
 
+def stop_playing(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def play_headless(session: Session, *, steps: str, quit_after: float | None) -> int:
-    """Plays until Ctrl-C (or `quit_after` seconds), a status line every second."""
+    """Plays until Ctrl-C or SIGTERM (or `quit_after` seconds), a status line every second."""
+    # both stop cleanly, also where SIGINT was ignored when the process started (a shell's
+    # background job), in which case Python raises nothing for it
+    signal.signal(signal.SIGINT, stop_playing)
+    signal.signal(signal.SIGTERM, stop_playing)
     session.start()
     print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
     stop_at = time.monotonic() + (quit_after or float("inf"))
