@@ -113,6 +113,12 @@ class Capture:
         self.stream = sd.InputStream(samplerate=rate, blocksize=BLOCK, channels=1, latency="high",
                                      dtype="float32", callback=self._callback)  # fmt: skip
 
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stream.close()  # before the server goes: a client left behind can crash later
+
     def _callback(self, indata, frames, time_info, status) -> None:
         self.overflows += bool(status.input_overflow)
         self.stamps.append(time.perf_counter())
@@ -150,13 +156,13 @@ def jack_recording(seconds: float):
         path = f"{folder}/soak.wav"
         command = ["jack_rec", "-f", path, "-d", str(seconds), "-b", "32", source]
         recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not any(p.startswith("jackrec:") for p in ports("-c", source)[1:]):
-            if time.monotonic() > deadline or recorder.poll() is not None:
-                raise RuntimeError("jack_rec did not connect")
-            time.sleep(0.05)
         result: dict = {}
         try:
+            deadline = time.monotonic() + 10
+            while not any(p.startswith("jackrec:") for p in ports("-c", source)[1:]):
+                if time.monotonic() > deadline or recorder.poll() is not None:
+                    raise RuntimeError("jack_rec did not connect")
+                time.sleep(0.05)
             yield result
             recorder.wait(timeout=seconds + 30)
         finally:
@@ -280,15 +286,14 @@ def soak_model(model: str, args) -> dict:
         result["ready_s"] = float(synth.wait_for(r"^ready in ([\d.]+) s").group(1))
         result["ready_line"] = synth.seen[-1]
         result["ready_wall_s"] = time.perf_counter() - synth.launched
-        capture = Capture(args.rate)
-        capture.start()
         player = Player(keyboard, port, low, high, pitches, seed=args.seed)
-        time.sleep(0.5)
-        for by_osc, name in ((False, "midi"), (True, "osc")):
-            times = [probe_latency(player, capture, pitches[k % len(pitches)], by_osc)
-                     for k in range(args.probes)]  # fmt: skip
-            result[f"{name}_latency_ms"] = (1e3 * float(np.median(times)), 1e3 * max(times))
-        capture.stream.close()  # a Python client late for the GIL would make JACK xruns too
+        with Capture(args.rate) as capture:  # closed before the soak: a Python client late
+            capture.start()  # for the GIL would make JACK xruns of its own
+            time.sleep(0.5)
+            for by_osc, name in ((False, "midi"), (True, "osc")):
+                times = [probe_latency(player, capture, pitches[k % len(pitches)], by_osc)
+                         for k in range(args.probes)]  # fmt: skip
+                result[f"{name}_latency_ms"] = (1e3 * float(np.median(times)), 1e3 * max(times))
         result["capture_overflows"] = capture.overflows
         with jack_recording(args.seconds + 2.5) as recording:
             started = time.perf_counter()

@@ -35,16 +35,16 @@ def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it()
         for pitch in CHORD:  # the ports are open, the sound not yet: queued, then played
             client.send_message("/note/on", [pitch, 100])
         synth.wait_for(r"^ready in [\d.]+ s from launch")
-        capture = soak.Capture(48000)
-        capture.start()
-        synth.wait_for(r"^voices 3/8")
-        time.sleep(1.0)
-        chord = capture.audio()[-48000:]
-        client.send_message("/all_notes_off", [])
-        time.sleep(1.0)
-        assert not qt_loaded(synth.process.pid)
-        summary, final = synth.stop()
-        after = capture.audio()[-12000:]
+        with soak.Capture(48000) as capture:
+            capture.start()
+            synth.wait_for(r"^voices 3/8")
+            time.sleep(1.0)
+            chord = capture.audio()[-48000:]
+            client.send_message("/all_notes_off", [])
+            time.sleep(1.0)
+            assert not qt_loaded(synth.process.pid)
+            summary, final = synth.stop()
+            after = capture.audio()[-12000:]
     chroma = librosa.feature.chroma_stft(y=chord, sr=48000, n_fft=4096).mean(axis=1)
     assert {NOTE_NAMES[i] for i in np.argsort(chroma)[-3:]} == {"D", "F#", "A"}
     assert np.abs(after).max() == 0.0  # released and rung out

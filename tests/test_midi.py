@@ -98,6 +98,9 @@ def test_all_notes_off_and_all_sound_off_silence(controller, control):
     session.render(0.3)
     send(controller, "control_change", control=control, value=0)
     assert session.peek().notes == ()
+    session.next_hop()
+    releasing = session.engine.voices.envelope.max()  # all notes off: a release; sound off: cut
+    assert releasing == 0 if control == midi.ALL_SOUND_OFF else releasing > 0.5
     assert np.abs(session.render(session.engine.tail_seconds() + 0.1)[-2048:]).max() == 0
 
 

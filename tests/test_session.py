@@ -115,11 +115,11 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
     assert session.recording == "on"
     script = {
         3: lambda: session.note_on(67, 90),
-        8: lambda: session.set_axis(0, 0.3),
+        8: lambda: session.set_axis(0, 37 / 127),  # a MIDI CC's value: no short decimal
         11: lambda: (session.note_on(71, 60), session.note_off(71)),  # within one hop
         14: lambda: session.set_phase("rtpghi"),
         20: lambda: (session.set_sustain(True), session.note_off(67), session.note_on(74)),
-        26: lambda: (session.set_sustain(False), session.set_gain(0.5)),
+        26: lambda: (session.set_sustain(False), session.set_gain(0.12345)),  # an OSC fader
         31: lambda: session.set_phase("noise"),
         40: session.all_notes_off,
     }
@@ -158,3 +158,30 @@ def test_a_take_that_never_started_writes_nothing(session, tmp_path):
     session.start_recording(streamed=True)
     play_script(session, {}, 3)  # the note holds: no silence to start at
     assert session.stop_recording() is None and not list(tmp_path.iterdir())
+
+
+def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
+    """Four keys held on three voices: the oldest is stolen once and stays stolen (it does not
+    take a voice back every hop); the take replays with render --voices 3."""
+    session = Session(violin, SynthEngine(violin, voices=3), record_dir=tmp_path)
+    session.start_recording(streamed=True)
+    for k, pitch in enumerate((60, 64, 67, 71)):
+        session.note_on(pitch)
+        play_script(session, {}, 2 + k)
+    sounding = []
+    for _ in range(6):
+        session.next_hop()
+        voices = session.engine.voices
+        sounding.append(sorted(voices.pitch[voices.gated].tolist()))
+        assert not voices.fresh.any()
+    assert sounding == [[64, 67, 71]] * 6
+    session.all_notes_off()
+    play_script(session, {}, 4)
+    wav, csv = session.stop_recording()
+    import soundfile as sf
+
+    take, _ = sf.read(wav, dtype="float32")
+    out = tmp_path / "replay.wav"
+    argv = ["--model", "violin", "--automation", str(csv), "--voices", "3", "--out", str(out)]
+    assert render_main(argv) == 0
+    np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)

@@ -21,6 +21,7 @@ import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
 from timbre_jax.cli import ArgumentParser, command  # noqa: E402
@@ -89,10 +90,13 @@ def check(args) -> None:
             raise ParameterError(f"--{flag} must be positive, got {value}")
     if args.osc is not None and not 0 <= args.osc <= 65535:
         raise ParameterError(f"--osc must be a UDP port 0-65535, got {args.osc}")
-    if args.quit_after is not None and not args.quit_after > 0:
+    if args.quit_after is not None and not 0 < args.quit_after < 1e6:
         raise ParameterError(
-            f"--quit-after must be a positive number of seconds, got {args.quit_after}"
+            f"--quit-after must be a positive number of seconds (under 1e6), got {args.quit_after}"
         )
+    record_dir = Path(args.record_dir)
+    if record_dir.exists() and not (record_dir.is_dir() and os.access(record_dir, os.W_OK)):
+        raise ParameterError(f"--record-dir {args.record_dir!r} is not a writable folder")
     if args.device is not None:
         devices.resolve(args.device)  # an unknown device is named with the list
     if (args.play or args.headless) and not default_output_available():
@@ -122,17 +126,24 @@ def main(argv: list[str] | None = None) -> int:
     if default_output_available():
         output = AudioOutput(engine, device=args.device, rate=args.rate, channels=args.channels)
     session = Session(run, engine, output=output, record_dir=args.record_dir)
-    controller = midi.MidiController(session, low, high, cc_map)
-    if port_name is not None:
-        session.sources.append(midi.MidiInput(controller, port_name, args.midi_api))
-    if args.osc is not None:
-        osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
-        session.sources.append(osc)
-        print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
-    steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
-    if args.headless:
-        return play_headless(session, steps=steps, quit_after=args.quit_after)
-    return play_panel(session, args, controller, low, high, training_embedding(run), steps)
+    try:
+        controller = midi.MidiController(session, low, high, cc_map)
+        if port_name is not None:
+            session.sources.append(midi.MidiInput(controller, port_name, args.midi_api))
+        if args.osc is not None:
+            osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
+            session.sources.append(osc)
+            print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
+        steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
+        if args.headless:
+            return play_headless(session, steps=steps, quit_after=args.quit_after)
+        return play_panel(session, args, controller, low, high, training_embedding(run), steps)
+    finally:  # whatever ended the play (a mistake, Ctrl-C, SIGTERM): ports and device let go
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut it short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        session.close()
+        if output is not None:
+            output.close()
 
 
 def stop_playing(signum, frame) -> None:
@@ -145,12 +156,13 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None) -> 
     # background job), in which case Python raises nothing for it
     signal.signal(signal.SIGINT, stop_playing)
     signal.signal(signal.SIGTERM, stop_playing)
-    session.start()
-    print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
+    output = session.output
     stop_at = time.monotonic() + (quit_after or float("inf"))
     tty = sys.stdout.isatty()
     try:
-        while time.monotonic() < stop_at:
+        session.start()
+        print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
+        while time.monotonic() < stop_at and output.producer.error is None:
             time.sleep(min(STATUS_SECONDS, max(0.0, stop_at - time.monotonic())))
             for line in session.news():
                 print(("\n" if tty else "") + line, flush=True)
@@ -158,14 +170,19 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None) -> 
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         session.close()
-    output, final = session.output, session.peek()
+    final = session.peek()
     print(f"\nplayed {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
     if output.problems():
         print(f"{output.problems()} of the stream")
     controls = {"latent": final.latent, "gain": final.gain, "phase": final.phase,
                 "notes": final.notes, "sounding": session.engine.sounding}  # fmt: skip
     print(f"final {json.dumps(controls)}")
+    if output.producer.error is not None:
+        print(f"error: the sound stopped: {output.producer.error!r}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -197,7 +214,6 @@ def play_panel(session: Session, args, controller, low, high, embedding, steps: 
         print(f"played {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
         if output.problems():
             print(f"{output.problems()} of the stream")
-        output.close()
     return 0
 
 

@@ -92,9 +92,9 @@ class Producer:
     def produce(self) -> None:
         """Decodes one hop, tees it to the recorder (at the engine's rate) and writes it,
         resampled to `rate`, to the ring."""
-        controls = self.engine.controls
+        recorder = self.recorder  # read once: a benchmark may swap it meanwhile
+        controls = self.engine.controls if recorder is not None else None
         hop = self.next_hop()
-        recorder = self.recorder  # read once: the panel may swap it meanwhile
         if recorder is not None:
             recorder.append((controls, hop))
         if self.resampler is not None:

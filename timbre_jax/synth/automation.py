@@ -95,8 +95,10 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
         writer = csv.writer(f)
         writer.writerow(automation_header(latent_dim))
         for seconds, c in rows:
-            writer.writerow([f"{seconds:.6f}", *(f"{v:.6f}" for v in c.latent), f"{c.gain:.4f}",
-                             format_notes(c.notes), c.phase or ""])  # fmt: skip
+            # values as repr writes them: read back, they are the same floats (a take replays
+            # the exact latent and gain it played)
+            values = [repr(float(v)) for v in (*c.latent, c.gain)]
+            writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or ""])
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -159,17 +161,19 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:
     """Sets the engine's latent, gain and phase method (if given), and plays or releases
-    notes to match `controls`."""
+    notes to match `controls`: the last `engine.voices.count` of them when more are gated (a
+    note stolen stays stolen, rather than taking a voice back every hop)."""
     engine.set_latent(controls.latent)
     engine.set_gain(controls.gain)
     if controls.phase is not None and controls.phase != engine.phase:
         engine.set_phase(controls.phase)
-    wanted = dict(controls.notes)
+    notes = controls.notes[-engine.voices.count :]
+    wanted = dict(notes)
     for pitch, velocity in engine.controls.notes:
         if wanted.get(pitch) != velocity:
             engine.note_off(pitch)
     playing = dict(engine.controls.notes)
-    for pitch, velocity in controls.notes:
+    for pitch, velocity in notes:
         if pitch not in playing:
             engine.note_on(pitch, velocity)
 

@@ -23,6 +23,7 @@ is counted by address and said once (`news`); no exception leaves the server's t
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 
@@ -38,7 +39,8 @@ UNPARSEABLE = "(not OSC)"
 
 
 def _integer(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value != int(value)):  # fmt: skip
         raise ParameterError(f"{what} must be a whole number, got {value!r}")
     return int(value)
 
@@ -125,8 +127,8 @@ class OscControls:
         return guarded
 
     def count(self, address: str, why: str) -> None:
+        self.why.setdefault(address, why)  # first: `news` reads `why` for what `bad` has
         self.bad[address] += 1
-        self.why.setdefault(address, why)
 
     def news(self) -> list[str]:
         """One line for each address that had a bad message since the last call, the first

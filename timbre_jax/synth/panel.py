@@ -81,7 +81,7 @@ class SynthPanel(QtWidgets.QWidget):
         for i in range(engine.latent_dim):
             slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
             slider.setRange(0, SLIDER_STEPS)
-            slider.valueChanged.connect(self._sliders_moved)
+            slider.valueChanged.connect(lambda _, axis=i: self._slider_moved(axis))
             value = QtWidgets.QLabel()
             value.setFixedWidth(value.fontMetrics().horizontalAdvance("-00.000"))
             row = QtWidgets.QHBoxLayout()
@@ -107,11 +107,11 @@ class SynthPanel(QtWidgets.QWidget):
         self.phase = QtWidgets.QComboBox()
         self.phase.addItems(engine.phase_methods)
         self.phase.setCurrentText(session.peek().phase)
-        self.phase.currentTextChanged.connect(session.set_phase)
+        self.phase.currentTextChanged.connect(lambda m: self._updating or session.set_phase(m))
         self.gain = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.gain.setRange(0, 100)
         self.gain.setValue(round(100 * session.peek().gain))
-        self.gain.valueChanged.connect(lambda v: session.set_gain(v / 100))
+        self.gain.valueChanged.connect(lambda v: self._updating or session.set_gain(v / 100))
         for widget in (QtWidgets.QLabel("phase"), self.phase, QtWidgets.QLabel("gain"), self.gain):
             row.addWidget(widget)
         controls.addLayout(row)
@@ -254,9 +254,9 @@ class SynthPanel(QtWidgets.QWidget):
     def _slider_value(self, i: int) -> float:
         return self.low[i] + self.sliders[i].value() / SLIDER_STEPS * (self.high[i] - self.low[i])
 
-    def _sliders_moved(self) -> None:
-        if not self._updating:
-            self.session.set_latent([self._slider_value(i) for i in range(len(self.sliders))])
+    def _slider_moved(self, axis: int) -> None:
+        if not self._updating:  # only this axis: another source may be moving the others
+            self.session.set_axis(axis, self._slider_value(axis))
             self.show_controls()
 
     def _target_moved(self) -> None:
@@ -346,6 +346,8 @@ class SynthPanel(QtWidgets.QWidget):
             self.slider_values[i].setText(f"{c.latent[i]:.3f}")
         if self.pad is not None:
             self.pad.target.setPos(c.latent[0], c.latent[1])
+        self.phase.setCurrentText(c.phase)  # as OSC may have set them
+        self.gain.setValue(round(100 * c.gain))
         self._light({pitch % 12 for pitch, _ in c.notes})
         self._show_octave()
         self._updating = False

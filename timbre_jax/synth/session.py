@@ -163,12 +163,10 @@ class Session(ControlTargets):
         return wav_path, csv_path
 
     def _render_offline(self, rows) -> np.ndarray:
-        """Renders rows on the engine (not playing), then puts its controls back."""
-        audio = render_automation(self.engine, rows)
-        self.engine.silence()
-        apply_controls(self.engine, self.peek())
-        self.engine.reset()
-        return audio
+        """Renders rows on an engine of their own, as `render --automation` does (the
+        session's may have started playing meanwhile)."""
+        engine = SynthEngine(self.run, phase=self.engine.phase, voices=self.engine.voices.count)
+        return render_automation(engine, rows)
 
     # sources and status
     def close(self) -> None:

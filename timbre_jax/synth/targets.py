@@ -132,21 +132,21 @@ class ControlTargets:
             self.version += 1
         self._changed()
 
-    def all_notes_off(self) -> None:
-        """Every note releases (MIDI CC 123), the pedal's too."""
+    def all_notes_off(self, *, cut: bool = False) -> None:
+        """Every note releases (MIDI CC 123), the pedal's too; with `cut`, every note stops at
+        once instead (all sound off, MIDI CC 120)."""
         with self._lock:
             self._gated.clear()
             self._down.clear()
             self._new.clear()
             self._unheard.clear()
+            self._cut = self._cut or cut
             self.version += 1
         self._changed()
 
     def all_sound_off(self) -> None:
         """Every note stops at once (MIDI CC 120), not through its release."""
-        with self._lock:
-            self._cut = True
-        self.all_notes_off()
+        self.all_notes_off(cut=True)
 
     def peek(self) -> Controls:
         """The targets now, changing nothing."""

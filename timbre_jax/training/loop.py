@@ -22,6 +22,7 @@ import ml_collections
 import numpy as np
 import optax
 from flax.training.train_state import TrainState
+from jax.experimental import multihost_utils
 
 from timbre_jax.corpus.store import load_metadata, load_split
 from timbre_jax.errors import ParameterError
@@ -44,6 +45,15 @@ from timbre_jax.training.pitch_loss import (
 ACTIVE_KL = 0.01  # nats: a VAE latent dimension whose mean KL exceeds this is active
 ADAM_EPSILON = 1e-7  # Keras's Adam epsilon
 CHECKPOINT_SECONDS = 60.0  # least time between checkpoint saves (they write while training)
+
+
+def agreed(flag: bool) -> bool:
+    """Process 0's `flag` on every process: a checkpoint save is collective, so a decision
+    taken on each process's own clock could send one process into a save the others skip
+    (a deadlock, seen with two processes)."""
+    if jax.process_count() == 1:
+        return flag
+    return bool(multihost_utils.broadcast_one_to_all(np.asarray(flag)))
 
 
 class TrainingDiverged(RuntimeError):
@@ -264,7 +274,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         if row["val_mse"] < progress["best_val_mse"]:
             progress["best_val_mse"], progress["best_epoch"] = row["val_mse"], epoch
             unsaved_best = (epoch, jax.tree.map(jnp.copy, state.params), meta | progress)
-        if time.perf_counter() - last_save >= CHECKPOINT_SECONDS or epoch == config.train.epochs:
+        due = time.perf_counter() - last_save >= CHECKPOINT_SECONDS or epoch == config.train.epochs
+        if agreed(due):
             if unsaved_best is not None:
                 checkpoints.save(BEST, *unsaved_best)
                 unsaved_best = None
