@@ -140,8 +140,8 @@ class Session(ControlTargets):
 
     def _changed(self) -> None:
         rows = self._offline
-        if rows is not None and self.peek() != rows[-1][1]:
-            rows.append((time.perf_counter() - self._offline_started, self.peek()))
+        if rows is not None and (controls := self.peek()) != rows[-1][1]:
+            rows.append((time.perf_counter() - self._offline_started, controls))
 
     def stop_recording(self) -> tuple[Path, Path] | None:
         """Ends the take and writes it; returns (wav, csv), or None if it never started."""
