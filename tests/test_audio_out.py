@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.synth import devices
+from timbre_jax.synth import audio_out, devices
 from timbre_jax.synth.__main__ import main as synth_main
 from timbre_jax.synth.audio_out import AudioOutput, Producer
 from timbre_jax.synth.engine import SynthEngine
@@ -272,13 +272,26 @@ def test_an_engine_failure_silences_the_stream_without_crashing(skip_run):
     assert not out.any() and ring.underruns == 1
 
 
+def huge_pages_allowed() -> bool:
+    """This process's transparent huge pages setting, read with prctl(PR_GET_THP_DISABLE)."""
+    import ctypes
+
+    return ctypes.CDLL(None).prctl(audio_out.PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0
+
+
 @pytest.mark.audio
 def test_stop_and_start_again(jack_server, skip_run):
+    """Playing keeps khugepaged out of the process (it made the audio thread miss a period
+    every 10 s); stopping gives the setting back."""
     engine = SynthEngine(load_run(skip_run))
     output = AudioOutput(engine, device=jack_server)
+    linux = sys.platform.startswith("linux")
     for _ in range(2):
+        allowed = linux and huge_pages_allowed()
         output.start()
         time.sleep(1.0)
+        assert not linux or not huge_pages_allowed()
         output.stop()
+        assert not linux or huge_pages_allowed() == allowed
     output.close()
     assert output.ring.read >= 1.5 * output.sample_rate and output.producer.error is None

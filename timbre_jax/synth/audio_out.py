@@ -12,6 +12,7 @@ delay (0.5 ms; none at equal rates) + the device's output latency.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import sys
@@ -33,6 +34,24 @@ POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
 # 44.1 to 48 kHz). "HQ" is flat to 20 kHz but adds about 8 ms, which took the control-to-sound
 # latency at 48 kHz from 35 to 45 ms median, 46 to 59 ms max (launch/bench_synth.py).
 RESAMPLE_QUALITY = "LQ"
+PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42  # Linux prctl(2) options
+
+
+def transparent_huge_pages(enabled: bool) -> bool | None:
+    """Allows or forbids transparent huge pages in this process (Linux; elsewhere nothing is
+    done and None returned); returns whether they were allowed before.
+
+    Forbidding them keeps khugepaged away: every `scan_sleep_millisecs` (10 s by default) it
+    collapses the process's madvised memory (NumPy madvises arrays over 4 MB) into huge pages
+    with the process's memory map locked, and the audio thread missed a whole JACK period at
+    each scan (a PortAudio underflow or a ring underrun every 10.24 s in a held chord; with
+    the scan every 3 s, every 3.07 s; with this off, none)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    before = libc.prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_THP_DISABLE, int(not enabled), 0, 0, 0)
+    return before == 0
 
 
 class Moments:
@@ -169,6 +188,7 @@ class AudioOutput:
         self._mono = np.zeros(block_size, np.float32)  # the callback's block
         self._column = self._mono[:, None]  # the same block, broadcast over channels
         self._switch_interval = sys.getswitchinterval()
+        self._huge_pages: bool | None = None  # whether they were allowed before `start`
         self.underflows = Moments()  # callbacks whose status flagged an output underflow
         self.short = Moments()  # callbacks that found the ring buffer short (underruns)
         self.callbacks = 0
@@ -218,6 +238,7 @@ class AudioOutput:
         # could hold it for most of a 5.8 ms period.
         sys.setswitchinterval(SWITCH_INTERVAL)
         gc.freeze()  # later collections skip everything allocated so far: shorter GIL pauses
+        self._huge_pages = transparent_huge_pages(False)
         self.producer.fill()
         self.prefilled = self.ring.available()  # samples before the producer's first hop
         self.producer.start()
@@ -231,6 +252,8 @@ class AudioOutput:
         self.producer.stop()
         sys.setswitchinterval(self._switch_interval)
         gc.unfreeze()  # what `start` froze is collectable again
+        if self._huge_pages is not None:
+            transparent_huge_pages(self._huge_pages)
 
     def close(self) -> None:
         """Releases the audio device."""
