@@ -13,7 +13,7 @@ MIDI keyboard (a virtual port of this process) and `python -m timbre_jax.synth -
      every control and all notes off;
   3. a baseline: the same model holding an 8-note chord for `--baseline-seconds` with no
      events (its hop-time p99 is the yardstick), and a plain sounddevice sine player on the
-     same server for as long (its PortAudio underflows are the dummy driver's own).
+     same server for `--seconds` (its PortAudio underflows are the host's and the server's).
 Prints launch-to-ready, latencies (median, max), ring underruns, PortAudio underflows, gaps in
 the recording (runs of exact zeros with sound on both edges), stuck notes, whether the final
 controls equal the last values sent, and the hop-time p99 against the baseline's.
@@ -317,7 +317,7 @@ def soak_model(model: str, args) -> dict:
         result["p99_ms"] = p99(summary)
         if args.baseline_seconds:
             result["baseline_p99_ms"], result["baseline_summary"] = baseline(model, pitches, args)
-            result["sine_underflows"] = sine_underflows(args.rate, args.baseline_seconds)
+            result["sine_underflows"] = sine_underflows(args.rate, args.seconds)  # as long
     return result
 
 
@@ -388,7 +388,7 @@ def main() -> None:
             print(f"  hop p99 {r['p99_ms']:.1f} ms against {r['baseline_p99_ms']:.1f} ms held "
                   f"without events ({r['p99_ms'] / r['baseline_p99_ms']:.2f}x); plain sine "
                   f"player: {r['sine_underflows']} PortAudio underflows in "
-                  f"{args.baseline_seconds:g} s")  # fmt: skip
+                  f"{args.seconds:g} s")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)

@@ -168,7 +168,7 @@ def test_offline_recording_writes_a_take(panel, qtbot, tmp_path):
     qtbot.mousePress(panel.note_buttons.button(7), LEFT)
     qtbot.wait(300)
     panel.record.setChecked(False)  # renders the take offline on the engine
-    rows = read_automation(tmp_path / "takes" / "take_1.csv", 2)
+    rows, _ = read_automation(tmp_path / "takes" / "take_1.csv", 2)
     assert rows[-1][1].notes == ((67, 100),) and rows[-1][0] >= 0.5
     assert rows[0][1].notes == () and rows[1][1].latent[0] == pytest.approx(0.1)
     import soundfile as sf
@@ -268,7 +268,7 @@ def test_takes_while_playing_come_from_the_stream_and_replay_exactly(jack_server
     assert (tmp_path / "take_7.wav").read_bytes() == b"a take of an earlier session"
     take, rate = sf.read(tmp_path / "take_8.wav", dtype="float32")
     assert len(take) / rate == pytest.approx(1.0, abs=0.15)  # the stream's, not a render
-    rows = read_automation(tmp_path / "take_8.csv", 2)
+    rows, voices = read_automation(tmp_path / "take_8.csv", 2)
     assert [c.phase for _, c in rows][-1] == "rtpghi" and rows[1][1].notes == ((64, 100),)
     out = tmp_path / "replay.wav"
     argv = ["--workdir", str(skip_run), "--automation", str(tmp_path / "take_8.csv")]

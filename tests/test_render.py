@@ -52,7 +52,7 @@ def test_automation_replays_a_performance(skip_run, tmp_path):
             (0.5, Controls(high, 0.5, ((67, 100), (64, 40)))),
             (1.0, Controls(high, 0.5, ())), (1.5, Controls(high, 0.5, ()))]  # fmt: skip
     write_automation(tmp_path / "curve.csv", rows, 2)
-    assert read_automation(tmp_path / "curve.csv", 2) == rows
+    assert read_automation(tmp_path / "curve.csv", 2) == (rows, None)
     code, out = render(skip_run, tmp_path, "--automation", str(tmp_path / "curve.csv"))
     assert code == 0
     audio, _ = sf.read(out)
@@ -70,8 +70,8 @@ def test_input_recording_is_resynthesised(skip_run, tiny_audio, tmp_path):
 def test_old_one_note_automation_still_reads(tmp_path):
     path = tmp_path / "old.csv"
     path.write_text("time,z0,z1,note,gain,gate\n0.0,0.2,0.2,E,0.8,1\n1.0,0.2,0.2,E,0.8,0\n")
-    assert read_automation(path, 2) == [(0.0, Controls((0.2, 0.2), 0.8, ((64, 100),))),
-                                        (1.0, Controls((0.2, 0.2), 0.8, ()))]  # fmt: skip
+    assert read_automation(path, 2) == ([(0.0, Controls((0.2, 0.2), 0.8, ((64, 100),))),
+                                         (1.0, Controls((0.2, 0.2), 0.8, ()))], None)  # fmt: skip
 
 
 @pytest.mark.parametrize("line, message", [
@@ -142,7 +142,7 @@ def test_numbers_that_argparse_would_misread(skip_run, tmp_path, capsys, args, m
 def test_automation_takes_note_names_and_is_checked_as_note_is(tmp_path, capsys):
     path = tmp_path / "names.csv"
     path.write_text("time,z0,z1,gain,notes\n0.0,0.5,0.5,0.8,C4:100 E4\n0.5,0.5,0.5,0.8,\n")
-    assert read_automation(path, 2)[0][1].notes == ((60, 100), (64, 100))
+    assert read_automation(path, 2)[0][0][1].notes == ((60, 100), (64, 100))
     path.write_text("time,z0,z1,gain,notes\n0.0,0.5,0.5,0.8,120:100\n")
     code = main(["--model", "keys", "--automation", str(path), "--out", str(tmp_path / "a.wav")])
     err = capsys.readouterr().err
@@ -158,7 +158,7 @@ def test_a_take_replays_sample_for_sample_with_its_phase_methods(skip_run, tmp_p
             (0.3, Controls((0.7, 0.4), 0.8, ((60, 100), (67, 90)), "rtpghi")),
             (0.6, Controls((0.7, 0.4), 0.8, (), "rtpghi"))]  # fmt: skip
     write_automation(tmp_path / "take.csv", rows, 2)
-    assert read_automation(tmp_path / "take.csv", 2) == rows
+    assert read_automation(tmp_path / "take.csv", 2) == (rows, None)
     played = SynthEngine(run)  # an engine that has played before, as the panel's has
     played.note_on(64)
     played.set_phase("rtpghi")

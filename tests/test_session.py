@@ -128,7 +128,7 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
     import soundfile as sf
 
     take, _ = sf.read(wav, dtype="float32")
-    rows = read_automation(csv, 2)
+    rows, voices = read_automation(csv, 2)
     assert {c.phase for _, c in rows} == {"harmonic", "rtpghi", "noise"}
     hop = session.engine.hop_length
     assert len(take) % hop == 0 and 50 * hop < len(take) < 80 * hop  # from the silence on
@@ -162,7 +162,8 @@ def test_a_take_that_never_started_writes_nothing(session, tmp_path):
 
 def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
     """Four keys held on three voices: the oldest is stolen once and stays stolen (it does not
-    take a voice back every hop); the take replays with render --voices 3."""
+    take a voice back every hop). All sound off cuts the chord mid-note, a key plays after it;
+    the take records both and its voices, and replays with no --voices to the same samples."""
     session = Session(violin, SynthEngine(violin, voices=3), record_dir=tmp_path)
     session.start_recording(streamed=True)
     for k, pitch in enumerate((60, 64, 67, 71)):
@@ -175,13 +176,33 @@ def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
         sounding.append(sorted(voices.pitch[voices.gated].tolist()))
         assert not voices.fresh.any()
     assert sounding == [[64, 67, 71]] * 6
+    session.all_sound_off()
+    play_script(session, {3: lambda: session.note_on(62)}, 8)
     session.all_notes_off()
     play_script(session, {}, 4)
     wav, csv = session.stop_recording()
     import soundfile as sf
 
     take, _ = sf.read(wav, dtype="float32")
+    rows, voices = read_automation(csv, 2)
+    assert voices == 3 and [c.cut for _, c in rows].count(True) == 1
     out = tmp_path / "replay.wav"
-    argv = ["--model", "violin", "--automation", str(csv), "--voices", "3", "--out", str(out)]
+    argv = ["--model", "violin", "--automation", str(csv), "--out", str(out)]
     assert render_main(argv) == 0
     np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)
+    # a cut replayed as a release (as before the cut column) would not be the take
+    released = tmp_path / "released.csv"
+    released.write_text(csv.read_text().replace(",1,3\n", ",,3\n"))
+    assert render_main([*argv[:3], str(released), "--out", str(tmp_path / "r.wav")]) == 0
+    assert not np.array_equal(sf.read(tmp_path / "r.wav", dtype="float32")[0][: len(take)], take)
+
+
+def test_an_offline_take_keeps_all_sound_off_and_its_voices(session):
+    session.start_recording(streamed=False)
+    session.note_on(67)
+    session.all_sound_off()
+    session.note_on(69)
+    _, csv = session.stop_recording()
+    rows, voices = read_automation(csv, 2)
+    assert [c.cut for _, c in rows].count(True) == 1 and rows[-1][1].notes == ((69, 100),)
+    assert voices == session.engine.voices.count

@@ -87,9 +87,10 @@ def render(run: Run, args) -> np.ndarray:
                             scale=scale)  # fmt: skip
     span = latent_span(run)
     if args.automation:
-        rows = read_automation(args.automation, run.latent_dim, span,
-                               check_pitches=run.check_playable)  # fmt: skip
-        engine = SynthEngine(run, phase=args.phase, voices=args.voices)
+        rows, voices = read_automation(args.automation, run.latent_dim, span,
+                                       check_pitches=run.check_playable)  # fmt: skip
+        voices = voices or VOICES if args.voices is None else args.voices
+        engine = SynthEngine(run, phase=args.phase, voices=voices)
         if args.phase:  # the flag wins over the phase methods a take recorded
             rows = [(t, c._replace(phase=None)) for t, c in rows]
         unknown = {c.phase for _, c in rows} - {None, *engine.phase_methods}
@@ -127,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latent", help="comma-separated latent values (-0.1,0.5 works)")
     parser.add_argument("--note", default="C", help="a note or chord: C, A3, 60 or C,E,G")
     parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity 1-127")
-    parser.add_argument("--voices", type=int, default=VOICES,
-                        help="with --automation: the voices the take was played with")  # fmt: skip
+    parser.add_argument("--voices", type=int, help="with --automation: voices to play it "
+                        f"with (default: the take's, else {VOICES})")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=4.0, help="held, before the release")
     parser.add_argument("--gain", type=float, default=0.8)
     parser.add_argument("--phase", help="noise, rtpghi or harmonic (note models; "

@@ -1,13 +1,15 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
-The header is `time,z0,...,z{d-1},gain,notes,phase`: seconds, latent values, gain 0-1, the
-notes gated from that time on as space-separated `pitch:velocity` pairs (MIDI numbers, e.g.
-`60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence) and the phase
-method (empty: the engine's; files without the column, written before it, read so). One row
-per change. The panel's recorder writes this format and `python -m timbre_jax.render --automation`
-replays it. Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are
-read as that note in octave 4 at velocity 100. Values are checked as on the command line; a
-bad row is named by its line.
+The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices`: seconds, latent values,
+gain 0-1, the notes gated from that time on as space-separated `pitch:velocity` pairs (MIDI
+numbers, e.g. `60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence),
+the phase method (empty: the engine's), `1` where all sound off (MIDI CC 120) stopped every
+voice at once at that time, and the number of voices the take was played with (the same on
+every row; empty: `render`'s default). Files without the last two columns, or the last
+three, written before them, read so. One row per change. The panel's recorder writes this
+format and `python -m timbre_jax.render --automation` replays it. Files of the earlier one-note
+format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at velocity
+100. Values are checked as on the command line; a bad row is named by its line.
 """
 
 from __future__ import annotations
@@ -67,7 +69,13 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 
 def automation_header(latent_dim: int) -> list[str]:
-    return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase"]
+    return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
+            "voices"]  # fmt: skip
+
+
+def earlier_headers(latent_dim: int) -> list[list[str]]:
+    """Headers of files written before the cut and voices columns, and before phase."""
+    return [automation_header(latent_dim)[:-2], automation_header(latent_dim)[:-3]]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -89,8 +97,9 @@ def parse_notes(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(notes)
 
 
-def write_automation(path: str | Path, rows: list[tuple[float, Controls]], latent_dim: int) -> None:
-    """Writes (seconds, controls) rows as an automation CSV."""
+def write_automation(path: str | Path, rows: list[tuple[float, Controls]], latent_dim: int,
+                     voices: int | None = None) -> None:  # fmt: skip
+    """Writes (seconds, controls) rows as an automation CSV; `voices`: the engine's."""
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(automation_header(latent_dim))
@@ -98,7 +107,8 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             # values as repr writes them: read back, they are the same floats (a take replays
             # the exact latent and gain it played)
             values = [repr(float(v)) for v in (*c.latent, c.gain)]
-            writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or ""])
+            writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
+                             "1" if c.cut else "", voices or ""])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -117,12 +127,23 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     seconds = float(fields["time"])
     if not (np.isfinite(seconds) and seconds >= 0):
         raise ParameterError(f"time must be a non-negative number of seconds, got {seconds}")
-    return seconds, Controls(latent, gain, notes, phase)
+    cut = fields.get("cut") or ""
+    if cut not in ("", "0", "1"):
+        raise ParameterError(f"cut must be 1, 0 or empty, got {cut!r}")
+    return seconds, Controls(latent, gain, notes, phase, cut == "1")
+
+
+def _voices(fields: dict) -> int | None:
+    voices = fields.get("voices") or None
+    if voices is not None and not (voices.isdigit() and int(voices) > 0):
+        raise ParameterError(f"voices must be a positive whole number or empty, got {voices!r}")
+    return voices and int(voices)
 
 
 def read_automation(path: str | Path, latent_dim: int, span=None,
-                    check_pitches=None) -> list[tuple[float, Controls]]:  # fmt: skip
-    """(seconds, controls) rows of an automation CSV, sorted by time.
+                    check_pitches=None) -> tuple[list, int | None]:  # fmt: skip
+    """[(seconds, controls)] rows of an automation CSV, sorted by time, and the voices it was
+    played with (None where it does not say).
 
     Args:
       path: the CSV file.
@@ -135,17 +156,16 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             legacy = reader.fieldnames == legacy_header(latent_dim)
-            if not legacy and reader.fieldnames not in (
-                automation_header(latent_dim),
-                automation_header(latent_dim)[:-1],
-            ):
+            if not legacy and reader.fieldnames not in (automation_header(latent_dim),
+                                                        *earlier_headers(latent_dim)):  # fmt: skip
                 raise ParameterError(
                     f"{str(path)!r} must have the header {','.join(automation_header(latent_dim))}"
                 )
-            rows = []
+            rows, voices = [], set()
             for fields in reader:
                 try:
                     rows.append(_row(fields, latent_dim, legacy))
+                    voices.add(_voices(fields))
                     if span is not None:
                         check_span(rows[-1][1].latent, *span, name="latent")
                     if check_pitches is not None:
@@ -156,13 +176,19 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
         raise ParameterError(f"cannot read automation {str(path)!r}: {err}") from err
     if not rows:
         raise ParameterError(f"automation {str(path)!r} has no rows")
-    return sorted(rows, key=lambda row: row[0])
+    if len(voices) > 1:
+        raise ParameterError(f"automation {str(path)!r}: one number of voices for every row, "
+                             f"got {sorted(voices, key=str)}")  # fmt: skip
+    return sorted(rows, key=lambda row: row[0]), voices.pop()
 
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:
-    """Sets the engine's latent, gain and phase method (if given), and plays or releases
-    notes to match `controls`: the last `engine.voices.count` of them when more are gated (a
-    note stolen stays stolen, rather than taking a voice back every hop)."""
+    """Stops every voice at once if `controls.cut`; sets the engine's latent, gain and phase
+    method (if given), and plays or releases notes to match `controls`: the last
+    `engine.voices.count` of them when more are gated (a note stolen stays stolen, rather than
+    taking a voice back every hop)."""
+    if controls.cut:
+        engine.silence()
     engine.set_latent(controls.latent)
     engine.set_gain(controls.gain)
     if controls.phase is not None and controls.phase != engine.phase:
@@ -186,12 +212,15 @@ def first_hops(times, seconds_per_hop: float) -> np.ndarray:
 
 
 def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]]) -> np.ndarray:
-    """Plays the rows: each hop uses the last row at or before its start. After the last row
-    every note is released and the sound rings out (`engine.tail_seconds()`)."""
+    """Plays the rows: each hop uses the last row at or before its start, and cuts the sound
+    if any row applying from that hop did. After the last row every note is released and the
+    sound rings out (`engine.tail_seconds()`)."""
     starts = first_hops([t for t, _ in rows], engine.hop_length / engine.sample_rate)
+    cuts = {start for start, (_, controls) in zip(starts, rows, strict=True) if controls.cut}
     hops = []
     for k in range(max(1, starts[-1])):
-        apply_controls(engine, rows[max(0, np.searchsorted(starts, k, "right") - 1)][1])
+        controls = rows[max(0, np.searchsorted(starts, k, "right") - 1)][1]
+        apply_controls(engine, controls._replace(cut=k in cuts))
         if k == 0:
             engine.reset()
         hops.append(engine.next_hop())

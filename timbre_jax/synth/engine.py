@@ -65,6 +65,7 @@ class Controls(NamedTuple):
     gain: float  # 0..1
     notes: tuple[tuple[int, int], ...] = ()  # (MIDI pitch, velocity) of every note gated
     phase: str | None = None  # the phase method (None: leave the engine's as it is)
+    cut: bool = False  # all sound off (MIDI CC 120) before this hop: every voice stops at once
 
 
 def decode_frames(model, params, z, notes):

@@ -51,7 +51,8 @@ class Take:
 
     def end(self) -> list[tuple[float, Controls]]:
         """The rows with a last one at the end of the audio (its length, for the replay)."""
-        return [*self.rows, (len(self.hops) * self.seconds_per_hop, self.rows[-1][1])]
+        last = self.rows[-1][1]._replace(cut=False)
+        return [*self.rows, (len(self.hops) * self.seconds_per_hop, last)]
 
 
 def next_take_number(folder: Path) -> int:
@@ -97,9 +98,7 @@ class Session(ControlTargets):
 
     def next_hop(self) -> np.ndarray:
         """Applies the targets to the engine and plays one hop [hop_length] at its rate."""
-        controls, cut = self.snapshot()
-        if cut:
-            self.engine.silence()
+        controls = self.snapshot()
         with self._take_lock:
             if self._armed and self.engine.is_silent():
                 apply_controls(self.engine, controls)
@@ -138,6 +137,13 @@ class Session(ControlTargets):
             self._offline_started = time.perf_counter()
             self._offline = [(0.0, self.peek())]
 
+    def all_notes_off(self, *, cut: bool = False) -> None:
+        super().all_notes_off(cut=cut)
+        rows = self._offline
+        if cut and rows is not None:  # an offline take keeps the cut where it was asked
+            rows.append((time.perf_counter() - self._offline_started,
+                         self.peek()._replace(cut=True)))  # fmt: skip
+
     def _changed(self) -> None:
         rows = self._offline
         if rows is not None and (controls := self.peek()) != rows[-1][1]:
@@ -157,7 +163,7 @@ class Session(ControlTargets):
             return None
         self.record_dir.mkdir(parents=True, exist_ok=True)
         csv_path = self.record_dir / f"take_{next_take_number(self.record_dir)}.csv"
-        write_automation(csv_path, rows, self.engine.latent_dim)
+        write_automation(csv_path, rows, self.engine.latent_dim, self.engine.voices.count)
         wav_path = csv_path.with_suffix(".wav")
         write_wav(wav_path, audio, sample_rate=self.engine.sample_rate)
         return wav_path, csv_path

@@ -154,14 +154,14 @@ class ControlTargets:
             return Controls(tuple(self._latent), self._gain, tuple(self._gated.items()),
                             self._phase)  # fmt: skip
 
-    def snapshot(self) -> tuple[Controls, bool]:
-        """The targets for the next hop (with the keys pressed and released since the last
-        snapshot), and whether all sound off was asked since the last snapshot."""
+    def snapshot(self) -> Controls:
+        """The targets for the next hop: with the keys pressed and released since the last
+        snapshot, and `cut` if all sound off was asked since then."""
         with self._lock:
             unheard = [(p, v) for p, v in self._unheard.items() if p not in self._gated]
             notes = tuple(self._gated.items()) + tuple(unheard)
-            controls = Controls(tuple(self._latent), self._gain, notes, self._phase)
-            cut, self._cut = self._cut, False
+            controls = Controls(tuple(self._latent), self._gain, notes, self._phase, self._cut)
+            self._cut = False
             self._new.clear()
             self._unheard.clear()
-        return controls, cut
+        return controls
