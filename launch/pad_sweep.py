@@ -11,13 +11,13 @@ square path through the pad's corners, (0.05, 0.05) -> (0.95, 0.05) -> (0.95, 0.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from timbre_jax.render import main as render_main
-from timbre_jax.synth.automation import automation_header, parse_note
+from timbre_jax.synth.automation import parse_note, write_automation
+from timbre_jax.synth.engine import Controls
 
 CORNERS = np.array([(0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.05)])
 STEP_SECONDS = 0.25
@@ -42,15 +42,13 @@ def main() -> None:
     pitch, out = parse_note(args.note), Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     automation = out.with_suffix(".csv")
-    with open(automation, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(automation_header(2))
-        for k, (z0, z1) in enumerate(square_path(args.seconds)):
-            writer.writerow([f"{k * STEP_SECONDS:.2f}", f"{z0:.4f}", f"{z1:.4f}", 0.8,
-                             f"{pitch}:100"])  # fmt: skip
+    rows = [(k * STEP_SECONDS, Controls((round(z0, 4), round(z1, 4)), 0.8, ((pitch, 100),)))
+            for k, (z0, z1) in enumerate(square_path(args.seconds))]  # fmt: skip
+    write_automation(automation, rows, 2)
     source = ["--workdir", args.workdir] if args.workdir else ["--model", args.model]
     phase = ["--phase", args.phase] if args.phase else []
-    render_main([*source, *phase, "--automation", str(automation), "--out", str(out)])
+    render_main([*source, *phase, "--automation", str(automation), "--out", str(out),
+                 "--overwrite"])  # fmt: skip
 
 
 if __name__ == "__main__":
