@@ -189,7 +189,10 @@ def test_two_processes_train_like_one(one_cpu_run, tiny_corpus, tmp_path):
                "--devices-per-process", "2", "--", "--config", "configs/default.py:smoke",
                "--workdir", str(workdir), f"--config.corpus={tiny_corpus}"]  # fmt: skip
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-2000:]
+    # both ends of the processes' output: the first error is the cause, the last its effect
+    # (one full-suite run ended in Orbax's commit barrier, the cause cut off; not reproduced)
+    errors = [line for line in run.stderr.splitlines() if "Error" in line]
+    assert run.returncode == 0, "\n".join([*errors[:10], "...", run.stderr[-2000:]])
     final = json.loads((workdir / "final.json").read_text())
     assert final["device"].startswith("4 x")
     for key in ("test_mse_final", "test_mse_best"):
