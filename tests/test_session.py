@@ -206,3 +206,20 @@ def test_an_offline_take_keeps_all_sound_off_and_its_voices(session):
     rows, voices = read_automation(csv, 2)
     assert [c.cut for _, c in rows].count(True) == 1 and rows[-1][1].notes == ((69, 100),)
     assert voices == session.engine.voices.count
+
+
+def test_a_take_that_starts_on_all_sound_off_and_a_key_replays(session, tmp_path):
+    """Armed on silence, the take's first hop cuts and plays a key: the engine is reset once,
+    after the controls, as render --automation does."""
+    session.start_recording(streamed=True)
+    session.all_sound_off()
+    session.note_on(67)
+    play_script(session, {6: session.all_notes_off}, 40)
+    wav, csv = session.stop_recording()
+    import soundfile as sf
+
+    take, _ = sf.read(wav, dtype="float32")
+    assert np.abs(take).max() > 0.05
+    out = tmp_path / "replay.wav"
+    assert render_main(["--model", "violin", "--automation", str(csv), "--out", str(out)]) == 0
+    np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)

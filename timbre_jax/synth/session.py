@@ -100,12 +100,12 @@ class Session(ControlTargets):
         """Applies the targets to the engine and plays one hop [hop_length] at its rate."""
         controls = self.snapshot()
         with self._take_lock:
-            if self._armed and self.engine.is_silent():
-                apply_controls(self.engine, controls)
+            silent = self.engine.is_silent()  # before this hop's controls
+            apply_controls(self.engine, controls)
+            if self._armed and silent:
                 self.engine.reset()  # the state render --automation starts from
                 self._take = Take(self.engine.hop_length / self.engine.sample_rate, controls)
                 self._armed = False
-            apply_controls(self.engine, controls)
             hop = self.engine.next_hop()
             if self._take is not None:
                 self._take.add(controls, hop)
