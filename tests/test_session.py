@@ -223,3 +223,37 @@ def test_a_take_that_starts_on_all_sound_off_and_a_key_replays(session, tmp_path
     out = tmp_path / "replay.wav"
     assert render_main(["--model", "violin", "--automation", str(csv), "--out", str(out)]) == 0
     np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)
+
+
+def test_all_sound_off_with_a_key_on_two_hops_in_a_row_replays(session, tmp_path):
+    """Each cut is a row of its own, even when the controls do not change between them."""
+    session.start_recording(streamed=True)
+    session.note_on(67)
+    cut_and_strike = lambda: (session.all_sound_off(), session.note_on(67))  # noqa: E731
+    play_script(session, {10: cut_and_strike, 11: cut_and_strike, 20: session.all_notes_off}, 50)
+    wav, csv = session.stop_recording()
+    import soundfile as sf
+
+    rows, _ = read_automation(csv, 2)
+    assert [c.cut for _, c in rows].count(True) == 2
+    out = tmp_path / "replay.wav"
+    assert render_main(["--model", "violin", "--automation", str(csv), "--out", str(out)]) == 0
+    take = sf.read(wav, dtype="float32")[0]
+    np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)
+
+
+def test_a_cut_in_the_last_rows_hop_still_cuts(violin):
+    """An offline take stopped within a hop of all sound off ends on the cut, not a release."""
+    from timbre_jax.synth.automation import render_automation
+    from timbre_jax.synth.engine import Controls
+
+    latent, end = (0.5, 0.5), 40 * 1024 / 44100
+    held = (0.0, Controls(latent, 0.8, ((67, 100),)))
+    tails = {}
+    for cut in (True, False):
+        last = (end, Controls(latent, 0.8, (), cut=cut))
+        tails[cut] = render_automation(SynthEngine(violin), [held, last])[40 * 1024 :]
+    hop = 1024
+    cut_level = np.abs(tails[True][3 * hop : 8 * hop]).max()
+    released_level = np.abs(tails[False][3 * hop : 8 * hop]).max()
+    assert released_level > 0.01 and cut_level < 0.1 * released_level

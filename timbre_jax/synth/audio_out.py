@@ -50,6 +50,8 @@ def transparent_huge_pages(enabled: bool) -> bool | None:
         return None
     libc = ctypes.CDLL(None, use_errno=True)
     before = libc.prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0)
+    if before < 0:  # a kernel without the option: nothing to change
+        return None
     libc.prctl(PR_SET_THP_DISABLE, int(not enabled), 0, 0, 0)
     return before == 0
 
@@ -238,7 +240,9 @@ class AudioOutput:
         # could hold it for most of a 5.8 ms period.
         sys.setswitchinterval(SWITCH_INTERVAL)
         gc.freeze()  # later collections skip everything allocated so far: shorter GIL pauses
-        self._huge_pages = transparent_huge_pages(False)
+        allowed = transparent_huge_pages(False)
+        if self._huge_pages is None:  # the setting from before the first start (a start
+            self._huge_pages = allowed  # that failed after this line must not replace it)
         self.producer.fill()
         self.prefilled = self.ring.available()  # samples before the producer's first hop
         self.producer.start()
@@ -254,6 +258,7 @@ class AudioOutput:
         gc.unfreeze()  # what `start` froze is collectable again
         if self._huge_pages is not None:
             transparent_huge_pages(self._huge_pages)
+            self._huge_pages = None
 
     def close(self) -> None:
         """Releases the audio device."""

@@ -5,7 +5,7 @@ gain 0-1, the notes gated from that time on as space-separated `pitch:velocity` 
 numbers, e.g. `60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence),
 the phase method (empty: the engine's), `1` where all sound off (MIDI CC 120) stopped every
 voice at once at that time, and the number of voices the take was played with (the same on
-every row; empty: `render`'s default). Files without the last two columns, or the last
+every row that gives it; empty: `render`'s default). Files without the last two columns, or the last
 three, written before them, read so. One row per change. The panel's recorder writes this
 format and `python -m timbre_jax.render --automation` replays it. Files of the earlier one-note
 format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at velocity
@@ -176,10 +176,11 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
         raise ParameterError(f"cannot read automation {str(path)!r}: {err}") from err
     if not rows:
         raise ParameterError(f"automation {str(path)!r} has no rows")
+    voices.discard(None)
     if len(voices) > 1:
-        raise ParameterError(f"automation {str(path)!r}: one number of voices for every row, "
-                             f"got {sorted(voices, key=str)}")  # fmt: skip
-    return sorted(rows, key=lambda row: row[0]), voices.pop()
+        raise ParameterError(f"automation {str(path)!r}: one number of voices for the take, "
+                             f"got {sorted(voices)}")  # fmt: skip
+    return sorted(rows, key=lambda row: row[0]), voices.pop() if voices else None
 
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:
@@ -224,6 +225,8 @@ def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]]) -
         if k == 0:
             engine.reset()
         hops.append(engine.next_hop())
+    if starts[-1] > 0 and starts[-1] in cuts:  # a cut at the very end still cuts
+        engine.silence()
     engine.release_all()
     hops.append(engine.render(engine.tail_seconds()))
     return np.concatenate(hops)

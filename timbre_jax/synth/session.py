@@ -45,7 +45,7 @@ class Take:
 
     def add(self, controls: Controls, hop: np.ndarray) -> None:
         """The controls the engine applied for `hop`, and the hop's samples."""
-        if controls != self.rows[-1][1]:
+        if controls != self.rows[-1][1] or controls.cut:  # a cut on two hops in a row: two
             self.rows.append((len(self.hops) * self.seconds_per_hop, controls))
         self.hops.append(hop)
 
@@ -138,9 +138,12 @@ class Session(ControlTargets):
             self._offline = [(0.0, self.peek())]
 
     def all_notes_off(self, *, cut: bool = False) -> None:
-        super().all_notes_off(cut=cut)
         rows = self._offline
-        if cut and rows is not None:  # an offline take keeps the cut where it was asked
+        written = len(rows) if rows is not None else 0
+        super().all_notes_off(cut=cut)
+        if cut and rows is not None:  # an offline take keeps the cut where it was asked:
+            if len(rows) > written:  # on the row the release just wrote, else on a new one
+                rows.pop()
             rows.append((time.perf_counter() - self._offline_started,
                          self.peek()._replace(cut=True)))  # fmt: skip
 
