@@ -11,8 +11,8 @@ The first two hold fixed controls for --seconds, then release the notes and let 
 (C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the
 panel's recorder writes: timbre_jax/synth/automation.py) with the phase methods, cuts (all
 sound off) and number of voices it recorded (`--phase` and `--voices` override them), from
-the engine's seeded starting state; the fourth is the
-original MANNe effect, a recording resynthesised through the model with its latents scaled.
+the engine's seeded starting state; the fourth is the original MANNe effect, a recording
+resynthesised through the model with its latents scaled.
 A note the model was never trained on (C# on a model of C major scales), or outside a note
 model's range, is refused, on the command line or in an automation row, naming the notes it
 was trained on. Everything is checked before anything is rendered, `--out` too: a .wav name

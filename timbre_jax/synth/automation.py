@@ -5,8 +5,8 @@ gain 0-1, the notes gated from that time on as space-separated `pitch:velocity` 
 numbers, e.g. `60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence),
 the phase method (empty: the engine's), `1` where all sound off (MIDI CC 120) stopped every
 voice at once at that time, and the number of voices the take was played with (the same on
-every row that gives it; empty: `render`'s default). Files without the last two columns, or the last
-three, written before them, read so. One row per change. The panel's recorder writes this
+every row that gives it; empty: `render`'s default). Files without the last two columns, or
+the last three, written before them, read so. One row per change. The panel's recorder writes this
 format and `python -m timbre_jax.render --automation` replays it. Files of the earlier one-note
 format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at velocity
 100. Values are checked as on the command line; a bad row is named by its line.
