@@ -13,7 +13,8 @@ change steps the waveform: after any change (phase method, note, latent jump, ga
 largest sample-to-sample step of the next 2048 samples stays within 1.5 times the largest
 step of the second before it (asserted in tests/test_synth_engine.py). No Qt, no audio
 device: it renders offline too. Notes are MIDI pitches; a chroma model plays pitch % 12.
-Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut); under
+Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut, and the bins
+whose window main lobe reaches below it: up to 32 Hz at 44.1 kHz and 4096 points); under
 `harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
 at its exact frequency, 20 dB down between the harmonics, nothing below the fundamental).
 Setters may be called from any thread; `next_hop` from one thread at a time.
@@ -45,7 +46,8 @@ LEVEL = 0.25  # amplitude of a voice whose spectrum is one full peak (-12 dBFS s
 VOICES = 8  # default polyphony
 NOISE_OFFSET = 97  # frames between the voices' starting points in the shared noise-phase table
 TIMING_WINDOW = 2048  # hops of compute time kept for statistics
-LOWEST_HZ = 20.0  # decoded bins below this are never sounded
+LOWEST_HZ = 20.0  # nothing below this is sounded
+MAIN_LOBE_BINS = 2  # half-width of the Hann window's main lobe: a bin leaks this far down
 
 
 def phase_methods(run: Run) -> tuple[str, ...]:
@@ -114,7 +116,10 @@ class SynthEngine:
         self.latent_dim, self.bottleneck = run.latent_dim, run.bottleneck
         self.note_range = run.note_range  # a note model plays these; others move by octaves
         self.phase_methods = phase_methods(run)
-        self._lowest_bins = int(np.ceil(LOWEST_HZ * self.n_fft / self.sample_rate))
+        # bins cut: those below LOWEST_HZ and those whose main lobe reaches below it, 0-32 Hz
+        # at 44.1 kHz (with noise phase a 21.5 Hz bin put 0.5% of a low key's power under 20 Hz)
+        self._lowest_bins = (int(np.ceil(LOWEST_HZ * self.n_fft / self.sample_rate))
+                             + MAIN_LOBE_BINS)  # fmt: skip
         self._decode = compiled_decoder(run)
         step = self.hop_length / self.sample_rate
         self.voices = Voices(voices, attack_rate=min(1.0, step / ATTACK_SECONDS),
