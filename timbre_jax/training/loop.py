@@ -78,28 +78,38 @@ def make_train_step(model: Autoencoder, l2_weight: float, pitch: PitchTerm | Non
     with a `pitch` term, its cross-entropy times pitch.weight is added to the loss and
     reported as "pitch_ce"."""
 
-    def pitch_loss(params, key, conditions):
-        z, condition = sample_pad(key, conditions, batch=pitch.batch, latent_dim=model.latent_dim)
-        decoded = model.apply({"params": params}, z, condition, method="decode")
-        return template_cross_entropy(decoded, acceptable_notes(condition),
-                                      templates=pitch.templates,
-                                      temperature=pitch.temperature)  # fmt: skip
+    def reconstruct(params, frames, chroma, diff, key, conditions):
+        """(reconstruction, kl, pitch cross-entropy or None): with the pitch term, its pad
+        points are decoded in the same decoder pass as the batch's latents (one matrix product
+        per layer on batch + pitch.batch rows, not two)."""
+        variables, rngs = {"params": params}, {"sample": key}
+        if pitch is None:
+            recon, _, kl = model.apply(variables, frames, chroma, diff, rngs=rngs)
+            return recon, kl, None
+        z, kl = model.apply(variables, frames, chroma, diff, rngs=rngs, method="latent")
+        z_pad, condition = sample_pad(jax.random.fold_in(key, 1), conditions,
+                                      batch=pitch.batch, latent_dim=model.latent_dim)  # fmt: skip
+        decoded = model.apply(variables, jnp.concatenate([z, z_pad]),
+                              jnp.concatenate([chroma, condition]), method="decode")  # fmt: skip
+        recon, pad_frames = decoded[: len(frames)], decoded[len(frames) :]
+        cross_entropy = template_cross_entropy(pad_frames, acceptable_notes(condition),
+                                               templates=pitch.templates,
+                                               temperature=pitch.temperature)  # fmt: skip
+        return recon, kl, cross_entropy
 
     def train_step(state, data, index, weight, step, beta, key):
         batch_index, batch_weight = index[step], weight[step]
         frames, chroma, diff = gather(data, batch_index)
 
         def loss_fn(params):
-            recon, _, kl = model.apply(
-                {"params": params}, frames, chroma, diff, rngs={"sample": key}
-            )
+            recon, kl, cross_entropy = reconstruct(params, frames, chroma, diff, key, data.chroma)
             mse = weighted_mean(jnp.mean(jnp.square(recon - frames), axis=-1), batch_weight)
             kl_per_dim = weighted_mean(kl, batch_weight)
             loss = mse + l2_weight * l2_penalty(params) + beta * jnp.sum(kl_per_dim)
             metrics = {"mse": mse, "kl_per_dim": kl_per_dim}
-            if pitch is not None:
-                metrics["pitch_ce"] = pitch_loss(params, jax.random.fold_in(key, 1), data.chroma)
-                loss = loss + pitch.weight * metrics["pitch_ce"]
+            if cross_entropy is not None:
+                metrics["pitch_ce"] = cross_entropy
+                loss = loss + pitch.weight * cross_entropy
             return loss, metrics | {"loss": loss}
 
         grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params)

@@ -133,15 +133,19 @@ class Autoencoder(nn.Module):
         """Frames [batch, n_bins] from latents [batch, latent_dim] and one-hot chroma."""
         return self.decoder(z, chroma if self.chroma_skip else None)
 
-    def __call__(self, frames, chroma, diff=None):
+    def latent(self, frames, chroma, diff=None):
+        """(z, kl_per_dim), both [batch, latent_dim]: what `__call__` decodes (a VAE's sample)."""
         out = self.encoder(self.encoder_input(frames, chroma, diff))
-        if self.kind == "vae":
-            mean, log_var = out
-            kl = 0.5 * (jnp.square(mean) + jnp.exp(log_var) - 1.0 - log_var)
-            z = mean
-            if self.has_rng("sample"):
-                noise = jax.random.normal(self.make_rng("sample"), mean.shape, mean.dtype)
-                z = mean + jnp.exp(0.5 * log_var) * noise
-        else:
-            z, kl = out, jnp.zeros_like(out)
+        if self.kind != "vae":
+            return out, jnp.zeros_like(out)
+        mean, log_var = out
+        kl = 0.5 * (jnp.square(mean) + jnp.exp(log_var) - 1.0 - log_var)
+        z = mean
+        if self.has_rng("sample"):
+            noise = jax.random.normal(self.make_rng("sample"), mean.shape, mean.dtype)
+            z = mean + jnp.exp(0.5 * log_var) * noise
+        return z, kl
+
+    def __call__(self, frames, chroma, diff=None):
+        z, kl = self.latent(frames, chroma, diff)
         return self.decode(z, chroma), z, kl
