@@ -18,14 +18,25 @@ LATEST, BEST = "latest", "best"
 SPECTRAL_KEYS = ("sample_rate", "n_fft", "hop_length", "window", "chroma_method")
 
 
+def manager_options(name: str, which: tuple[str, ...]) -> ocp.CheckpointManagerOptions:
+    """Keep one checkpoint; with several processes, the manager's barriers carry its name:
+    the best and latest saves of one epoch share a step number, and with the same barrier
+    names the two concurrent saves collided ("Barrier _async_write_complete.2 is already
+    ongoing", then a timeout: 3 of 8 two-process runs of launch/multiprocess.py)."""
+    return ocp.CheckpointManagerOptions(
+        max_to_keep=1, create=which == (LATEST, BEST),
+        multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=name),
+    )  # fmt: skip
+
+
 class Checkpoints:
     """The latest and best checkpoints of one workdir."""
 
     def __init__(self, workdir: str | Path, which: tuple[str, ...] = (LATEST, BEST)):
         """Opens the `which` checkpoints (both to train; one to read, creating nothing)."""
         root = Path(workdir).absolute() / "checkpoints"
-        options = ocp.CheckpointManagerOptions(max_to_keep=1, create=which == (LATEST, BEST))
-        self._managers = {w: ocp.CheckpointManager(root / w, options=options) for w in which}
+        self._managers = {w: ocp.CheckpointManager(root / w, options=manager_options(w, which))
+                          for w in which}  # fmt: skip
 
     def save(self, which: str, step: int, tree, meta: dict) -> None:
         """Saves a pytree (the train state, or parameters) with its JSON description."""
