@@ -32,7 +32,7 @@ import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.errors import ParameterError
-from timbre_jax.synth.harmonic_phase import HarmonicPhase, midi_to_hz
+from timbre_jax.synth.harmonic_phase import LOBE_BINS, HarmonicPhase, midi_to_hz
 from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
 from timbre_jax.synth.voices import Voices
@@ -47,7 +47,6 @@ VOICES = 8  # default polyphony
 NOISE_OFFSET = 97  # frames between the voices' starting points in the shared noise-phase table
 TIMING_WINDOW = 2048  # hops of compute time kept for statistics
 LOWEST_HZ = 20.0  # nothing below this is sounded
-MAIN_LOBE_BINS = 2  # half-width of the Hann window's main lobe: a bin leaks this far down
 
 
 def phase_methods(run: Run) -> tuple[str, ...]:
@@ -119,7 +118,7 @@ class SynthEngine:
         # bins cut: those below LOWEST_HZ and those whose main lobe reaches below it, 0-32 Hz
         # at 44.1 kHz (with noise phase a 21.5 Hz bin put 0.5% of a low key's power under 20 Hz)
         self._lowest_bins = (int(np.ceil(LOWEST_HZ * self.n_fft / self.sample_rate))
-                             + MAIN_LOBE_BINS)  # fmt: skip
+                             + int(LOBE_BINS))  # fmt: skip
         self._decode = compiled_decoder(run)
         step = self.hop_length / self.sample_rate
         self.voices = Voices(voices, attack_rate=min(1.0, step / ATTACK_SECONDS),

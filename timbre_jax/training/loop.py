@@ -116,8 +116,8 @@ def make_train_step(model: Autoencoder, l2_weight: float, pitch: PitchTerm | Non
         return state.apply_gradients(grads=grads), metrics
 
     # The state is not donated: with it XLA copied every kernel before updating it in place,
-    # and the step with the pitch term ran 6% slower (results in the commit); the model's 67 MB
-    # of state fit twice on any device.
+    # and the step with the pitch term ran 6% slower (results in the commit); the default
+    # model's 67 MB of state (parameters and Adam's moments) fit twice on any device.
     return jax.jit(train_step)
 
 
@@ -286,7 +286,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
         progress["train_seconds"] += row["seconds"]
         if row["val_mse"] < progress["best_val_mse"]:
             progress["best_val_mse"], progress["best_epoch"] = row["val_mse"], epoch
-            unsaved_best = (epoch, jax.tree.map(jnp.copy, state.params), meta | progress)
+            unsaved_best = (epoch, state.params, meta | progress)  # the step makes new arrays
         due = time.perf_counter() - last_save >= CHECKPOINT_SECONDS or epoch == config.train.epochs
         if agreed(due):
             if unsaved_best is not None:
