@@ -117,7 +117,8 @@ def test_the_pitch_term_trains_alike_on_four_devices(tiny_corpus, tmp_path):
     pitch = "--config.train.pitch_weight=1e-4"
     runs = {n: train_cli(tmp_path / str(n), tiny_corpus, pitch, devices=n) for n in (1, 4)}
     for run in runs.values():
-        assert run.wait(timeout=300) == 0, run.stderr.read()
+        _, stderr = run.communicate(timeout=300)  # read while it runs: both write at once
+        assert run.returncode == 0, stderr
     finals = [json.loads((tmp_path / str(n) / "final.json").read_text()) for n in runs]
     for key in ("test_mse_final", "test_mse_best", "val_mse_final"):
         np.testing.assert_allclose(finals[1][key], finals[0][key], rtol=1e-4)
