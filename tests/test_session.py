@@ -5,11 +5,12 @@ import threading
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from timbre_jax.errors import ParameterError
 from timbre_jax.render import main as render_main
-from timbre_jax.synth.automation import read_automation
-from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.automation import read_automation, render_automation
+from timbre_jax.synth.engine import Controls, SynthEngine
 from timbre_jax.synth.session import Session, next_take_number
 from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
@@ -125,8 +126,6 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
     }
     play_script(session, script, 50)
     wav, csv = session.stop_recording()
-    import soundfile as sf
-
     take, _ = sf.read(wav, dtype="float32")
     rows, voices = read_automation(csv, 2)
     assert {c.phase for _, c in rows} == {"harmonic", "rtpghi", "noise"}
@@ -181,8 +180,6 @@ def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
     session.all_notes_off()
     play_script(session, {}, 4)
     wav, csv = session.stop_recording()
-    import soundfile as sf
-
     take, _ = sf.read(wav, dtype="float32")
     rows, voices = read_automation(csv, 2)
     assert voices == 3 and [c.cut for _, c in rows].count(True) == 1
@@ -216,8 +213,6 @@ def test_a_take_that_starts_on_all_sound_off_and_a_key_replays(session, tmp_path
     session.note_on(67)
     play_script(session, {6: session.all_notes_off}, 40)
     wav, csv = session.stop_recording()
-    import soundfile as sf
-
     take, _ = sf.read(wav, dtype="float32")
     assert np.abs(take).max() > 0.05
     out = tmp_path / "replay.wav"
@@ -232,8 +227,6 @@ def test_all_sound_off_with_a_key_on_two_hops_in_a_row_replays(session, tmp_path
     cut_and_strike = lambda: (session.all_sound_off(), session.note_on(67))  # noqa: E731
     play_script(session, {10: cut_and_strike, 11: cut_and_strike, 20: session.all_notes_off}, 50)
     wav, csv = session.stop_recording()
-    import soundfile as sf
-
     rows, _ = read_automation(csv, 2)
     assert [c.cut for _, c in rows].count(True) == 2
     out = tmp_path / "replay.wav"
@@ -244,9 +237,6 @@ def test_all_sound_off_with_a_key_on_two_hops_in_a_row_replays(session, tmp_path
 
 def test_a_cut_in_the_last_rows_hop_still_cuts(violin):
     """An offline take stopped within a hop of all sound off ends on the cut, not a release."""
-    from timbre_jax.synth.automation import render_automation
-    from timbre_jax.synth.engine import Controls
-
     latent, end = (0.5, 0.5), 40 * 1024 / 44100
     held = (0.0, Controls(latent, 0.8, ((67, 100),)))
     tails = {}
