@@ -3,11 +3,14 @@ engine at random pad points, for each phase method (timbre_jax/synth/pitch_audit
 
     python launch/audit_pitch.py --model keys --points 25 [--phase harmonic] [--json out.json]
     python launch/audit_pitch.py --workdir runs/pitch_e10/violin_both --points 12
+    python launch/audit_pitch.py --model keys --grid 3 --phase harmonic
 
 Prints, per phase method: the share of cases heard as the key pressed, as its pitch class,
 with no pitch; the median and largest |deviation| in cents of those heard as the key; the
 loudest power below 20 Hz against the total. One trained key of every pitch class is held,
 in a random trained octave, at each point; the same seed gives the same points and keys.
+With --grid N, every trained key is held at each point of an N x N grid over 0.05-0.95 of
+each axis instead, so the pad's corners are heard too (2-D models).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def main() -> None:
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help="a shipped model")
     parser.add_argument("--points", type=int, default=25, help="random pad points")
+    parser.add_argument("--grid", type=int, help="every trained key at an N x N pad grid")
     parser.add_argument("--phase", nargs="*", help="phase methods (default: all it can use)")
     parser.add_argument("--seconds", type=float, default=1.0, help="each note held")
     parser.add_argument("--seed", type=int, default=0)
@@ -43,9 +47,10 @@ def main() -> None:
     args = parser.parse_args()
     run = load_run(run_folder(workdir=args.workdir, model=args.model))
     start = time.perf_counter()
-    result = audit_run(run, points=args.points, phases=args.phase, seconds=args.seconds,
-                       seed=args.seed, progress=lambda c: progress_bar(c, desc="pyin"))  # fmt: skip
-    print(f"{run.name}: {args.points} pad points x keys {result['notes']} "
+    result = audit_run(run, points=args.points, grid=args.grid, phases=args.phase,
+                       seconds=args.seconds, seed=args.seed,
+                       progress=lambda c: progress_bar(c, desc="pyin"))  # fmt: skip
+    print(f"{run.name}: {len(result['points'])} pad points x keys {result['notes']} "
           f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
     for method, summary in result.items():
         if isinstance(summary, dict):

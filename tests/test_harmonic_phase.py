@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import WINDOW, overlap_add
+from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.corpus.presets import Clip, Note
 from timbre_jax.corpus.render import _new_synth, default_soundfont, render_clip
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
@@ -19,11 +20,13 @@ from timbre_jax.synth.harmonic_phase import (
 from timbre_jax.synth.phase import NoisePhase
 from timbre_jax.synth.pitch_audit import (
     Case,
+    audit_run,
     hear,
     pad_points,
     render_held,
     rumble_db,
     summarise,
+    trained_keys,
 )
 from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
@@ -153,3 +156,15 @@ def test_resynthesis_folds_notes_into_range_and_silences_unpitched_frames(violin
     heard = hear(out[:44100], 60, sample_rate=44100)  # the key folded up: C4, C5 or C6
     assert round(heard.heard) % 12 == 0, heard
     assert not np.any(out[44100 + 8192 :])  # hiss has no note: silence, not a decoded tone
+
+
+def test_the_grid_audit_holds_every_trained_key_at_the_pad_corners():
+    chroma = load_run(PRETRAINED_DIR / "one_octave")  # C major: black keys never trained
+    assert trained_keys(chroma) == [60, 62, 64, 65, 67, 69, 71, 72]  # C4-C5
+    result = audit_run(chroma, grid=2, phases=["noise"], seconds=0.4)
+    low, high = latent_span(chroma)
+    corners = low + np.array([[0.05, 0.05], [0.05, 0.95], [0.95, 0.05], [0.95, 0.95]]) * (
+        high - low
+    )
+    np.testing.assert_allclose(result["points"], corners, atol=1e-4)
+    assert result["notes"] == trained_keys(chroma) and result["noise"]["cases"] == 4 * 8

@@ -125,26 +125,32 @@ def cases_for(points, pitches, phases) -> list[Case]:
             for m in phases for p in points for k in pitches]  # fmt: skip
 
 
-def audit_notes(run, *, seed: int) -> list[int]:
-    """One trained key of each pitch class the model was trained on, in a random trained
-    octave (seeded): all twelve keys on a chromatic model. Without a record of the trained
-    notes, the classes of the trained range (note model) or C4-B4 (chroma model)."""
+def trained_keys(run) -> list[int]:
+    """Every key the model was trained on; without a record of them, the trained range (note
+    model) or C4-B4 (chroma model)."""
     notes = run.trained_notes or (range(run.note_range[0], run.note_range[1] + 1)
                                   if run.note_range else range(60, 72))  # fmt: skip
+    if run.conditioning == "chroma" and run.trained_classes is not None:
+        notes = [n for n in notes if n % 12 in run.trained_classes]
+    return [int(n) for n in notes]
+
+
+def audit_notes(run, *, seed: int) -> list[int]:
+    """One of `trained_keys` of each pitch class, in a random trained octave (seeded): all
+    twelve classes on a chromatic model."""
     rng = np.random.default_rng(seed)
     by_class = {}
-    for note in notes:
-        by_class.setdefault(note % 12, []).append(int(note))
-    if run.conditioning == "chroma" and run.trained_classes is not None:
-        by_class = {c: v for c, v in by_class.items() if c in run.trained_classes}
+    for note in trained_keys(run):
+        by_class.setdefault(note % 12, []).append(note)
     return [int(rng.choice(by_class[c])) for c in sorted(by_class)]
 
 
-def audit_run(run, *, points: int, phases=None, seconds: float = 1.0, seed: int = 0,
-              progress=iter) -> dict:  # fmt: skip
+def audit_run(run, *, points: int = 25, grid: int | None = None, phases=None,
+              seconds: float = 1.0, seed: int = 0, progress=iter) -> dict:  # fmt: skip
     """pYIN over `points` random pad points (uniform over the inner 90% of the playable span,
     0.05-0.95 of each axis) x `audit_notes`, for each phase method (default: every one the
-    model can use).
+    model can use); with `grid`, over a grid x grid pad (`pad_grid`, corners included) x
+    every one of `trained_keys` instead (2-D models).
 
     Returns:
       {"notes": [...], "points": [[...]], phase method: `summarise` of its cases, with
@@ -153,8 +159,13 @@ def audit_run(run, *, points: int, phases=None, seconds: float = 1.0, seed: int 
     engine = SynthEngine(run, voices=1, seed=seed)
     phases = phases or engine.phase_methods
     low, high = latent_span(run)
-    pad = low + pad_points(points, run.latent_dim, seed=seed) * (high - low)
-    notes = audit_notes(run, seed=seed)
+    if grid is None:
+        unit, notes = pad_points(points, run.latent_dim, seed=seed), audit_notes(run, seed=seed)
+    elif run.latent_dim == 2:
+        unit, notes = pad_grid(grid), trained_keys(run)
+    else:
+        raise ValueError(f"a pad grid needs a 2-D model; {run.name} is {run.latent_dim}-D")
+    pad = low + unit * (high - low)
     result = {"notes": notes, "points": pad.round(4).tolist()}
     for method in phases:
         cases = cases_for(pad, notes, [method])
