@@ -43,6 +43,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     config.train.pitch_weight = 0.0
     config.train.pitch_batch = 200  # pad points decoded per step for the pitch term
     config.train.pitch_temperature = 0.05  # softmax temperature over the template scores
+    config.train.pitch_octaves_only = False  # only the pressed class's octaves compete
 
     if arg == "smoke":
         config.corpus = "data/corpora/tiny"

@@ -42,6 +42,12 @@ def test_an_unknown_conditioning_is_named(tiny_corpus):
         validate_config(smoke(tiny_corpus, model__conditioning="octave"))
 
 
+def test_the_octaves_only_pitch_term_needs_note_conditioning(tiny_corpus):
+    with pytest.raises(ParameterError, match="pitch_octaves_only needs model.conditioning"):
+        validate_config(smoke(tiny_corpus, model__conditioning="chroma", train__pitch_weight=1e-4,
+                              train__pitch_octaves_only=True))  # fmt: skip
+
+
 def test_shipped_models_from_before_load_as_chroma_models():
     run = load_run(PRETRAINED_DIR / "one_octave")
     assert run.conditioning == "chroma" and run.note_range is None

@@ -27,7 +27,7 @@ FIELDS = {
     "model.augment", "model.conditioning", "model.condition_every_layer", "model.beta",
     "model.beta_warmup_epochs", "train.epochs", "train.batch_size", "train.learning_rate",
     "train.l2_weight", "train.eval_batch_size", "train.pitch_weight", "train.pitch_batch",
-    "train.pitch_temperature",
+    "train.pitch_temperature", "train.pitch_octaves_only",
 }  # fmt: skip
 _SPEC = re.compile(r"(?P<path>.+?\.py)(?::(?P<arg>.*))?")
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
@@ -153,11 +153,11 @@ def validate_config(config: ml_collections.ConfigDict) -> dict:
             raise ParameterError(f"model.{name} must be true or false, got {m[name]!r}")
     if m.condition_every_layer and not m.chroma_skip:
         raise ParameterError("model.condition_every_layer needs model.chroma_skip = true")
-    validate_pitch_fields(t, bottleneck=m.bottleneck)
+    validate_pitch_fields(t, bottleneck=m.bottleneck, conditioning=m.conditioning)
     return config.to_dict()
 
 
-def validate_pitch_fields(t, *, bottleneck: str) -> None:
+def validate_pitch_fields(t, *, bottleneck: str, conditioning: str) -> None:
     """The pitch term's fields (training/pitch_loss.py)."""
     if not isinstance(t.pitch_weight, int | float) or not 0 <= t.pitch_weight < np.inf:
         raise ParameterError(f"train.pitch_weight must be a finite number >= 0, got "
@@ -168,6 +168,12 @@ def validate_pitch_fields(t, *, bottleneck: str) -> None:
     if not isinstance(t.pitch_temperature, int | float) or not 0 < t.pitch_temperature < np.inf:
         raise ParameterError(f"train.pitch_temperature must be a number > 0, got "
                              f"{t.pitch_temperature!r}")  # fmt: skip
+    if not isinstance(t.pitch_octaves_only, bool):
+        raise ParameterError(f"train.pitch_octaves_only must be true or false, got "
+                             f"{t.pitch_octaves_only!r}")  # fmt: skip
+    if t.pitch_octaves_only and conditioning != "note":
+        raise ParameterError("train.pitch_octaves_only needs model.conditioning = 'note' (a "
+                             "chroma model's every octave is acceptable)")  # fmt: skip
     if t.pitch_weight > 0 and bottleneck != "sigmoid":
         raise ParameterError("train.pitch_weight > 0 needs model.bottleneck = 'sigmoid' (the pad "
                              "is its span (0, 1)^d)")  # fmt: skip

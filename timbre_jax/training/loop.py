@@ -37,6 +37,7 @@ from timbre_jax.training.models import N_BINS, Autoencoder
 from timbre_jax.training.pitch_loss import (
     PitchTerm,
     acceptable_notes,
+    class_notes,
     make_pitch_term,
     sample_pad,
     template_cross_entropy,
@@ -92,9 +93,11 @@ def make_train_step(model: Autoencoder, l2_weight: float, pitch: PitchTerm | Non
         decoded = model.apply(variables, jnp.concatenate([z, z_pad]),
                               jnp.concatenate([chroma, condition]), method="decode")  # fmt: skip
         recon, pad_frames = decoded[: len(frames)], decoded[len(frames) :]
+        rivals = class_notes(condition) if pitch.octaves_only else None
         cross_entropy = template_cross_entropy(pad_frames, acceptable_notes(condition),
                                                templates=pitch.templates,
-                                               temperature=pitch.temperature)  # fmt: skip
+                                               temperature=pitch.temperature,
+                                               rivals=rivals)  # fmt: skip
         return recon, kl, cross_entropy
 
     def train_step(state, data, index, weight, step, beta, key):

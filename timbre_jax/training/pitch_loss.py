@@ -13,6 +13,11 @@ The acceptable notes are the conditioned note (note conditioning) or every note 
 conditioned pitch class (chroma conditioning, which carries no octave). The templates reward
 energy on the note's harmonics and penalise energy between them, so the term asks for a
 harmonic spectrum with the pressed fundamental, everywhere on the pad.
+
+With `octaves_only` (note conditioning) only the octaves of the conditioned pitch class
+compete in the softmax: the term then asks only that the pressed octave beat the others (the
+fundamental and odd harmonics present), not that the frame beat every other note's template,
+which leaves the rest of the spectrum, and so the timbre, freer.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class PitchTerm(NamedTuple):
     batch: int  # latent points decoded per step
     temperature: float  # of the softmax over the template scores of max-normalised frames
     templates: jax.Array  # [n_bins, 88] from `note_templates`
+    octaves_only: bool  # only the conditioned class's octaves compete (see above)
 
 
 def make_pitch_term(train_config, spectral: dict) -> PitchTerm | None:
@@ -42,29 +48,41 @@ def make_pitch_term(train_config, spectral: dict) -> PitchTerm | None:
         return None
     templates = note_templates(sample_rate=spectral["sample_rate"], n_fft=spectral["n_fft"])
     return PitchTerm(float(train_config.pitch_weight), int(train_config.pitch_batch),
-                     float(train_config.pitch_temperature), jnp.asarray(templates))  # fmt: skip
+                     float(train_config.pitch_temperature), jnp.asarray(templates),
+                     bool(train_config.pitch_octaves_only))  # fmt: skip
+
+
+def class_notes(condition) -> jax.Array:
+    """[batch, 88] bool: the template notes of the pitch class of conditioning vectors
+    [batch, 12 or 23]."""
+    classes = jnp.argmax(condition[:, :12], axis=-1)
+    return (TEMPLATE_NOTES[None, :] % 12) == classes[:, None]
 
 
 def acceptable_notes(condition) -> jax.Array:
     """[batch, 88] 1.0 where a template note matches the conditioning vectors [batch, 12 or 23]:
     the note itself (class + octave), or every note of the class (chroma only)."""
-    classes = jnp.argmax(condition[:, :12], axis=-1)
-    match = (TEMPLATE_NOTES[None, :] % 12) == classes[:, None]
+    match = class_notes(condition)
     if condition.shape[-1] > 12:
         octaves = jnp.argmax(condition[:, 12:], axis=-1)
         match &= (TEMPLATE_NOTES[None, :] // 12) == octaves[:, None]
     return match.astype(jnp.float32)
 
 
-def template_cross_entropy(frames, acceptable, *, templates, temperature: float):
+def template_cross_entropy(frames, acceptable, *, templates, temperature: float, rivals=None):
     """Mean over the batch of -log P(an acceptable note) under softmax(scores / temperature).
 
     Args:
       frames: [batch, n_bins] decoded magnitudes (>= 0).
       acceptable: [batch, 88] from `acceptable_notes`.
+      rivals: [batch, 88] bool, the notes in the softmax (None: all 88; `class_notes` for
+        `octaves_only`); they must include the acceptable ones.
     """
     peak = jnp.maximum(jnp.max(frames, axis=-1, keepdims=True), 1e-6)
-    log_p = jax.nn.log_softmax((frames / peak) @ templates / temperature, axis=-1)
+    scores = (frames / peak) @ templates / temperature
+    if rivals is not None:
+        scores = jnp.where(rivals, scores, -jnp.inf)
+    log_p = jax.nn.log_softmax(scores, axis=-1)
     masked = jnp.where(acceptable > 0, log_p, -jnp.inf)
     return -jnp.mean(jax.nn.logsumexp(masked, axis=-1))
 
