@@ -20,6 +20,7 @@ import json
 import time
 from pathlib import Path
 
+from timbre_jax.errors import ParameterError
 from timbre_jax.progress import progress_bar
 from timbre_jax.synth.pitch_audit import IN_TUNE_CENTS, audit_run
 from timbre_jax.training.run import load_run, run_folder
@@ -47,9 +48,12 @@ def main() -> None:
     args = parser.parse_args()
     run = load_run(run_folder(workdir=args.workdir, model=args.model))
     start = time.perf_counter()
-    result = audit_run(run, points=args.points, grid=args.grid, phases=args.phase,
-                       seconds=args.seconds, seed=args.seed,
-                       progress=lambda c: progress_bar(c, desc="pyin"))  # fmt: skip
+    try:
+        result = audit_run(run, points=args.points, grid=args.grid, phases=args.phase,
+                           seconds=args.seconds, seed=args.seed,
+                           progress=lambda c: progress_bar(c, desc="pyin"))  # fmt: skip
+    except ParameterError as error:
+        parser.error(str(error))
     print(f"{run.name}: {len(result['points'])} pad points x keys {result['notes']} "
           f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
     for method, summary in result.items():

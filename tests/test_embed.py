@@ -6,6 +6,7 @@ from timbre_jax import embed
 from timbre_jax.analysis.embedding import span_coverage
 from timbre_jax.analysis.plots import embed_run, paper_grid
 from timbre_jax.errors import ParameterError
+from timbre_jax.synth.pitch_audit import audit_run
 from timbre_jax.training.loop import train_and_evaluate
 from timbre_jax.training.run import load_run
 
@@ -41,6 +42,8 @@ def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path
     assert embed.main(["--workdir", str(workdir), "--split", "val"]) == 0
     assert np.load(workdir / "embedding_val.npz")["latents"].shape[1] == 3
     assert (workdir / "plots" / "embedding_val.png").is_file()
+    with pytest.raises(ParameterError, match="a pad grid needs a 2-D model"):
+        audit_run(load_run(workdir), grid=2)
 
 
 @pytest.mark.slow

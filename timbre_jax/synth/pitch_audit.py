@@ -19,6 +19,7 @@ import librosa
 import numpy as np
 
 from timbre_jax.analysis.embedding import latent_span
+from timbre_jax.errors import ParameterError
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.harmonic_phase import midi_to_hz
 
@@ -164,7 +165,7 @@ def audit_run(run, *, points: int = 25, grid: int | None = None, phases=None,
     elif run.latent_dim == 2:
         unit, notes = pad_grid(grid), trained_keys(run)
     else:
-        raise ValueError(f"a pad grid needs a 2-D model; {run.name} is {run.latent_dim}-D")
+        raise ParameterError(f"a pad grid needs a 2-D model; {run.name} is {run.latent_dim}-D")
     pad = low + unit * (high - low)
     result = {"notes": notes, "points": pad.round(4).tolist()}
     for method in phases:
