@@ -6,7 +6,8 @@ Measures, in one run on the default JAX device(s):
     chroma augmentation and skip, batch 200) over a 17,000-frame corpus held on the device;
   - the model's achieved FLOP rate (3 x the forward pass's 2 x multiply-adds per frame, and
     with `--pitch-weight` those of the pitch term's decodes and template product) as a
-    fraction of the matmul rate, and the time 300 epochs of the one-octave corpus would take;
+    fraction of the matmul rate (each timed pass against the rate measured just before it,
+    the median of these pairs), and the time 300 epochs of the one-octave corpus would take;
   - with `--loop-corpus`, what a user waits for: the training loop's own frames/s (the median
     over epochs 2..N of metrics.jsonl, with validation and checkpoints) on that corpus,
     against the step rate measured just before.
@@ -118,28 +119,31 @@ def main() -> None:
     for step in range(10):  # compile, then warm the allocator and thread pool
         state, metrics = step_fn(state, data, index, weight, step, 0.0, key)
     jax.block_until_ready((state, metrics))
-    times = []
+    pitch_share = 0.0 if pitch is None else pitch.batch / config.train.batch_size
+    flops = training_flops_per_frame(pitch_share=pitch_share)
+    # Each timed pass is paired with a matmul rate measured just before it, so that a shared
+    # host's changing load moves both: the ratio is the median of the pairs'.
+    rates, frame_rates = [], []
     for _ in range(args.repeats):
+        rates.append(matmul_rate(repeats=10))
         start = time.perf_counter()
         for step in range(n_steps):
             state, metrics = step_fn(state, data, index, weight, step, 0.0, key)
         jax.block_until_ready((state, metrics))
-        times.append(time.perf_counter() - start)
-    seconds = float(np.median(times))
-    fps = n_steps * config.train.batch_size / seconds
-    rate = matmul_rate()
-    pitch_share = 0.0 if pitch is None else pitch.batch / config.train.batch_size
-    flops = training_flops_per_frame(pitch_share=pitch_share)
+        frame_rates.append(n_steps * config.train.batch_size / (time.perf_counter() - start))
+    fps, rate = float(np.median(frame_rates)), float(np.median(rates))
+    shares = np.array(frame_rates) * flops / np.array(rates)
     print(f"device: {distributed.describe_devices()}")
-    print(f"jnp.dot fp32 rate:       {rate / 1e9:8.1f} GFLOP/s (2048 x 2048)")
+    print(f"jnp.dot fp32 rate:       {rate / 1e9:8.1f} GFLOP/s (2048 x 2048, median of passes)")
     print(
         f"training throughput:     {fps:8.0f} frames/s (batch {config.train.batch_size}, "
         f"median of {args.repeats} x {n_steps} steps"
         + (f", pitch term: {pitch.batch} decodes per step)" if pitch else ")")
     )
     print(f"model FLOP per frame:    {flops / 1e6:8.2f} MFLOP (forward + backward)")
-    achieved = fps * flops
-    print(f"achieved model rate:     {achieved / 1e9:8.1f} GFLOP/s = {achieved / rate:.2f} of dot")
+    passes = " ".join(f"{x:.2f}" for x in shares)
+    print(f"achieved model rate:     {fps * flops / 1e9:8.1f} GFLOP/s = "
+          f"{np.median(shares):.2f} of dot (passes: {passes})")  # fmt: skip
     print(f"300 epochs of 17k frames: {300 * 17_000 / fps / 60:7.1f} min")
     if args.loop_corpus:
         loop_fps = loop_frames_per_second(config, args.loop_corpus, args.loop_epochs)
