@@ -66,7 +66,9 @@ def jack_server():
 
 @pytest.fixture(params=[48000, 44100], ids=lambda rate: f"{rate}Hz")
 def jack_at_rate(request):
-    """A JACK dummy server of the test's own at 48 kHz, then 44.1 kHz (`jack_dummy`): the
-    sounddevice output device index and the rate in Hz."""
-    with jack_dummy(request.param) as device:
+    """A synchronous JACK dummy server of the test's own at 48 kHz, then 44.1 kHz
+    (`jack_dummy(rate, sync=True)`): the sounddevice output device index and the rate in Hz.
+    Synchronous, a recording holds every period the stream played, whole and in order, also
+    when the host wakes a client late."""
+    with jack_dummy(request.param, sync=True) as device:
         yield device, request.param

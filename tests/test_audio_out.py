@@ -54,49 +54,76 @@ def offline_chord(run, latent, chord, seconds: float = 1.0) -> np.ndarray:
 
 
 def play_chords(engine: SynthEngine, output: AudioOutput, seconds_each=1.0) -> list[int]:
-    """Streams CHORDS, one every `seconds_each`, eight voices at velocity 100. Returns the
-    stream's sample (`ring.read`) at each change and at the end."""
+    """Streams CHORDS, eight voices at velocity 100, a new chord every `seconds_each` of the
+    stream (samples the callback has taken: a server that drops time when the host stalls
+    still gives each chord its second). Returns the stream's sample (`ring.read`) at each
+    change and at the end."""
+    per_chord = round(seconds_each * output.sample_rate)
+    deadline = time.perf_counter() + 3 * len(CHORDS) * seconds_each
+
+    def wait_for(sample: int) -> int:
+        while (read := output.ring.read) < sample:
+            assert time.perf_counter() < deadline, f"the stream stalled at sample {read}"
+            time.sleep(0.002)
+        return read
+
     held = voicing(CHORDS[0])
     for pitch in held:
         engine.note_on(pitch, 100)
     output.start()
-    started = time.perf_counter()
     changes = [0]
     for k, chord in enumerate(CHORDS[1:], start=1):
-        time.sleep(max(0.0, started + k * seconds_each - time.perf_counter()))
-        changes.append(output.ring.read)
+        changes.append(wait_for(k * per_chord))
         for pitch in held:
             engine.note_off(pitch)
         held = voicing(chord)
         for pitch in held:
             engine.note_on(pitch, 100)
-    time.sleep(max(0.0, started + len(CHORDS) * seconds_each - time.perf_counter()))
-    changes.append(output.ring.read)
+    changes.append(wait_for(len(CHORDS) * per_chord))
     output.stop()
     output.close()
     return changes
 
 
 def jack_ports(*filters: str) -> list[str]:
-    return subprocess.run(["jack_lsp", *filters], capture_output=True, text=True,
-                          check=True).stdout.split()  # fmt: skip
+    return subprocess.run(["jack_lsp", *filters], capture_output=True, text=True, check=True,
+                          timeout=10).stdout.split()  # fmt: skip
+
+
+def start_recorder(path, ports: list[str], seconds: float) -> subprocess.Popen:
+    """jack_rec recording `ports` into `path` (a 32-bit WAV) for `seconds`, once connected to
+    them; its output goes to `path`.log. Raises AssertionError if it is not within 10 s."""
+    log = path.with_suffix(".log")
+    with open(log, "w") as said:
+        recorder = subprocess.Popen(
+            ["jack_rec", "-f", str(path), "-d", str(seconds), "-b", "32", *ports],
+            stdout=said, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.time() + 10
+    try:
+        while not any(p.startswith("jackrec:") for p in jack_ports("-c", ports[-1])):
+            assert time.time() < deadline and recorder.poll() is None
+            time.sleep(0.1)
+    except (AssertionError, subprocess.TimeoutExpired) as err:
+        recorder.kill()
+        raise AssertionError(f"jack_rec did not connect (exit {recorder.wait()}): "
+                             f"{log.read_text()[-500:]}") from err  # fmt: skip
+    return recorder
 
 
 @contextlib.contextmanager
 def jack_recording(path, ports: list[str], seconds: float):
     """Records `ports` of the JACK server into a WAV file (32-bit) with jack_rec, from before
-    the body runs, for `seconds`."""
-    recorder = subprocess.Popen(
-        ["jack_rec", "-f", str(path), "-d", str(seconds), "-b", "32", *ports],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    the body runs, for `seconds`. The recorder is started a second time if it does not connect
+    (once in about 15 runs here jack_rec exited at once and `jack_lsp` never returned)."""
     try:
-        deadline = time.time() + 10
-        while not any(p.startswith("jackrec:") for p in jack_ports("-c", ports[-1])):
-            assert time.time() < deadline and recorder.poll() is None, "jack_rec did not connect"
-            time.sleep(0.05)
+        recorder = start_recorder(path, ports, seconds)
+    except AssertionError as err:
+        warnings.warn(f"starting jack_rec again: {err}", stacklevel=1)
+        recorder = start_recorder(path, ports, seconds)
+    try:
         yield
-        assert recorder.wait(timeout=seconds + 10) == 0
+        assert recorder.wait(timeout=seconds + 10) == 0, path.with_suffix(".log").read_text()
     finally:
         if recorder.poll() is None:
             recorder.kill()
@@ -120,21 +147,23 @@ def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate
     ports = jack_ports("PortAudio:out")
     assert len(ports) == 2, ports
     capture = tmp_path / "capture.wav"
-    with jack_recording(capture, ports, seconds=len(CHORDS) + 2):
+    with jack_recording(capture, ports, seconds=len(CHORDS) + 3):
         changes = play_chords(engine, output)
-    # Every callback took a whole block from a producer that kept up with the stream.
-    assert changes[-1] / rate >= 9.5, changes
+    # Every chord came within 10 ms of its second of stream (the 2 ms poll, a 5.3 ms period);
+    # every callback took a whole block from a producer that kept up with the stream.
+    assert all(0 <= c - k * rate < 0.01 * rate for k, c in enumerate(changes)), changes
     assert output.underruns == 0
     assert output.ring.read == output.callbacks * 256
     if output.device_underflows:
-        warnings.warn(f"{rate} Hz: the JACK server flagged {output.device_underflows} xruns "
-                      "(our ring buffer: 0 underruns)", stacklevel=1)  # fmt: skip
+        warnings.warn(f"{rate} Hz: the JACK server flagged {output.device_underflows} late "
+                      "periods (our ring buffer: 0 underruns)", stacklevel=1)  # fmt: skip
 
     audio, captured_rate = sf.read(capture, dtype="float32")
     assert captured_rate == rate and audio.shape[1] == 2
     left, right = audio.T
     assert np.sqrt(np.mean(left**2)) > 0.01
-    differ = np.flatnonzero(left != right)  # seen once in a full run on an idle machine
+    # sample by sample the same on both channels (an asynchronous server tore periods here)
+    differ = np.flatnonzero(left != right)
     assert not len(differ), (len(differ), differ[[0, -1]], output.device_underflows)
     start = np.flatnonzero(left)[0]  # the stream's first sample: silence before it
     for k, chord in enumerate(CHORDS):
@@ -197,12 +226,14 @@ def test_ten_seconds_of_a_latent_sweep_without_underruns(jack_server, skip_run, 
     output.stop()
     output.close()
     played = output.ring.read / output.sample_rate
-    assert played >= 9.5, played
+    # The dummy driver drops the time of a period its timer wakes late for (up to 23 ms at a
+    # time on this shared VM), so the stream may play somewhat less than the 10 s of clock.
+    assert played >= 8.5, played
     # What we control: no callback ever found the ring buffer short, so every callback took a
     # whole block, one after another, from a producer that kept up with the stream.
     assert output.underruns == 0
     assert output.ring.read == output.callbacks * 256
-    assert engine.hops >= 9.5 * engine.sample_rate / engine.hop_length
+    assert engine.hops * engine.hop_length >= output.ring.read  # the engine's rate is the stream's
     # The JACK server's own xrun flags depend on the machine's scheduler (a dummy driver on a
     # shared 2-core box), not on us: reported, not asserted.
     if output.device_underflows:

@@ -16,12 +16,18 @@ import time
 
 
 @contextlib.contextmanager
-def jack_dummy(rate: int):
+def jack_dummy(rate: int, *, sync: bool = False):
     """A JACK server on its dummy driver (`rate` Hz, 256-frame periods, 2 inputs and 2 outputs)
     under a name of its own, made the default server of this process and its children
     (JACK_DEFAULT_SERVER), with PortAudio re-initialised to see it. Yields the sounddevice
     output device index. Its own name keeps it clear of any other JACK server on the machine;
-    on exit the previous default server is PortAudio's again."""
+    on exit the previous default server is PortAudio's again.
+
+    `sync` runs the server synchronous (`jackd --sync`): each cycle waits for every client, so
+    a client the host wakes late delays the cycle (the dummy driver then drops that time)
+    instead of being skipped or read half-written. On a shared 2-core VM even a C client
+    (jack_rec alone) misses its period 5-21 times in 10 s; asynchronous (the default, as
+    people play), a recording shows those misses as torn or repeated periods."""
     import sounddevice as sd  # loads PortAudio, which only playing needs
 
     jackd = shutil.which("jackd")
@@ -34,9 +40,10 @@ def jack_dummy(rate: int):
     server, device = None, None
     # Real-time scheduling (root on these machines) keeps JACK's period deadlines under load;
     # without the privilege, the server runs without it.
+    driver = ["-d", "dummy", "-r", str(rate), "-p", "256"]
     for mode in (["--realtime", "--realtime-priority", "70"], ["--no-realtime"]):
         server = subprocess.Popen(
-            [jackd, "--name", name, *mode, "-d", "dummy", "-r", str(rate), "-p", "256"],
+            [jackd, "--name", name, *mode, *(["--sync"] if sync else []), *driver],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for _ in range(50):
