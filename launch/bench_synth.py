@@ -81,7 +81,8 @@ def latency(engine: SynthEngine, changes: int, rate: int) -> tuple[float, float]
         output.stop()
         output.close()
     print(f"  (latency run at {rate} Hz, {output.channels} channels: {underruns} underruns, "
-          f"PortAudio output latency {1e3 * output.stream.latency:.1f} ms)")  # fmt: skip
+          f"lead {1e3 * output.producer.lead_seconds:.1f} ms at the end (it grows after an "
+          f"underrun), PortAudio output latency {1e3 * output.stream.latency:.1f} ms)")  # fmt: skip
     return float(np.median(results)), float(np.max(results))
 
 

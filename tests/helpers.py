@@ -1,4 +1,5 @@
-"""Test helpers: the real config files with fields overridden, and CPU-pinned processes."""
+"""Test helpers: the real config files with fields overridden, CPU-pinned processes, and what
+a live stream may be allowed on a shared host."""
 
 import os
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from configs import default
 from timbre_jax.dsp.spectral import hann_window
+from timbre_jax.synth import audio_out
 
 WINDOW = hann_window()
 
@@ -15,6 +17,16 @@ def cpu_devices(count: int) -> dict:
     has: runs compared across processes are pinned to them so that their results match."""
     flags = f"--xla_force_host_platform_device_count={count}"
     return os.environ | {"JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags}
+
+
+def gaps_to_full_lead() -> int:
+    """Ring underruns it takes the output's lead to grow from its default to its cap (4): a
+    live test allows that many, each a host stall longer than the lead of the time; one more
+    is a stall beyond the cap (60 ms) or a synth that does not keep up."""
+    lead, gaps = audio_out.LEAD_SECONDS, 0
+    while lead < audio_out.MAX_LEAD_SECONDS:
+        lead, gaps = lead * audio_out.LEAD_GROWTH, gaps + 1
+    return gaps
 
 
 def smoke(corpus, **overrides):

@@ -303,6 +303,23 @@ def test_an_engine_failure_silences_the_stream_without_crashing(skip_run):
     assert not out.any() and ring.underruns == 1
 
 
+def test_the_lead_grows_after_each_underrun_up_to_its_cap(skip_run):
+    engine = SynthEngine(load_run(skip_run))
+    ring = RingBuffer(8192)
+    producer = Producer(engine, ring)  # driven turn by turn here, as its thread drives it
+    leads = []
+    for _ in range(6):
+        while producer.keep_up():  # tops the ring up to the lead
+            pass
+        assert ring.available() >= producer.lead_samples
+        leads.append(producer.lead_samples)
+        ring.read_into(np.zeros(ring.capacity, np.float32))  # the stream ran dry: a gap
+    assert ring.underruns == 6
+    rate = engine.sample_rate
+    assert leads[:4] == [772, 1158, 1737, 2606]  # 17.5 ms x 1.5 per gap: 26, 39, 59 ms
+    assert leads[4:] == [round(audio_out.MAX_LEAD_SECONDS * rate)] * 2  # then 60 ms, no more
+
+
 def huge_pages_allowed() -> bool:
     """This process's transparent huge pages setting, read with prctl(PR_GET_THP_DISABLE)."""
     import ctypes

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
+from tests.helpers import gaps_to_full_lead
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.synth.jack_dummy import jack_dummy
 
@@ -21,10 +22,10 @@ import soak  # noqa: E402
 
 pytestmark = pytest.mark.audio
 CHORD = (62, 66, 69)  # D4 F#4 A4, in the violin's range
-# At most one ring underrun: a shared 2-core host can stall the whole process past the ring's
-# 17.5 ms lead once in a while (khugepaged did, every 10.24 s, until the output forbade
-# transparent huge pages: README, "What makes live play drop out"); two would be a fault.
-TOLERATED_UNDERRUNS = 1
+# A shared 2-core host stalls the producer past the ring's 17.5 ms lead once in a while (7 gaps
+# in this 5 s soak on one noisy day, before the lead grew after each); the lead then grows, so
+# a gap beyond the steps to its cap is a fault (README, "What makes live play drop out").
+TOLERATED_UNDERRUNS = gaps_to_full_lead()
 
 
 def ring_underruns(summary: str) -> int:

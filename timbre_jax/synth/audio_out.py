@@ -8,6 +8,11 @@ whenever it holds less than `lead_seconds` of sound. The stream's callback only 
 the ring buffer into every channel (zeros and a count on underrun). Latency from a control
 change to the first sample that reflects it is at most the lead + one hop + the resampler's
 delay (0.5 ms; none at equal rates) + the device's output latency.
+
+The lead adapts: each time the stream finds the ring short (an audible gap), the producer keeps
+LEAD_GROWTH times more sound ahead from then on, up to MAX_LEAD_SECONDS, so a host that stalls
+the producer longer than the lead costs a gap or two and then some latency, not a gap every
+few seconds. It never shrinks while the output lives.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from timbre_jax.synth.ringbuffer import RingBuffer
 
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while the callback waits for it
 LEAD_SECONDS = 0.0175  # the producer refills below this much sound (772 samples at 44.1 kHz)
+LEAD_GROWTH = 1.5  # the lead's factor after each underrun ...
+MAX_LEAD_SECONDS = 0.06  # ... up to this (17.5 -> 26 -> 39 -> 59 ms)
 BLOCK_SIZE = 256  # samples (frames) per audio callback
 POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
 # soxr's "LQ": 0.5 ms of delay, flat to 17 kHz (-3.5 dB at 18 kHz, -22 dB at 20 kHz, from
@@ -81,7 +88,9 @@ class Producer:
       engine: the synth engine.
       ring: the buffer the stream reads; it holds samples at `rate`.
       rate: the stream's sample rate in Hz; default the engine's. Hops are resampled to it.
-      lead_seconds: the producer tops the ring up while it holds less sound than this.
+      lead_seconds: the producer tops the ring up while it holds less sound than this; it
+        grows after each underrun of the ring (`LEAD_GROWTH`, up to `MAX_LEAD_SECONDS` or what
+        the ring holds).
 
     `next_hop` makes each hop: the engine's by default; a session sets its own, which applies
     the player's controls first.
@@ -95,6 +104,9 @@ class Producer:
         # the resampler may release up to two hops' samples at once
         if self.lead_samples + 2 * hop_samples > ring.capacity:
             raise ParameterError(f"a lead of {lead_seconds} s does not fit the ring buffer")
+        most = min(round(MAX_LEAD_SECONDS * self.rate), ring.capacity - 2 * hop_samples)
+        self.max_lead_samples = max(self.lead_samples, most)
+        self._underruns_seen = ring.underruns
         self.engine, self.ring = engine, ring
         self.next_hop = engine.next_hop
         self.resampler = None  # kept across restarts: the sound continues where it stopped
@@ -127,12 +139,28 @@ class Producer:
         while self.ring.available() < self.lead_samples:
             self.produce()
 
+    @property
+    def lead_seconds(self) -> float:
+        """The sound kept ahead of the stream now, in seconds."""
+        return self.lead_samples / self.rate
+
+    def keep_up(self) -> bool:
+        """One turn of the producer: grows the lead if the stream found the ring short since
+        the last turn, then produces a hop if the ring holds less than the lead. Returns
+        whether it produced."""
+        if self.ring.underruns != self._underruns_seen:  # a gap: keep more sound ahead now
+            self._underruns_seen = self.ring.underruns
+            grown = round(self.lead_samples * LEAD_GROWTH)
+            self.lead_samples = min(self.max_lead_samples, grown)
+        if self.ring.available() < self.lead_samples:
+            self.produce()
+            return True
+        return False
+
     def _run(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
-                if self.ring.available() < self.lead_samples:
-                    self.produce()
-                else:
+                if not self.keep_up():
                     time.sleep(POLL_SECONDS)
         except Exception as err:  # the callback plays silence; the panel shows the error
             self.error = err

@@ -194,11 +194,13 @@ class Session(ControlTargets):
         return [line for line in lines if line]
 
     def status(self) -> str:
-        """One line: voices, hop compute time, underruns (the ring's and the device's)."""
+        """One line: voices, hop compute time, underruns (the ring's and the device's) and the
+        output's lead (it grows after ring underruns)."""
         timing = self.engine.timing()
         text = (f"voices {self.engine.sounding}/{self.engine.voices.count}  "
                 f"hop {timing['median_ms']:.1f} ms median, {timing['p99_ms']:.1f} p99")  # fmt: skip
         if self.output is not None:
             text += (f"  underruns: ring {self.output.underruns}, "
-                     f"device {self.output.device_underflows}")  # fmt: skip
+                     f"device {self.output.device_underflows}  "
+                     f"lead {1000 * self.output.producer.lead_seconds:.1f} ms")  # fmt: skip
         return text
