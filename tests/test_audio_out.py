@@ -149,9 +149,10 @@ def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate
     capture = tmp_path / "capture.wav"
     with jack_recording(capture, ports, seconds=len(CHORDS) + 3):
         changes = play_chords(engine, output)
-    # Every chord came within 10 ms of its second of stream (the 2 ms poll, a 5.3 ms period);
-    # every callback took a whole block from a producer that kept up with the stream.
-    assert all(0 <= c - k * rate < 0.01 * rate for k, c in enumerate(changes)), changes
+    # Every chord came at its second of stream (within 0.1 s: this thread polls every 2 ms but
+    # a stalled host wakes it late; the windows below start 0.4 s after each change); every
+    # callback took a whole block from a producer that kept up with the stream.
+    assert all(0 <= c - k * rate < 0.1 * rate for k, c in enumerate(changes)), changes
     assert output.underruns == 0
     assert output.ring.read == output.callbacks * 256
     if output.device_underflows:
