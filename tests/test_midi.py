@@ -123,15 +123,19 @@ def test_the_default_port_skips_through_ports():
         midi.choose_port(names, "Nonexistent")
 
 
+# A synchronous server: an asynchronous one drops the MIDI events of a cycle whose client the
+# host woke late (5 of 1500 events in 1 of 5 runs beside a heavy load here; none in 5 runs
+# synchronous), and this test checks that every event arrives, in order.
 @pytest.mark.audio
-def test_a_chord_arrives_through_a_jack_midi_port(jack_server, controller):
+@pytest.mark.parametrize("jack_at_rate", [44100], indirect=True)
+def test_a_chord_arrives_through_a_jack_midi_port(jack_at_rate, controller):
     backend = midi.backend("UNIX_JACK")
     port = backend.open_input("timbre_jax_test", virtual=True, callback=controller)
     target = [n for n in backend.get_output_names() if "timbre_jax_test" in n][0]
     sender = backend.open_output(target)
     try:
-        # JACK joins the two ports at a later cycle: what is sent before that is lost (once in
-        # about 20 runs here, all of it). A probe is sent until it arrives.
+        # JACK joins the two ports at a later cycle: what is sent before that is lost. A probe
+        # is sent until it arrives.
         deadline = time.time() + 10
         while controller.targets.peek().latent[0] != 1 / 127:
             assert time.time() < deadline, "the virtual keyboard never reached the input port"

@@ -9,10 +9,13 @@ process and its children while it runs.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import subprocess
 import time
+
+_STARTED = itertools.count()  # servers started by this process: each gets a name of its own
 
 
 @contextlib.contextmanager
@@ -34,7 +37,7 @@ def jack_dummy(rate: int, *, sync: bool = False):
     if jackd is None:
         raise RuntimeError("jackd is missing: make installs Debian's jackd2 "
                            "(launch/install_system_deps.sh)")  # fmt: skip
-    name = f"timbre_jax_{os.getpid()}_{rate}"
+    name = f"timbre_jax_{os.getpid()}_{next(_STARTED)}_{rate}"
     previous = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = name
     server, device = None, None
