@@ -33,10 +33,10 @@ import numpy as np
 
 from timbre_jax.training import distributed
 from timbre_jax.training.config import load_config
-from timbre_jax.training.data import DeviceSplit, epoch_batches, previous_frame_index
-from timbre_jax.training.loop import build_model, init_state, make_train_step, train_and_evaluate
+from timbre_jax.training.loop import train_and_evaluate
 from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS
-from timbre_jax.training.pitch_loss import TEMPLATE_NOTES, make_pitch_term
+from timbre_jax.training.pitch_loss import TEMPLATE_NOTES
+from timbre_jax.training.throughput import SyntheticSteps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,27 +113,9 @@ def main() -> None:
     config = default_config()
     config.unlock()
     config.train.pitch_weight = args.pitch_weight
-    mesh = distributed.data_mesh()
-    rng = np.random.default_rng(0)
-    frames = rng.uniform(0, 1, (args.frames, N_BINS)).astype(np.float32)
-    chroma = np.eye(12, dtype=np.float32)[rng.integers(0, 12, args.frames)]
-    clip_ids = np.repeat(np.arange(args.frames // 200 + 1), 200)[: args.frames]
-    previous = previous_frame_index(clip_ids, np.arange(args.frames, dtype=np.int32))
-    sharding = distributed.replicated(mesh)
-    data = DeviceSplit(*(distributed.global_array(a, sharding) for a in (frames, chroma, previous)))
-    model = build_model(config)
-    state = init_state(model, config, mesh)
-    pitch = make_pitch_term(config.train, {"sample_rate": 44100, "n_fft": 4096})
-    step_fn = make_train_step(model, config.train.l2_weight, pitch)
-    index, weight = epoch_batches(args.frames, config.train.batch_size, seed=0, epoch=1)
-    index, weight = (
-        distributed.global_array(a, distributed.batch_sharded(mesh)) for a in (index, weight)
-    )
-    key = jax.random.key(0)
-    n_steps = min(args.steps, len(index))
-    for step in range(10):  # compile, then warm the allocator and thread pool
-        state, metrics = step_fn(state, data, index, weight, step, 0.0, key)
-    jax.block_until_ready((state, metrics))
+    steps = SyntheticSteps(config, args.frames)
+    n_steps = min(args.steps, steps.steps_per_epoch)
+    pitch = steps.pitch
     pitch_share = 0.0 if pitch is None else pitch.batch / config.train.batch_size
     flops = training_flops_per_frame(pitch_share=pitch_share)
     # Each timed pass is paired with a sustained matmul rate measured for as long just before
@@ -143,11 +125,7 @@ def main() -> None:
     for _ in range(args.repeats):
         peaks.append(matmul_rate(repeats=10))
         rates.append(sustained_matmul_rate(seconds))
-        start = time.perf_counter()
-        for step in range(n_steps):
-            state, metrics = step_fn(state, data, index, weight, step, 0.0, key)
-        jax.block_until_ready((state, metrics))
-        seconds = time.perf_counter() - start
+        seconds = steps.run(n_steps)
         frame_rates.append(n_steps * config.train.batch_size / seconds)
     fps, rate, peak = (float(np.median(x)) for x in (frame_rates, rates, peaks))
     shares = np.array(frame_rates) * flops / np.array(rates)

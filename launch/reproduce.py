@@ -1,18 +1,24 @@
-"""Reproduces the paper's Tables I-V and Figures 2-5 into results/ (or any table of them).
+"""Reproduces the paper's Tables I-V and Figures 2-5 into results/, a row at a time.
 
-    python launch/reproduce.py                      # everything, the paper's 300 epochs
-    python launch/reproduce.py --tables 2 5 --epochs 50 --corpus-epochs violin=10
+    python launch/reproduce.py --plan            # what is still short of 300 epochs, and how long
+    python launch/reproduce.py --limit 1         # train the plan's next row, then land it
+    python launch/reproduce.py --rows table3_lrelu --seeds 1
+    python launch/reproduce.py                   # the whole plan, in order
 
-For each table it builds the corpora it needs (data/corpora/PRESET, rendered from the bundled
-SoundFont), trains every row of `configs/paper.py` into RUNS/ROW, and for Table V runs the
-mesh evaluation at the paper's mesh sizes. Then it writes, into OUT: tableN.md and tableN.csv
-(the paper's figures beside ours, with epochs, device and training time), figure2.png and
-figure3.png (2-D embeddings in the paper's 2 x 2 layout), figure4.png and figure5.png (the
-2-D sigmoid-with-skip models' mesh class maps), and audio/ROW.wav (a latent sweep over all
-notes) for the 2-D models. Work whose outputs exist and are complete is skipped, so an
-interrupted reproduction continues where it stopped. A row trained for other than 300 epochs
-(`--epochs`, or `--corpus-epochs PRESET=N` for the rows on one corpus) goes to RUNS_eN/ROW,
-and every table holding such a row says so in its caption.
+The committed tables in OUT (results/tableN.csv) are the record: the plan is every (row, seed)
+whose line in some table is missing or short of the paper's 300 epochs, most informative first
+(`PLAN`). Each entry trains `configs/paper.py`'s row (resuming an interrupted run in
+RUNS/ROW[_seedS]) and then lands: its line in every table that has it is replaced (the test
+MSEs, epochs, minutes, frames/s, device and this machine's CPU); a Table V row also gets its
+mesh accuracies at the paper's mesh size, and figure4/figure5 its mesh class map; a 2-D row
+stores its training embedding (OUT/embeddings/ROW.npz, subsampled) and its latent sweep
+(OUT/audio/ROW.wav), and figure2/figure3 are drawn once all four rows of their table are
+stored. Other lines are kept as they are, so a table can hold rows of several protocols: its
+caption says so until the last reaches 300 epochs.
+
+With `--epochs E` (not 300, e.g. `--epochs 1` to test the whole path quickly) rows train into
+RUNS_eE and land in OUT/tableN_eE.* and OUT/figureN_eE.png instead: the shortened protocol's
+figures stay beside the paper's. Corpora are built into data/corpora/ when missing.
 """
 
 from __future__ import annotations
@@ -21,19 +27,23 @@ import argparse
 import csv
 import json
 import shutil
+import statistics
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from timbre_jax.analysis import mesh_sweep, plots
+from timbre_jax.analysis.embedding import encode_split, run_coverage
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
-from timbre_jax.corpus.store import CORPUS_FORMAT
+from timbre_jax.corpus.store import CORPUS_FORMAT, load_metadata
 from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.training.config import config_module
 from timbre_jax.training.loop import train_and_evaluate
 from timbre_jax.training.run import load_run
+from timbre_jax.training.throughput import SyntheticSteps
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_EPOCHS = 300
@@ -45,8 +55,35 @@ TABLE_ROWS = {
     5: ["table2_sigmoid_skip", "table4_one_octave_skip", "table5_one_octave_8d",
         "table3_sigmoid_skip", "table4_violin_skip", "table5_violin_8d"],
 }  # fmt: skip
-FIGURES = {2: "table2", 3: "table3"}  # embedding grids: the four runs of these tables
+SEEDS = {2: (0, 1, 2), 3: (0, 1)}  # seeds of every row of these tables; other rows: seed 0
+EMBEDDING_FIGURES = {2: 2, 3: 3}  # figure number: the table whose four 2-D runs it shows
 MESH_FIGURES = {4: "table2_sigmoid_skip", 5: "table3_sigmoid_skip"}
+EMBEDDING_POINTS = 20_000  # training frames kept per stored embedding (the figure's scatter)
+
+
+class Entry(NamedTuple):
+    row: str
+    seed: int
+
+
+# Most informative first: the synth's violin rows, Table I, Table IV, Table V's 8-D rows, the
+# Table II model whose Table V mesh is still at 50 epochs; then the seeds.
+PLAN = [
+    *(Entry(r, 0) for r in ["table3_sigmoid_skip", "table3_lrelu_skip", "table3_sigmoid",
+                            "table3_lrelu"]),
+    *(Entry(r, 0) for r in TABLE_ROWS[1]),
+    *(Entry(r, 0) for r in ["table4_violin_skip", "table4_violin", "table4_one_octave_skip",
+                            "table4_one_octave"]),
+    *(Entry(r, 0) for r in ["table5_violin_8d", "table5_one_octave_8d"]),
+    *(Entry(r, 0) for r in TABLE_ROWS[2]),
+    *(Entry(r, s) for s in SEEDS[2][1:] for r in TABLE_ROWS[2]),
+    *(Entry(r, s) for s in SEEDS[3][1:] for r in TABLE_ROWS[3]),
+]  # fmt: skip
+MSE_HEADER = ["row", "seed", "corpus", "latent", "bottleneck", "skip", "augment",
+              "paper test MSE", "our test MSE (final)", "our test MSE (best val.)", "epochs",
+              "paper minutes", "our minutes", "frames/s", "device", "host CPU"]  # fmt: skip
+ACCURACY_HEADER = ["model", "source", "epochs", "mesh length", *mesh_sweep.NAMES, "interior",
+                   "shell"]  # fmt: skip
 
 
 def load_paper_configs():
@@ -54,48 +91,76 @@ def load_paper_configs():
     return config_module(ROOT / "configs" / "paper.py")
 
 
-def ensure_corpus(path: Path) -> None:
-    """Renders and builds data/corpora/PRESET unless it is there in the current format."""
+def host_cpu() -> str:
+    """This machine's CPU model, e.g. "AMD EPYC" (from /proc/cpuinfo)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+def ensure_corpus(path: Path) -> dict:
+    """Renders and builds data/corpora/PRESET unless it is there in the current format;
+    returns its corpus.json."""
     meta = path / "corpus.json"
-    if meta.is_file() and json.loads(meta.read_text())["format"] == CORPUS_FORMAT:
-        return
-    audio = path.parent.parent / "audio" / path.name
-    if not (audio / "manifest.json").is_file():
-        render_preset(path.name, audio, overwrite=True)
-    build_corpus(audio, path, overwrite=True)
+    if not (meta.is_file() and json.loads(meta.read_text())["format"] == CORPUS_FORMAT):
+        audio = path.parent.parent / "audio" / path.name
+        if not (audio / "manifest.json").is_file():
+            render_preset(path.name, audio, overwrite=True)
+        build_corpus(audio, path, overwrite=True)
+    return load_metadata(path)
 
 
 class Protocol:
-    """Epochs and run folder of each row: `epochs`, or `corpus_epochs[preset]` for its corpus."""
+    """Where an entry trains and lands: RUNS/ROW[_seedS] and OUT/tableN (300 epochs), or
+    RUNS_eE/... and OUT/tableN_eE (`epochs` E)."""
 
-    def __init__(self, paper, runs: str, epochs: int, corpus_epochs: dict[str, int]):
-        self.paper, self.runs, self.default, self.corpus_epochs = paper, runs, epochs, corpus_epochs
+    def __init__(self, paper, runs: str | Path, out: str | Path, epochs: int = PAPER_EPOCHS,
+                 corpora: str | Path = ROOT / "data" / "corpora"):  # fmt: skip
+        self.paper, self.epochs, self.out, self.corpora = paper, epochs, Path(out), Path(corpora)
+        self.suffix = "" if epochs == PAPER_EPOCHS else f"_e{epochs}"
+        self.runs = Path(f"{runs}{self.suffix}")
 
-    def epochs(self, row: str) -> int:
-        return self.corpus_epochs.get(Path(self.paper.ROWS[row][0]).name, self.default)
+    def workdir(self, entry: Entry) -> Path:
+        return self.runs / (entry.row if entry.seed == 0 else f"{entry.row}_seed{entry.seed}")
 
-    def workdir(self, row: str) -> Path:
-        epochs = self.epochs(row)
-        return Path(self.runs if epochs == PAPER_EPOCHS else f"{self.runs}_e{epochs}") / row
+    def stem(self, table: int) -> str:
+        return f"table{table}{self.suffix}"
 
-
-def ensure_run(protocol: Protocol, row: str) -> dict:
-    """Trains (or resumes) one row; returns its final.json."""
-    workdir = protocol.workdir(row)
-    if not (workdir / "final.json").is_file():
-        config = protocol.paper.get_config(row)
-        config.corpus = str(ROOT / config.corpus)
-        config.train.epochs = protocol.epochs(row)
-        ensure_corpus(Path(config.corpus))
-        train_and_evaluate(config, workdir)
-    return json.loads((workdir / "final.json").read_text())
+    def corpus(self, row: str) -> Path:
+        """CORPORA/PRESET: the row's corpus."""
+        return self.corpora / Path(self.paper.ROWS[row][0]).name
 
 
-def ensure_mesh(workdir: Path, points: int) -> dict:
-    path = workdir / "mesh.json"
-    if not path.is_file() or json.loads(path.read_text())["points_per_dim"] != points:
-        path.write_text(json.dumps(mesh_sweep.sweep(load_run(workdir), points=points), indent=1))
-    return json.loads(path.read_text())
+def tables_of(entry: Entry) -> list[int]:
+    """The tables that hold a line of this entry: its MSE table(s), and Table V for seed 0."""
+    numbers = [n for n, rows in TABLE_ROWS.items() if n != 5 and entry.row in rows]
+    return numbers + ([5] if entry.seed == 0 and entry.row in TABLE_ROWS[5] else [])
+
+
+# --- the tables: CSV is the record, Markdown is drawn from it ---------------------------------
+
+
+def read_lines(path: Path) -> list[dict]:
+    """The lines of a table's CSV as dicts (an older CSV's missing columns read as "-", seed 0)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{"seed": "0"} | line for line in csv.DictReader(f)]
+
+
+def line_key(table: int, line: dict) -> tuple:
+    return (line["model"], line["source"]) if table == 5 else (line["row"], int(line["seed"]))
+
+
+def entry_key(paper, table: int, entry: Entry) -> tuple:
+    """The key of the entry's line of our own in a table (see `line_key`)."""
+    return (paper.PAPER_TABLE5[entry.row][0], "ours") if table == 5 else (entry.row, entry.seed)
 
 
 def caption(epochs: set[int]) -> str:
@@ -108,57 +173,168 @@ def caption(epochs: set[int]) -> str:
     )
 
 
-def write_table(out: Path, stem: str, title: str, header: list[str], rows: list[list]) -> None:
-    """OUT/STEM.csv, and OUT/STEM.md: the title, then the table in Markdown."""
+def markdown(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+
+
+def seed_summary(lines: list[dict]) -> list[str]:
+    """Markdown: per row with more than one seed, the final test MSE's mean, standard deviation
+    and range over its seeds (empty if no row has two)."""
+    by_row: dict[str, list[float]] = {}
+    for line in lines:
+        by_row.setdefault(line["row"], []).append(float(line["our test MSE (final)"]))
+    rows = [
+        [row, len(v), f"{statistics.mean(v):.3e}", f"{statistics.stdev(v):.1e}",
+         f"{min(v):.3e} - {max(v):.3e}", f"{statistics.stdev(v) / statistics.mean(v):.1%}"]
+        for row, v in by_row.items() if len(v) > 1
+    ]  # fmt: skip
+    if not rows:
+        return []
+    header = ["row", "seeds", "mean test MSE (final)", "sd", "range", "sd / mean"]
+    return ["", "Over seeds:", "", *markdown(header, rows)]
+
+
+def write_table(out: Path, stem: str, number: int, header: list[str], lines: list[dict]) -> None:
+    """OUT/STEM.csv, and OUT/STEM.md: the caption (from the epochs of our lines), the table and,
+    for an MSE table with several seeds of a row, their mean and spread."""
     with open(out / f"{stem}.csv", "w", newline="") as f:
-        csv.writer(f).writerows([header, *rows])
-    lines = [title, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+        writer = csv.DictWriter(f, header, restval="-", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(lines)
+    ours = [line for line in lines if line.get("source", "ours") == "ours"]
+    title = f"Table {number}, {caption({int(line['epochs']) for line in ours})}."
+    rows = [[line.get(h, "-") for h in header] for line in lines]
+    extra = [] if number == 5 else seed_summary(lines)
+    (out / f"{stem}.md").write_text("\n".join([title, "", *markdown(header, rows), *extra]) + "\n")
 
 
-def mse_table(protocol: Protocol, number: int, out: Path) -> None:
-    header = ["row", "corpus", "latent", "bottleneck", "skip", "augment", "paper test MSE",
-              "our test MSE (final)", "our test MSE (best val.)", "epochs", "paper minutes",
-              "our minutes", "device"]  # fmt: skip
-    rows = []
-    for row in TABLE_ROWS[number]:
-        final = ensure_run(protocol, row)
-        corpus, latent, bottleneck, skip, augment = protocol.paper.ROWS[row]
-        paper_mse, paper_minutes = protocol.paper.PAPER_MSE[row]
-        rows.append(
-            [
-                row,
-                Path(corpus).name,
-                latent,
-                bottleneck,
-                skip,
-                augment,
-                f"{paper_mse:.3e}",
-                f"{final['test_mse_final']:.3e}",
-                f"{final['test_mse_best']:.3e}",
-                final["epochs"],
-                paper_minutes,
-                f"{final['train_seconds'] / 60:.1f}",
-                final["device"],
-            ]
-        )
-    write_table(out, f"table{number}", f"Table {number}, {caption({r[9] for r in rows})}.",
-                header, rows)  # fmt: skip
+def upsert(protocol: Protocol, number: int, line: dict) -> None:
+    """Replaces (or adds, in the table's row order) the line of table `number` with its key."""
+    header = ACCURACY_HEADER if number == 5 else MSE_HEADER
+    path = protocol.out / f"{protocol.stem(number)}.csv"
+    lines = [x for x in read_lines(path) if line_key(number, x) != line_key(number, line)]
+    lines.append(line)
+    if number == 5:
+        order = [protocol.paper.PAPER_TABLE5[r][0] for r in TABLE_ROWS[5]]
+        lines.sort(key=lambda x: (order.index(x["model"]), x["source"] != "paper"))
+    else:
+        lines.sort(key=lambda x: (TABLE_ROWS[number].index(x["row"]), int(x["seed"])))
+    write_table(protocol.out, protocol.stem(number), number, header, lines)
 
 
-def accuracy_table(protocol: Protocol, out: Path) -> None:
-    header = ["model", "source", "epochs", "mesh length", *mesh_sweep.NAMES, "interior", "shell"]
-    rows = []
-    for row in TABLE_ROWS[5]:
-        epochs = ensure_run(protocol, row)["epochs"]
-        name, points, paper_cells = protocol.paper.PAPER_TABLE5[row]
-        result = ensure_mesh(protocol.workdir(row), points)
-        ours = ["-" if v is None else f"{v:.3f}" for v in result["accuracy"].values()]
-        rows.append([name, "paper", PAPER_EPOCHS, points, *paper_cells.split(), "", ""])
-        rows.append([name, "ours", epochs, points, *ours, f"{result['interior_accuracy']:.3f}",
-                     f"{result['shell_accuracy']:.3f}"])  # fmt: skip
-    write_table(out, "table5", f"Table 5, {caption({r[2] for r in rows[1::2]})}.", header, rows)
+def mse_line(protocol: Protocol, entry: Entry, final: dict) -> dict:
+    corpus, latent, bottleneck, skip, augment = protocol.paper.ROWS[entry.row]
+    paper_mse, paper_minutes = protocol.paper.PAPER_MSE[entry.row]
+    values = [entry.row, entry.seed, Path(corpus).name, latent, bottleneck, skip, augment,
+              f"{paper_mse:.3e}", f"{final['test_mse_final']:.3e}",
+              f"{final['test_mse_best']:.3e}", final["epochs"], paper_minutes,
+              f"{final['train_seconds'] / 60:.1f}", f"{final['frames_per_second']:.0f}",
+              final["device"], host_cpu()]  # fmt: skip
+    return dict(zip(MSE_HEADER, map(str, values), strict=True))
+
+
+def accuracy_lines(protocol: Protocol, entry: Entry, result: dict, epochs: int) -> list[dict]:
+    """Table V's paper line and our line for one model, from its mesh.json."""
+    name, points, paper_cells = protocol.paper.PAPER_TABLE5[entry.row]
+    ours = ["-" if v is None else f"{v:.3f}" for v in result["accuracy"].values()]
+    paper = [name, "paper", PAPER_EPOCHS, points, *paper_cells.split(), "", ""]
+    mine = [name, "ours", epochs, points, *ours, f"{result['interior_accuracy']:.3f}",
+            f"{result['shell_accuracy']:.3f}"]  # fmt: skip
+    return [dict(zip(ACCURACY_HEADER, map(str, v), strict=True)) for v in (paper, mine)]
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+def pending(protocol: Protocol) -> list[tuple[Entry, list[int]]]:
+    """The plan's entries with a line missing or short of 300 epochs in the paper protocol's
+    tables, each with those tables' numbers, in the plan's order."""
+    lines = {n: {line_key(n, x): x for x in read_lines(protocol.out / f"table{n}.csv")}
+             for n in TABLE_ROWS}  # fmt: skip
+    todo = []
+    for entry in PLAN:
+        short = [n for n in tables_of(entry)
+                 if int(lines[n].get(entry_key(protocol.paper, n, entry), {}).get("epochs", 0))
+                 != PAPER_EPOCHS]  # fmt: skip
+        if short:
+            todo.append((entry, short))
+    return todo
+
+
+def print_plan(protocol: Protocol, todo: list[tuple[Entry, list[int]]]) -> None:
+    """Each pending entry with its corpus, training frames and estimated minutes at the
+    training step's frames/s measured now on this machine (the loop adds validation, about
+    3%); Table V's meshes add a minute or two each."""
+    from timbre_jax.training.distributed import describe_devices
+
+    fps = SyntheticSteps(protocol.paper.get_config(PLAN[0].row)).frames_per_second()
+    print(f"training step: {fps:.0f} frames/s on {describe_devices()}, {host_cpu()}")
+    header = ["#", "row", "seed", "corpus", "train frames", "epochs", "est. minutes", "for"]
+    rows, total = [], 0.0
+    for k, (entry, tables) in enumerate(todo, 1):
+        corpus = protocol.corpus(entry.row)
+        frames = ensure_corpus(corpus)["splits"]["train"]["frames"]
+        minutes = frames * protocol.epochs / fps / 60
+        total += minutes
+        reasons = ", ".join(f"Table {n}" + (" (mesh)" if n == 5 else "") for n in tables)
+        rows.append([k, entry.row, entry.seed, corpus.name, frames, protocol.epochs,
+                     f"{minutes:.0f}", reasons])  # fmt: skip
+    print("\n".join(markdown(header, rows)))
+    print(f"{len(todo)} entries, about {total / 60:.1f} hours of training at this rate")
+
+
+# --- training and landing ---------------------------------------------------------------------
+
+
+def train(protocol: Protocol, entry: Entry) -> Path:
+    """Trains (or resumes, or finds finished) the entry's run; returns its folder."""
+    workdir = protocol.workdir(entry)
+    if not (workdir / "final.json").is_file():
+        config = protocol.paper.get_config(entry.row)
+        config.corpus = str(protocol.corpus(entry.row))
+        config.seed = entry.seed
+        config.train.epochs = protocol.epochs
+        ensure_corpus(Path(config.corpus))
+        train_and_evaluate(config, workdir)
+    return workdir
+
+
+def ensure_mesh(workdir: Path, points: int) -> dict:
+    path = workdir / "mesh.json"
+    if not path.is_file() or json.loads(path.read_text())["points_per_dim"] != points:
+        path.write_text(json.dumps(mesh_sweep.sweep(load_run(workdir), points=points), indent=1))
+    return json.loads(path.read_text())
+
+
+def store_embedding(run, path: Path, points: int = EMBEDDING_POINTS) -> None:
+    """OUT/embeddings/ROW.npz: `points` training frames' latents (float16) and classes, drawn
+    evenly, with the coverage of the run's span by all of them (Figures 2-3's titles)."""
+    embedding = encode_split(run, "train")
+    latents = embedding["latents"]
+    keep = np.linspace(0, len(latents) - 1, min(points, len(latents))).astype(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, latents=latents[keep].astype(np.float16),
+                        note=embedding["note"][keep].astype(np.int8),
+                        coverage=run_coverage(run, latents), sigmoid=run.bottleneck == "sigmoid",
+                        skip=bool(run.meta["model"]["chroma_skip"]))  # fmt: skip
+
+
+def embedding_figure(protocol: Protocol, number: int) -> bool:
+    """figureN: the four stored 2-D embeddings of its table in the paper's 2 x 2 layout, if
+    all four are stored; returns whether it was drawn."""
+    table = EMBEDDING_FIGURES[number]
+    paths = [protocol.out / "embeddings" / f"{r}{protocol.suffix}.npz" for r in TABLE_ROWS[table]]
+    if not all(p.is_file() for p in paths):
+        return False
+    panels = {}
+    for row, path in zip(TABLE_ROWS[table], paths, strict=True):
+        stored = np.load(path)
+        name = f"{row}, fills {float(stored['coverage']):.0%} of its span"
+        cell = (bool(stored["sigmoid"]), bool(stored["skip"]))
+        panels[cell] = (stored["latents"].astype(np.float32), stored["note"], name)
+    plots.plot_embedding_grid(panels, protocol.out / f"figure{number}{protocol.suffix}.png")
+    return True
 
 
 def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> None:
@@ -177,53 +353,62 @@ def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> Non
     write_wav(path, np.concatenate(audio), sample_rate=engine.sample_rate)
 
 
-def figures(protocol: Protocol, tables: list[int], out: Path) -> None:
-    for number, prefix in FIGURES.items():
-        if int(prefix[-1]) in tables:
-            workdirs = [protocol.workdir(r) for r in TABLE_ROWS[int(prefix[-1])]]
-            plots.paper_grid([load_run(w) for w in workdirs], out / f"figure{number}.png")
-    for number, row in MESH_FIGURES.items():
-        classes = protocol.workdir(row) / "plots" / "mesh_classes.png"
-        if 5 in tables and classes.is_file():
-            shutil.copy(classes, out / f"figure{number}.png")
-    for row in sorted({r for t in tables for r in TABLE_ROWS[t]}):
-        if protocol.paper.ROWS[row][1] == 2 and (protocol.workdir(row) / "final.json").is_file():
-            sweep_audio(protocol.workdir(row), out / "audio" / f"{row}.wav")
-
-
-def preset_epochs(text: str) -> tuple[str, int]:
-    preset, _, epochs = text.partition("=")
-    if not preset or not epochs.isdigit() or int(epochs) < 1:
-        raise argparse.ArgumentTypeError(f"expected PRESET=EPOCHS, got {text!r}")
-    return preset, int(epochs)
+def land(protocol: Protocol, entry: Entry, workdir: Path) -> None:
+    """Writes a finished run into every table, figure and sound that shows it."""
+    final = json.loads((workdir / "final.json").read_text())
+    for number in tables_of(entry):
+        if number == 5:
+            points = protocol.paper.PAPER_TABLE5[entry.row][1]
+            result = ensure_mesh(workdir, points)
+            for line in accuracy_lines(protocol, entry, result, final["epochs"]):
+                upsert(protocol, 5, line)
+            figure = {row: n for n, row in MESH_FIGURES.items()}.get(entry.row)
+            if figure:
+                shutil.copy(workdir / "plots" / "mesh_classes.png",
+                            protocol.out / f"figure{figure}{protocol.suffix}.png")  # fmt: skip
+        else:
+            upsert(protocol, number, mse_line(protocol, entry, final))
+    if protocol.paper.ROWS[entry.row][1] == 2 and entry.seed == 0:
+        run = load_run(workdir)
+        store_embedding(run, protocol.out / "embeddings" / f"{entry.row}{protocol.suffix}.npz")
+        sweep_audio(workdir, protocol.out / "audio" / f"{entry.row}{protocol.suffix}.wav")
+        for number, table in EMBEDDING_FIGURES.items():
+            if entry.row in TABLE_ROWS[table]:
+                embedding_figure(protocol, number)
+    print(f"landed {entry.row} seed {entry.seed}: " + ", ".join(
+        f"{protocol.stem(n)}.md" for n in tables_of(entry)))  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS, help="epochs of every row")
-    parser.add_argument(
-        "--corpus-epochs", type=preset_epochs, nargs="*", default=[], metavar="PRESET=N",
-        help="epochs of one corpus's rows, e.g. violin=10",
-    )  # fmt: skip
+    parser.add_argument("--plan", action="store_true", help="print what is pending; train nothing")
+    parser.add_argument("--rows", nargs="+", help="only these rows of the plan")
+    parser.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the plan")
+    parser.add_argument("--limit", type=int, help="at most this many entries of the plan")
+    parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS,
+                        help="epochs of every row; not 300: lands in tableN_eE")  # fmt: skip
     parser.add_argument("--runs", default="runs/paper", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the tables and figures")
     args = parser.parse_args()
     paper = load_paper_configs()
-    presets = {Path(corpus).name for corpus, *_ in paper.ROWS.values()}
-    unknown = sorted({p for p, _ in args.corpus_epochs} - presets)
+    unknown = sorted(set(args.rows or []) - set(paper.ROWS))
     if unknown:
-        parser.error(f"unknown corpus {unknown} in --corpus-epochs; choose from {sorted(presets)}")
-    protocol = Protocol(paper, args.runs, args.epochs, dict(args.corpus_epochs))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for number in args.tables:
-        if number == 5:
-            accuracy_table(protocol, out)
-        else:
-            mse_table(protocol, number, out)
-        print((out / f"table{number}.md").read_text())
-    figures(protocol, args.tables, out)
+        parser.error(f"unknown rows {unknown}; choose from {sorted(paper.ROWS)}")
+    if args.epochs < 1 or (args.limit is not None and args.limit < 1):
+        parser.error("--epochs and --limit must be at least 1")
+    protocol = Protocol(paper, args.runs, args.out, args.epochs)
+    protocol.out.mkdir(parents=True, exist_ok=True)
+    wanted = [
+        (e, t)
+        for e, t in pending(protocol)
+        if (not args.rows or e.row in args.rows) and (not args.seeds or e.seed in args.seeds)
+    ]
+    todo = wanted[: args.limit]
+    if args.plan:
+        print_plan(protocol, todo)
+        return
+    for entry, _ in todo:
+        land(protocol, entry, train(protocol, entry))
 
 
 if __name__ == "__main__":

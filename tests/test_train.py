@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -229,3 +230,15 @@ def test_two_processes_train_like_one(one_cpu_run, tiny_corpus, tmp_path):
     assert final["device"].startswith("4 x")
     for key in ("test_mse_final", "test_mse_best"):
         np.testing.assert_allclose(final[key], one_cpu_run[key], rtol=1e-4)
+
+
+def test_the_timed_step_trains_the_configured_model_on_random_frames():
+    from timbre_jax.training.throughput import SyntheticSteps
+
+    steps = SyntheticSteps(smoke("none: random frames"), frames=400)  # batch 40
+    assert steps.steps_per_epoch == 10 and steps.pitch is None
+    before = [np.array(a) for a in jax.tree.leaves(steps.state.params)]
+    assert steps.run(3) > 0
+    after = [np.asarray(a) for a in jax.tree.leaves(steps.state.params)]
+    assert all(np.any(a != b) for a, b in zip(after, before, strict=True))  # every one trained
+    assert steps.frames_per_second(seconds=0.2) > 0
