@@ -4,13 +4,22 @@ from it, and a JACK server for audio and MIDI. Qt runs offscreen."""
 import os
 from pathlib import Path
 
-import pytest
-
-from timbre_jax.corpus.build import build_corpus
-from timbre_jax.corpus.render import render_preset
-from timbre_jax.synth.jack_dummy import jack_dummy
-
+# Numba's on-disk cache (librosa's functions, RTPGHI) is not safe for two processes compiling
+# the same function at once: two test workers did, and every later load of the function
+# crashed (a segfault in librosa's localmax). Each worker keeps its own cache, set before
+# anything imports numba.
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    str(Path(__file__).resolve().parents[1] / ".cache" / "numba"
+        / os.environ.get("PYTEST_XDIST_WORKER", "main")),
+)  # fmt: skip
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from timbre_jax.corpus.build import build_corpus  # noqa: E402
+from timbre_jax.corpus.render import render_preset  # noqa: E402
+from timbre_jax.synth.jack_dummy import jack_dummy  # noqa: E402
 
 
 @pytest.fixture(scope="session")
