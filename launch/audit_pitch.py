@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.progress import progress_bar
 from timbre_jax.synth.pitch_audit import IN_TUNE_CENTS, audit_run
-from timbre_jax.training.run import load_run, run_folder
 
 
 def summary_line(method: str, s: dict) -> str:

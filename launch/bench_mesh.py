@@ -22,9 +22,9 @@ from bench_train import matmul_rate  # noqa: E402  (a sibling script)
 from timbre_jax.analysis.mesh_sweep import default_chunk, make_classifier
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.note_estimate import note_templates
+from timbre_jax.model.autoencoder import HIDDEN_WIDTHS, N_BINS, Autoencoder
+from timbre_jax.model.run import Run
 from timbre_jax.training.distributed import describe_devices
-from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS, Autoencoder
-from timbre_jax.training.run import Run
 
 
 def decode_flops(latent_dim: int = 2) -> float:

@@ -26,11 +26,11 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
+from timbre_jax.model.run import load_run, run_folder  # noqa: E402
 from timbre_jax.synth.audio_out import BLOCK_SIZE, SWITCH_INTERVAL, Producer  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
 from timbre_jax.synth.ringbuffer import RingBuffer  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
-from timbre_jax.training.run import load_run, run_folder  # noqa: E402
 
 CHORD = (60, 64, 67, 71)
 MOVE_SECONDS = 0.05

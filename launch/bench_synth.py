@@ -26,10 +26,10 @@ import time
 import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window, stft
+from timbre_jax.model.run import load_run
 from timbre_jax.synth.audio_out import AudioOutput
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.jack_dummy import jack_dummy
-from timbre_jax.training.run import load_run
 
 VOICES = (1, 4, 8)
 

@@ -31,10 +31,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from timbre_jax.model.autoencoder import HIDDEN_WIDTHS, N_BINS
 from timbre_jax.training import distributed
 from timbre_jax.training.config import load_config
 from timbre_jax.training.loop import train_and_evaluate
-from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS
 from timbre_jax.training.pitch_loss import TEMPLATE_NOTES
 from timbre_jax.training.throughput import SyntheticSteps
 

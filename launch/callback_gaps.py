@@ -31,10 +31,10 @@ CHORD = (55, 59, 62, 67, 71, 74, 79, 83)  # G3 B3 D4 G4 B4 D5 G5 B5
 
 def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
     """One arm in this process: the callback times (s from the stream's start) and counts."""
+    from timbre_jax.model.run import load_run, run_folder
     from timbre_jax.synth.audio_out import AudioOutput, transparent_huge_pages
     from timbre_jax.synth.engine import SynthEngine
     from timbre_jax.synth.jack_dummy import jack_dummy
-    from timbre_jax.training.run import load_run, run_folder
 
     stamps = np.zeros(int(seconds * rate / 256) + 1000)
 

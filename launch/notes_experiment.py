@@ -28,9 +28,9 @@ from reproduce import PAPER_EPOCHS, ROOT, caption, ensure_corpus, write_table  #
 
 from timbre_jax.analysis import mesh_sweep, plots
 from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.model.run import load_run
 from timbre_jax.training.config import config_module
 from timbre_jax.training.loop import train_and_evaluate
-from timbre_jax.training.run import load_run
 
 NOTES = config_module(ROOT / "configs" / "notes.py")
 HEADER = ["corpus", "conditioning", "epochs", "test MSE (final)", "test MSE (best val.)",

@@ -16,10 +16,10 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
+from timbre_jax.model.run import load_run, run_folder  # noqa: E402
 from timbre_jax.synth.automation import parse_chord  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
-from timbre_jax.training.run import load_run, run_folder  # noqa: E402
 
 
 def main() -> None:

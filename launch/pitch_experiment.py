@@ -28,9 +28,9 @@ from pathlib import Path
 from notes_experiment import ROOT, caption, ensure_mesh, ensure_run, write_table  # noqa: E402
 
 from timbre_jax.analysis.timbre_variety import timbre_variety
+from timbre_jax.model.run import load_run
 from timbre_jax.synth.pitch_audit import audit_run
 from timbre_jax.training.config import config_module
-from timbre_jax.training.run import load_run
 
 PITCH = config_module(ROOT / "configs" / "pitch.py")
 PHASES = ("noise", "harmonic")

@@ -39,10 +39,10 @@ from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
 from timbre_jax.corpus.store import CORPUS_FORMAT, load_metadata
 from timbre_jax.dsp.audio_io import write_wav
+from timbre_jax.model.run import load_run
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.training.config import config_module
 from timbre_jax.training.loop import train_and_evaluate
-from timbre_jax.training.run import load_run
 from timbre_jax.training.throughput import SyntheticSteps
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -39,8 +39,8 @@ import time
 import numpy as np
 
 from timbre_jax.analysis.embedding import latent_span
+from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.synth.jack_dummy import jack_dummy
-from timbre_jax.training.run import load_run, run_folder
 
 KEYBOARD = "soak_keyboard"  # the JACK MIDI port this process plays
 BLOCK = 256

@@ -15,12 +15,12 @@ import soundfile as sf
 
 from tests.helpers import gaps_to_full_lead
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.synth import audio_out, devices
 from timbre_jax.synth.__main__ import main as synth_main
 from timbre_jax.synth.audio_out import AudioOutput, Producer
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.ringbuffer import RingBuffer
-from timbre_jax.training.run import load_run, run_folder
 
 NAMES = "C C# D D# E F F# G G# A A# B".split()
 # E, Fm, Bb, Ebm, Ab, F#, Bm, F#m, E, Ebm: major and minor triads on eight roots.

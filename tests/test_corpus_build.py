@@ -7,9 +7,8 @@ import soundfile as sf
 
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.report import corpus_report, format_report
-from timbre_jax.corpus.store import ARRAYS, SPLITS, load_split
+from timbre_jax.corpus.store import ARRAYS, SPLITS, load_split, previous_frame_index
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.data import previous_frame_index
 
 
 def test_corpus_format(tiny_corpus):

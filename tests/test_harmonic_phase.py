@@ -10,6 +10,7 @@ from timbre_jax.corpus.render import _new_synth, default_soundfont, render_clip
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
 from timbre_jax.dsp.spectral import stft
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth.engine import SynthEngine, default_phase
 from timbre_jax.synth.harmonic_phase import (
     HarmonicPhase,
@@ -28,7 +29,6 @@ from timbre_jax.synth.pitch_audit import (
     summarise,
     trained_keys,
 )
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 
 def peak_hz(signal: np.ndarray, sample_rate: int = 44100) -> float:

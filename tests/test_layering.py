@@ -4,13 +4,17 @@ Layers, bottom first (a module may import its own layer and those below):
   base      timbre_jax, errors, progress, figures, cli
   dsp       timbre_jax.dsp
   corpus    timbre_jax.corpus
-  training  timbre_jax.training
+  model     timbre_jax.model
   analysis  timbre_jax.analysis
+  training  timbre_jax.training (the export of a shipped model uses the analysis)
   synth     timbre_jax.synth
   commands  the `python -m` entry points: timbre_jax.{train,embed,mesh,render,pretrained} and
             every __main__
-The static checks read every import statement, function-level ones included; the slow ones
-import each module in a clean interpreter and look at what third-party packages it loaded.
+Only training and its commands (`train`, and `pretrained`, which exports a run with its test
+MSE) import `timbre_jax.training`: the analysis, the synth and the other commands take a
+trained model from `timbre_jax.model`. The static checks read every import statement,
+function-level ones included; the slow ones import each module in a clean interpreter and
+look at what third-party packages it loaded.
 """
 
 import ast
@@ -21,13 +25,14 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "timbre_jax"
-LAYERS = ["base", "dsp", "corpus", "training", "analysis", "synth", "commands"]
+LAYERS = ["base", "dsp", "corpus", "model", "analysis", "training", "synth", "commands"]
 COMMANDS = {"train", "embed", "mesh", "render", "pretrained"}
 NEVER = {"torch", "tensorflow"}
 TRAINING_ONLY = {"flax", "optax", "orbax"}
 QT = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph"}
 OPENS_THE_PANEL = {"timbre_jax.synth.panel", "timbre_jax.synth.pad", "timbre_jax.synth.__main__"}
-NOT_IN_THE_SYNTH = {"optax", "matplotlib", "timbre_jax.training.loop", "timbre_jax.train"}
+NOT_IN_THE_SYNTH = {"optax", "matplotlib"}
+TRAINING_COMMANDS = {"timbre_jax.train", "timbre_jax.pretrained"}
 
 
 def module_names(package: Path) -> dict[str, Path]:
@@ -90,17 +95,26 @@ def test_imports_point_down_the_layers():
 
 def test_an_upward_import_is_caught(tmp_path):
     package = tmp_path / "timbre_jax"
-    for folder in ("training", "analysis"):
+    for folder in ("model", "analysis"):
         (package / folder).mkdir(parents=True)
         (package / folder / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
     (package / "analysis" / "plots.py").write_text("import numpy\n")
-    (package / "training" / "loop.py").write_text(
+    (package / "model" / "run.py").write_text(
         "def f():\n    from timbre_jax.analysis import plots\n"
     )
     assert upward_imports(package) == [
-        "timbre_jax.training.loop (training) -> timbre_jax.analysis.plots (analysis)"
+        "timbre_jax.model.run (model) -> timbre_jax.analysis.plots (analysis)"
     ]
+
+
+def test_only_training_and_its_commands_import_training():
+    modules = module_names(PACKAGE)
+    above = [m for m in modules if LAYERS.index(layer_of(m)) > LAYERS.index("training")]
+    found = [f"{m} -> {t}" for m in sorted(set(above) - TRAINING_COMMANDS)
+             for t in sorted(imports_of(modules[m], modules))
+             if t.startswith("timbre_jax.training")]  # fmt: skip
+    assert found == []
 
 
 SYNTH = [m for m in module_names(PACKAGE) if layer_of(m) == "synth"] + [
@@ -110,8 +124,10 @@ SYNTH = [m for m in module_names(PACKAGE) if layer_of(m) == "synth"] + [
 
 
 @pytest.mark.parametrize("module", SYNTH)
-def test_the_synth_never_reaches_the_training_loop_or_matplotlib(module):
-    assert not reachable_imports(PACKAGE, module) & NOT_IN_THE_SYNTH
+def test_the_synth_never_reaches_training_optax_or_matplotlib(module):
+    reached = reachable_imports(PACKAGE, module)
+    assert not reached & NOT_IN_THE_SYNTH
+    assert not [m for m in reached if m.startswith("timbre_jax.training")]
 
 
 @pytest.mark.parametrize("module", sorted(module_names(PACKAGE).keys() - OPENS_THE_PANEL))
@@ -125,11 +141,11 @@ def imported_after(module: str) -> set[str]:
     return {name.split(".")[0] for name in out.stdout.split()}
 
 
-BELOW_TRAINING = [m for m in module_names(PACKAGE) if layer_of(m) in ("base", "dsp", "corpus")]
+BELOW_THE_MODEL = [m for m in module_names(PACKAGE) if layer_of(m) in ("base", "dsp", "corpus")]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", BELOW_TRAINING)
+@pytest.mark.parametrize("module", BELOW_THE_MODEL)
 def test_signal_and_corpus_layers_load_no_training_or_qt(module):
     assert not imported_after(module) & (NEVER | TRAINING_ONLY | QT)
 

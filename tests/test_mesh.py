@@ -11,7 +11,7 @@ from tests.helpers import assert_drawn, cpu_devices
 from timbre_jax import mesh
 from timbre_jax.analysis import mesh_sweep
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.run import load_run
+from timbre_jax.model.run import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def test_sobol_sampling_and_the_table(skip_run, capsys):
 def sweep_on_cpus(workdir, devices: int) -> tuple[str, dict]:
     """(local device count, accuracy) of a 30 x 30 sweep in a process with `devices` CPUs."""
     code = ("import json, sys, jax; from timbre_jax.analysis.mesh_sweep import sweep; "
-            "from timbre_jax.training.run import load_run; "
+            "from timbre_jax.model.run import load_run; "
             "r = sweep(load_run(sys.argv[1]), points=30, chunk=64, progress=False); "
             "print(jax.local_device_count(), json.dumps(r['accuracy']))")  # fmt: skip
     run = subprocess.run([sys.executable, "-c", code, str(workdir)], env=cpu_devices(devices),

@@ -7,11 +7,11 @@ import pytest
 
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.session import Session
 from timbre_jax.synth.voices import velocity_gain
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.models import HIDDEN_WIDTHS, N_BINS, Autoencoder, validate_model_fields
+from timbre_jax.model.autoencoder import HIDDEN_WIDTHS, N_BINS, Autoencoder, validate_model_fields
 
 FRAMES = jnp.asarray(np.random.default_rng(0).uniform(0, 1, (5, N_BINS)), jnp.float32)
 CHROMA = jnp.eye(12)[jnp.arange(5)]

@@ -10,17 +10,17 @@ from timbre_jax.corpus.store import load_split
 from timbre_jax.dsp.chroma import note_name
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
 from timbre_jax.errors import ParameterError
-from timbre_jax.render import main as render_main
-from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.training.conditioning import (
+from timbre_jax.model.conditioning import (
     condition_of_pitches,
     condition_size,
     fold_into_range,
     split_condition,
 )
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
+from timbre_jax.render import main as render_main
+from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.training.config import validate_config
 from timbre_jax.training.loop import train_and_evaluate
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 PITCHES = (48, 55, 60, 67, 72, 79)  # what tiny_octaves plays: C3 G3 C4 G4 C5 G5
 

@@ -20,11 +20,11 @@ from timbre_jax.analysis.note_map import (
     subsample,
     verdicts,
 )
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.pad import SHADES
 from timbre_jax.synth.panel import SynthPanel
 from timbre_jax.synth.session import Session
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 
 def test_verdicts_say_right_octave_other_and_no_pitch():

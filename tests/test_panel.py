@@ -10,12 +10,12 @@ from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 from tests.helpers import gaps_to_full_lead
 from timbre_jax.analysis.embedding import encode_split
 from timbre_jax.dsp.chroma import NOTE_NAMES
+from timbre_jax.model.run import load_run
 from timbre_jax.synth import midi
 from timbre_jax.synth.automation import read_automation
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.panel import NO_MIDI, SynthPanel
 from timbre_jax.synth.session import Session
-from timbre_jax.training.run import load_run
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 Key = QtCore.Qt.Key

@@ -7,7 +7,7 @@ import numpy as np
 
 from timbre_jax.dsp.chroma import MIDI_LOW
 from timbre_jax.dsp.note_estimate import note_templates
-from timbre_jax.training.conditioning import condition_of_pitches
+from timbre_jax.model.conditioning import condition_of_pitches
 from timbre_jax.training.pitch_loss import (
     acceptable_notes,
     class_notes,

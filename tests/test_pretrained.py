@@ -11,11 +11,11 @@ import pytest
 
 from timbre_jax import pretrained
 from timbre_jax.analysis.embedding import training_embedding
-from timbre_jax.analysis.export import MAX_MSE_CHANGE, export, start_point
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.checkpoint import BEST, Checkpoints
+from timbre_jax.model.run import Run, load_run, pretrained_names, run_folder
 from timbre_jax.synth.__main__ import main as synth_main
-from timbre_jax.training.checkpoint import BEST, Checkpoints
-from timbre_jax.training.run import Run, load_run, pretrained_names, run_folder
+from timbre_jax.training.export import MAX_MSE_CHANGE, export, start_point
 
 
 def test_export_keeps_the_sound_in_float16(skip_run, tmp_path):

@@ -6,6 +6,7 @@ import soundfile as sf
 from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import load_run
 from timbre_jax.render import main
 from timbre_jax.synth.automation import (
     parse_chord,
@@ -15,7 +16,6 @@ from timbre_jax.synth.automation import (
     write_automation,
 )
 from timbre_jax.synth.engine import Controls, SynthEngine
-from timbre_jax.training.run import load_run
 
 
 def render(skip_run, tmp_path, *args):

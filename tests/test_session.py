@@ -8,11 +8,11 @@ import pytest
 import soundfile as sf
 
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.render import main as render_main
 from timbre_jax.synth.automation import read_automation, render_automation
 from timbre_jax.synth.engine import Controls, SynthEngine
 from timbre_jax.synth.session import Session, next_take_number
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 
 @pytest.fixture(scope="module")

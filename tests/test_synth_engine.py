@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth.engine import RELEASE_SECONDS, SynthEngine, batch_size
 from timbre_jax.synth.limiter import CEILING, Limiter
 from timbre_jax.synth.voices import Voices
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
 
 SWITCH_BOUND = 1.5
 

@@ -14,10 +14,10 @@ import pytest
 
 from tests.helpers import assert_drawn, cpu_devices, smoke
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.checkpoint import check_spectral
+from timbre_jax.model.checkpoint import check_spectral
+from timbre_jax.model.run import load_run
 from timbre_jax.training.distributed import describe_devices
 from timbre_jax.training.loop import ACTIVE_KL, TrainingDiverged, l2_penalty, train_and_evaluate
-from timbre_jax.training.run import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -223,7 +223,7 @@ def test_two_processes_train_like_one(one_cpu_run, tiny_corpus, tmp_path):
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
     # both ends of the processes' output: the first error is the cause, the last its effect
-    # (two processes once collided in Orbax's barriers: training/checkpoint.py)
+    # (two processes once collided in Orbax's barriers: model/checkpoint.py)
     errors = [line for line in stderr.splitlines() if "Error" in line]
     assert run.returncode == 0, "\n".join([*errors[:10], "...", stderr[-2000:]])
     final = json.loads((workdir / "final.json").read_text())

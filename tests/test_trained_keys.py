@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from timbre_jax.model.autoencoder import Autoencoder
+from timbre_jax.model.run import Run, load_run, run_folder
 from timbre_jax.render import main as render_main
 from timbre_jax.synth import midi
 from timbre_jax.synth.automation import write_automation
 from timbre_jax.synth.engine import Controls
 from timbre_jax.synth.keyboard import ComputerKeyboard, UntrainedKeys
 from timbre_jax.synth.targets import ControlTargets
-from timbre_jax.training.models import Autoencoder
-from timbre_jax.training.run import Run, load_run, run_folder
 
 C_MAJOR = [0, 2, 4, 5, 7, 9, 11]
 

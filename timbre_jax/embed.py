@@ -18,7 +18,7 @@ from timbre_jax.analysis.embedding import COVERAGE_CELLS
 from timbre_jax.analysis.plots import embed_run, paper_grid
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.run import load_run
+from timbre_jax.model.run import load_run
 
 
 @command

@@ -23,7 +23,7 @@ from pathlib import Path
 from timbre_jax.analysis.mesh_sweep import summary_line, sweep, table, table_row
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.run import load_run
+from timbre_jax.model.run import load_run
 
 
 @command

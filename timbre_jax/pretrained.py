@@ -5,7 +5,7 @@
 
 Writes results/pretrained/NAME (or `--out`): the parameters in float16, refused if that moves
 the test MSE by 1% or more, with the training embedding for the panel's pad (see
-timbre_jax/analysis/export.py). Shipped models are found in the repository's
+timbre_jax/training/export.py). Shipped models are found in the repository's
 results/pretrained (an editable or source install).
 """
 
@@ -15,9 +15,9 @@ import argparse
 import re
 import sys
 
-from timbre_jax.analysis.export import export
 from timbre_jax.cli import ArgumentParser, command
-from timbre_jax.training.run import PRETRAINED_DIR, load_run
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
+from timbre_jax.training.export import export
 
 
 def model_name(text: str) -> str:

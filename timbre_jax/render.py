@@ -32,6 +32,7 @@ from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp import spectral
 from timbre_jax.dsp.audio_io import read_audio, write_wav
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import Run, load_run, pretrained_names, run_folder
 from timbre_jax.synth.automation import (
     apply_controls,
     check_span,
@@ -42,7 +43,6 @@ from timbre_jax.synth.automation import (
 from timbre_jax.synth.engine import VOICES, Controls, SynthEngine
 from timbre_jax.synth.resynthesis import resynthesize
 from timbre_jax.synth.voices import check_velocity
-from timbre_jax.training.run import Run, load_run, pretrained_names, run_folder
 
 
 def parse_floats(text: str, *, name: str, count: int) -> tuple[float, ...]:

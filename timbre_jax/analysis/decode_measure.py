@@ -12,7 +12,7 @@ import numpy as np
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.chroma import MIDI_HIGH, MIDI_LOW
 from timbre_jax.dsp.note_estimate import is_pitched
-from timbre_jax.training.run import Run
+from timbre_jax.model.run import Run
 
 UNPITCHED = MIDI_HIGH + 1  # the decoded "note" of a frame with no clear pitch
 

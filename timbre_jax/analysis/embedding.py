@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from timbre_jax.corpus.store import Split, load_split
+from timbre_jax.corpus.store import Split, load_split, previous_frame_index
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.conditioning import split_condition
-from timbre_jax.training.data import previous_frame_index
-from timbre_jax.training.run import Run
+from timbre_jax.model.conditioning import split_condition
+from timbre_jax.model.run import Run
 
 BATCH = 4096  # frames encoded per jitted call
 MARGIN = 0.05  # LeakyReLU span: embedding range widened by this fraction on each side

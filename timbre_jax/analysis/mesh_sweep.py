@@ -40,9 +40,9 @@ from timbre_jax.dsp import chroma
 from timbre_jax.dsp.chroma import MIDI_HIGH, MIDI_LOW, note_name
 from timbre_jax.dsp.note_estimate import note_templates
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.conditioning import condition_of_pitches
+from timbre_jax.model.run import Run
 from timbre_jax.progress import progress_bar
-from timbre_jax.training.conditioning import condition_of_pitches
-from timbre_jax.training.run import Run
 
 PAPER_POINTS = {2: 350, 3: 50, 8: 5}  # points per dimension in the paper's Table V
 SHELL = 0.1  # fraction of the span, from each face, that counts as the boundary shell

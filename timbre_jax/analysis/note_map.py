@@ -25,8 +25,8 @@ from timbre_jax.analysis.decode_measure import UNPITCHED, make_classifier, unit_
 from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.note_estimate import note_templates
-from timbre_jax.training.conditioning import condition_of_pitches
-from timbre_jax.training.run import Run
+from timbre_jax.model.conditioning import condition_of_pitches
+from timbre_jax.model.run import Run
 
 RIGHT, OCTAVE, OTHER, NO_PITCH = range(4)  # verdicts, from best to worst
 VERDICTS = ("the note", "an octave off", "another note", "no clear pitch")

@@ -11,7 +11,7 @@ from timbre_jax.analysis.embedding import encode_split, run_coverage
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.errors import ParameterError
 from timbre_jax.figures import plt, save_figure
-from timbre_jax.training.run import Run
+from timbre_jax.model.run import Run
 
 
 def note_colors():

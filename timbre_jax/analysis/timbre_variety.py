@@ -14,8 +14,8 @@ import librosa
 import numpy as np
 
 from timbre_jax.analysis.embedding import latent_span
-from timbre_jax.training.conditioning import condition_of_pitches
-from timbre_jax.training.run import Run
+from timbre_jax.model.conditioning import condition_of_pitches
+from timbre_jax.model.run import Run
 
 N_MELS, N_MFCC = 40, 20
 

@@ -60,3 +60,15 @@ def load_split(corpus_dir: str | Path, split: str, *, mmap: bool = True) -> Spli
     return Split(
         *(np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in ARRAYS)
     )
+
+
+def previous_frame_index(clip_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """[N] int32: t - 1 where frame t - 1 is the STFT frame just before t in the same clip.
+
+    Elsewhere (a clip's first frame, or the first frame after dropped silence) it is t itself,
+    so the first-order difference there is zero rather than a jump across the gap.
+    """
+    index = np.arange(len(clip_ids), dtype=np.int32)
+    same_clip = clip_ids[1:] == clip_ids[:-1]
+    adjacent = np.concatenate([[False], same_clip & (positions[1:] == positions[:-1] + 1)])
+    return np.where(adjacent, index - 1, index).astype(np.int32)

@@ -139,7 +139,7 @@ def frame_diff(frames):
 
     Returns:
       [n_frames, n_bins]: frames[t] - frames[t - 1], zeros on the first frame. (A corpus's
-      frames, with clips and dropped silence, use `dataset.previous_frame_index`.)
+      frames, with clips and dropped silence, use `corpus.store.previous_frame_index`.)
     """
     frames = jnp.asarray(frames)
     return frames - jnp.concatenate([frames[:1], frames[:-1]], axis=0)

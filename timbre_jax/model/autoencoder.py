@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.conditioning import check_conditioning
+from timbre_jax.model.conditioning import check_conditioning
 
 HIDDEN_WIDTHS = (1024, 512, 256, 128, 64, 32, 16)
 N_BINS = 2049
@@ -95,7 +95,7 @@ class Autoencoder(nn.Module):
     """The paper's autoencoder; `kind="vae"` gives the beta-VAE.
 
     Call with frames [batch, n_bins], chroma [batch, 12] one-hot (or, for
-    `conditioning="note"`, [batch, 23]: see training/conditioning.py) and diff [batch, n_bins]
+    `conditioning="note"`, [batch, 23]: see model/conditioning.py) and diff [batch, n_bins]
     (used only when `augment="diff"`). Returns (reconstruction, latent, kl_per_dim), where
     kl_per_dim [batch, latent_dim] is zero for the plain autoencoder. A VAE samples its
     latent with the "sample" rng when one is given and uses the mean otherwise.
@@ -107,7 +107,7 @@ class Autoencoder(nn.Module):
     augment: str = "chroma"
     kind: str = "ae"
     n_bins: int = N_BINS
-    conditioning: str = "chroma"  # what `chroma` holds: see training/conditioning.py
+    conditioning: str = "chroma"  # what `chroma` holds: see model/conditioning.py
     condition_every_layer: bool = False  # the chroma into every decoder layer (needs the skip)
     hidden_widths: Sequence[int] = HIDDEN_WIDTHS
 

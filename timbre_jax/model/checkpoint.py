@@ -3,7 +3,7 @@
 A workdir keeps two: `checkpoints/latest` (the whole train state, to resume) and
 `checkpoints/best` (the parameters with the lowest validation MSE). Each carries a JSON
 `meta` item that describes the model and the corpus's spectral settings, so that a decoder
-can be loaded from the workdir alone (`run.load_run`) and refused where it does not fit.
+can be loaded from the workdir alone (`model.run.load_run`) and refused where it does not fit.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ import numpy as np
 from timbre_jax.corpus.store import load_metadata
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.checkpoint import BEST, LATEST, Checkpoints, check_spectral
-from timbre_jax.training.conditioning import fold_into_range
-from timbre_jax.training.models import Autoencoder
+from timbre_jax.model.autoencoder import Autoencoder
+from timbre_jax.model.checkpoint import BEST, LATEST, Checkpoints, check_spectral
+from timbre_jax.model.conditioning import fold_into_range
 
 PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"
 PRETRAINED_INFO = "pretrained.json"  # what marks a folder as an exported model
@@ -59,7 +59,7 @@ class Run:
 
     @property
     def conditioning(self) -> str:
-        """ "chroma" (the paper's) or "note" (training/conditioning.py); old runs: chroma."""
+        """ "chroma" (the paper's) or "note" (model/conditioning.py); old runs: chroma."""
         return self.model.conditioning
 
     @property

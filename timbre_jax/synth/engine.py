@@ -32,12 +32,12 @@ import numpy as np
 
 from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.conditioning import condition_of_pitches, fold_into_range
+from timbre_jax.model.run import Run
 from timbre_jax.synth.harmonic_phase import LOBE_BINS, HarmonicPhase, midi_to_hz
 from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
 from timbre_jax.synth.voices import Voices
-from timbre_jax.training.conditioning import condition_of_pitches, fold_into_range
-from timbre_jax.training.run import Run
 
 SMOOTHING_SECONDS = 0.03  # time constant of the latent point's glide toward its target
 ATTACK_SECONDS = 0.01  # gate on: linear rise (per hop: a note is at full level in one hop)
@@ -93,7 +93,7 @@ class SynthEngine:
     """Streams audio from a trained decoder.
 
     Args:
-      run: a trained model (`run.load_run`), with a chroma skip connection or not.
+      run: a trained model (`model.run.load_run`), with a chroma skip connection or not.
       phase: "noise", "rtpghi" or "harmonic" (note models); None: `default_phase(run)`.
       voices: how many notes may sound at once.
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).

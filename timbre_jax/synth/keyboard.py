@@ -11,7 +11,7 @@ MIDI: `UntrainedKeys` refuses them and says each once, for the panel's status li
 from __future__ import annotations
 
 from timbre_jax.dsp.chroma import note_name
-from timbre_jax.training.run import Run
+from timbre_jax.model.run import Run
 
 KEYS = "AWSEDFTGYHUJK"  # C C# D D# E F F# G G# A A# B C (the next octave)
 OCTAVE_DOWN, OCTAVE_UP = "Z", "X"

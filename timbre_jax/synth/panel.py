@@ -17,12 +17,12 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from timbre_jax.analysis.note_map import NoteShading
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
+from timbre_jax.model.run import Run
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
 from timbre_jax.synth.pad import SHADING_TEXT, LatentPad
 from timbre_jax.synth.session import Session
-from timbre_jax.training.run import Run
 
 SLIDER_STEPS = 1000
 REDRAW_MS = 50

@@ -15,8 +15,8 @@ import numpy as np
 
 from timbre_jax.dsp import chroma, spectral
 from timbre_jax.dsp.note_estimate import estimate_notes, is_pitched, note_templates
-from timbre_jax.training.conditioning import condition_of_pitches, fold_into_range
-from timbre_jax.training.run import Run
+from timbre_jax.model.conditioning import condition_of_pitches, fold_into_range
+from timbre_jax.model.run import Run
 
 
 def resynthesize(run: Run, signal: np.ndarray, *, scale=None) -> np.ndarray:

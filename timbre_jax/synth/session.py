@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from timbre_jax.dsp.audio_io import write_wav
+from timbre_jax.model.run import Run
 from timbre_jax.synth.automation import apply_controls, render_automation, write_automation
 from timbre_jax.synth.engine import Controls, SynthEngine, phase_methods
 from timbre_jax.synth.keyboard import UntrainedKeys
 from timbre_jax.synth.targets import ControlTargets
-from timbre_jax.training.run import Run
 
 TAKE = re.compile(r"take_(\d+)\.(csv|wav)$")
 

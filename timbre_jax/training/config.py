@@ -19,7 +19,7 @@ import ml_collections
 import numpy as np
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.training.models import validate_model_fields
+from timbre_jax.model.autoencoder import validate_model_fields
 from timbre_jax.training.run_files import flatten
 
 FIELDS = {

@@ -13,28 +13,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from timbre_jax.corpus.store import load_split
+from timbre_jax.corpus.store import load_split, previous_frame_index
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.conditioning import split_condition
 from timbre_jax.training import distributed
-from timbre_jax.training.conditioning import split_condition
 
 
 class DeviceSplit(NamedTuple):
     frames: jax.Array  # [N, n_bins] float32
-    chroma: jax.Array  # [N, 12] float32 one-hot, or [N, 23] (training/conditioning.py)
+    chroma: jax.Array  # [N, 12] float32 one-hot, or [N, 23] (model/conditioning.py)
     previous: jax.Array  # [N] int32 index of the frame just before in the clip (self if none)
-
-
-def previous_frame_index(clip_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """[N] int32: t - 1 where frame t - 1 is the STFT frame just before t in the same clip.
-
-    Elsewhere (a clip's first frame, or the first frame after dropped silence) it is t itself,
-    so the first-order difference there is zero rather than a jump across the gap.
-    """
-    index = np.arange(len(clip_ids), dtype=np.int32)
-    same_clip = clip_ids[1:] == clip_ids[:-1]
-    adjacent = np.concatenate([[False], same_clip & (positions[1:] == positions[:-1] + 1)])
-    return np.where(adjacent, index - 1, index).astype(np.int32)
 
 
 def load_device_split(corpus_dir: str | Path, split: str, mesh, *,

@@ -1,7 +1,7 @@
 """The float16 export of a trained run as a shipped model (results/pretrained/NAME).
 
 An exported model is a run folder with only `checkpoints/best` (its parameters in float16,
-read back as float32 by `run.load_run`), `pretrained.json` (the source run, its test MSE with
+read back as float32 by `model.run.load_run`), `pretrained.json` (the source run, its test MSE with
 float32 and with float16 weights) and `embedding_train.npz` (the training latents as float16,
 so the panel draws them without the corpus). Only sigmoid-bottleneck models are exported
 (their latent span is (0, 1) without the corpus), and only if the float16 copy changes the
@@ -23,11 +23,11 @@ from timbre_jax.analysis.embedding import STORED_EMBEDDING, encode_split
 from timbre_jax.analysis.note_map import write_shipped_map
 from timbre_jax.corpus.workspace import atomic_output_dir
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.checkpoint import BEST, Checkpoints
+from timbre_jax.model.run import PRETRAINED_DIR, PRETRAINED_INFO, Run
 from timbre_jax.training import distributed
-from timbre_jax.training.checkpoint import BEST, Checkpoints
 from timbre_jax.training.data import load_device_split
 from timbre_jax.training.loop import make_evaluate
-from timbre_jax.training.run import PRETRAINED_DIR, PRETRAINED_INFO, Run
 
 MAX_MSE_CHANGE = 0.01  # relative change of the test MSE allowed by the float16 copy
 

@@ -26,14 +26,14 @@ from jax.experimental import multihost_utils
 
 from timbre_jax.corpus.store import load_metadata, load_split
 from timbre_jax.errors import ParameterError
+from timbre_jax.model.autoencoder import N_BINS, Autoencoder
+from timbre_jax.model.checkpoint import BEST, LATEST, SPECTRAL_KEYS, Checkpoints, check_spectral
+from timbre_jax.model.conditioning import condition_size
 from timbre_jax.progress import print_line, progress_bar
 from timbre_jax.training import distributed, run_files
-from timbre_jax.training.checkpoint import BEST, LATEST, SPECTRAL_KEYS, Checkpoints, check_spectral
-from timbre_jax.training.conditioning import condition_size
 from timbre_jax.training.config import validate_config
 from timbre_jax.training.data import epoch_batches, gather, load_device_split, weighted_mean
 from timbre_jax.training.learning_curve import plot_learning_curve
-from timbre_jax.training.models import N_BINS, Autoencoder
 from timbre_jax.training.pitch_loss import (
     PitchTerm,
     acceptable_notes,

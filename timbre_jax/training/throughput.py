@@ -13,10 +13,11 @@ import jax
 import ml_collections
 import numpy as np
 
+from timbre_jax.corpus.store import previous_frame_index
+from timbre_jax.model.autoencoder import N_BINS
 from timbre_jax.training import distributed
-from timbre_jax.training.data import DeviceSplit, epoch_batches, previous_frame_index
+from timbre_jax.training.data import DeviceSplit, epoch_batches
 from timbre_jax.training.loop import build_model, init_state, make_train_step
-from timbre_jax.training.models import N_BINS
 from timbre_jax.training.pitch_loss import make_pitch_term
 
 WARM_STEPS = 10  # compile, then warm the allocator and thread pool
