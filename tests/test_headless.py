@@ -24,7 +24,8 @@ pytestmark = pytest.mark.audio
 CHORD = (62, 66, 69)  # D4 F#4 A4, in the violin's range
 # A shared 2-core host stalls the producer past the ring's 17.5 ms lead once in a while (7 gaps
 # in this 5 s soak on one noisy day, before the lead grew after each); the lead then grows, so
-# a gap beyond the steps to its cap is a fault (README, "What makes live play drop out").
+# a gap beyond the steps to its cap is a fault (timbre_jax/synth/README.md, "What makes live
+# play drop out").
 TOLERATED_UNDERRUNS = gaps_to_full_lead()
 
 

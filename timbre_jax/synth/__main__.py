@@ -4,7 +4,7 @@ from results/pretrained): play a trained model, from the panel or `--headless`.
 Plays `--voices` notes at once (default 8) through the default audio output (or `--device`),
 listens to the first MIDI input that is not a "Through" port (or `--midi-port INDEX|NAME`;
 `--list-midi` lists them; `--midi-api UNIX_JACK` for JACK MIDI), and, with `--osc PORT`, to
-OSC on UDP (the addresses are in the README and timbre_jax/synth/osc.py). Records takes into
+OSC on UDP (the addresses are in timbre_jax/synth/README.md and osc.py). Records takes into
 `--record-dir`. `--list-devices` lists the audio outputs; the sound plays at the output's
 default rate on all its channels (or `--rate HZ`, `--channels N`), the same signal on each.
 `--headless` plays with no window (no Qt loaded), printing `ready` once a note sounds at once
@@ -26,12 +26,12 @@ from pathlib import Path  # noqa: E402
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
 from timbre_jax.cli import ArgumentParser, command  # noqa: E402
 from timbre_jax.errors import ParameterError  # noqa: E402
+from timbre_jax.model.run import load_run, pretrained_names, run_folder  # noqa: E402
 from timbre_jax.synth import devices, midi  # noqa: E402
 from timbre_jax.synth.audio_out import AudioOutput, default_output_available  # noqa: E402
 from timbre_jax.synth.engine import VOICES, SynthEngine  # noqa: E402
 from timbre_jax.synth.osc import LOCALHOST, OscControls, OscInput  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
-from timbre_jax.training.run import load_run, pretrained_names, run_folder  # noqa: E402
 
 STATUS_SECONDS = 1.0  # between status lines in headless play
 FIRST_PAINT_MS = 300  # the panel is drawn once before the sound starts
