@@ -28,6 +28,9 @@ import csv
 import json
 import shutil
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,7 +45,6 @@ from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.model.run import load_run
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.training.config import config_module
-from timbre_jax.training.loop import train_and_evaluate
 from timbre_jax.training.throughput import SyntheticSteps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,17 +289,52 @@ def print_plan(protocol: Protocol, todo: list[tuple[Entry, list[int]]]) -> None:
 # --- training and landing ---------------------------------------------------------------------
 
 
-def train(protocol: Protocol, entry: Entry) -> Path:
-    """Trains (or resumes, or finds finished) the entry's run; returns its folder."""
+def train_command(protocol: Protocol, entry: Entry) -> list[str]:
+    """The training command of an entry: `python -m timbre_jax.train` on its paper row."""
+    return [sys.executable, "-m", "timbre_jax.train",
+            "--config", f"{ROOT / 'configs' / 'paper.py'}:{entry.row}",
+            "--workdir", str(protocol.workdir(entry)),
+            f"--config.corpus={protocol.corpus(entry.row)}", f"--config.seed={entry.seed}",
+            f"--config.train.epochs={protocol.epochs}"]  # fmt: skip
+
+
+def start_training(protocol: Protocol, entry: Entry, to_log: bool):
+    """Starts the entry's training command; returns the process and its log file (None: the
+    output goes to this process's)."""
+    ensure_corpus(protocol.corpus(entry.row))
     workdir = protocol.workdir(entry)
-    if not (workdir / "final.json").is_file():
-        config = protocol.paper.get_config(entry.row)
-        config.corpus = str(protocol.corpus(entry.row))
-        config.seed = entry.seed
-        config.train.epochs = protocol.epochs
-        ensure_corpus(Path(config.corpus))
-        train_and_evaluate(config, workdir)
-    return workdir
+    log = None
+    if to_log:
+        workdir.parent.mkdir(parents=True, exist_ok=True)
+        log = open(workdir.parent / f"{workdir.name}.log", "w")  # noqa: SIM115
+        print(f"training {workdir} (log: {log.name})", flush=True)
+    output = {"stdout": log, "stderr": subprocess.STDOUT} if log else {}
+    return subprocess.Popen(train_command(protocol, entry), **output), log
+
+
+def run_plan(protocol: Protocol, entries: list[Entry], parallel: int = 1) -> None:
+    """Trains the entries (resuming interrupted runs), `parallel` training commands at a time,
+    and lands each as it finishes. With `parallel` > 1 each command's output goes to its
+    RUNS/NAME.log."""
+    waiting, running = list(entries), {}
+    while waiting or running:
+        while waiting and len(running) < parallel:
+            entry = waiting.pop(0)
+            if (protocol.workdir(entry) / "final.json").is_file():
+                land(protocol, entry, protocol.workdir(entry))
+            else:
+                running[entry] = start_training(protocol, entry, to_log=parallel > 1)
+        time.sleep(0.1 if parallel == 1 else 5)
+        for entry, (process, log) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[entry]
+            if log:
+                log.close()
+            if process.returncode != 0:
+                raise SystemExit(f"error: training {protocol.workdir(entry)} failed "
+                                 f"(exit {process.returncode})")  # fmt: skip
+            land(protocol, entry, protocol.workdir(entry))
 
 
 def ensure_mesh(workdir: Path, points: int) -> dict:
@@ -387,6 +424,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="at most this many entries of the plan")
     parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS,
                         help="epochs of every row; not 300: lands in tableN_eE")  # fmt: skip
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="training commands at a time (a GPU runs several well)")  # fmt: skip
     parser.add_argument("--runs", default="runs/paper", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the tables and figures")
     args = parser.parse_args()
@@ -394,8 +433,8 @@ def main() -> None:
     unknown = sorted(set(args.rows or []) - set(paper.ROWS))
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {sorted(paper.ROWS)}")
-    if args.epochs < 1 or (args.limit is not None and args.limit < 1):
-        parser.error("--epochs and --limit must be at least 1")
+    if min(args.epochs, args.parallel, args.limit or 1) < 1:
+        parser.error("--epochs, --parallel and --limit must be at least 1")
     protocol = Protocol(paper, args.runs, args.out, args.epochs)
     protocol.out.mkdir(parents=True, exist_ok=True)
     wanted = [
@@ -407,8 +446,7 @@ def main() -> None:
     if args.plan:
         print_plan(protocol, todo)
         return
-    for entry, _ in todo:
-        land(protocol, entry, train(protocol, entry))
+    run_plan(protocol, [entry for entry, _ in todo], args.parallel)
 
 
 if __name__ == "__main__":

@@ -119,12 +119,11 @@ def test_table_3_trains_and_lands_with_its_figure_on_a_real_corpus(tiny_corpus, 
     protocol = reproduce.Protocol(PAPER, tmp_path / "runs", tmp_path / "out", epochs=1,
                                   corpora=corpora)  # fmt: skip
     protocol.out.mkdir()
-    for row in ["table3_lrelu", "table3_lrelu_skip", "table3_sigmoid"]:
-        entry = reproduce.Entry(row, 0)
-        reproduce.land(protocol, entry, reproduce.train(protocol, entry))
+    Entry = reproduce.Entry
+    reproduce.run_plan(protocol, [Entry("table3_lrelu", 0), Entry("table3_lrelu_skip", 0)], 2)
+    reproduce.run_plan(protocol, [Entry("table3_sigmoid", 0)])
     assert not (protocol.out / "figure3_e1.png").exists()  # three of its four panels
-    entry = reproduce.Entry("table3_sigmoid", 1)
-    reproduce.land(protocol, entry, reproduce.train(protocol, entry))
+    reproduce.run_plan(protocol, [Entry("table3_sigmoid", 1)])
     with open(protocol.out / "table3_e1.csv") as f:
         lines = list(csv.DictReader(f))
     final = json.loads((tmp_path / "runs_e1" / "table3_sigmoid_seed1" / "final.json").read_text())
@@ -132,6 +131,7 @@ def test_table_3_trains_and_lands_with_its_figure_on_a_real_corpus(tiny_corpus, 
         ("table3_lrelu", "0"), ("table3_lrelu_skip", "0"), ("table3_sigmoid", "0"),
         ("table3_sigmoid", "1")]  # fmt: skip
     assert lines[-1]["our test MSE (final)"] == f"{final['test_mse_final']:.3e}"
+    assert "epoch    1/1" in (tmp_path / "runs_e1" / "table3_lrelu.log").read_text()
     assert lines[0]["our test MSE (final)"] != lines[1]["our test MSE (final)"]
     stored = np.load(protocol.out / "embeddings" / "table3_sigmoid_e1.npz")
     assert stored["latents"].shape[1] == 2 and bool(stored["sigmoid"]) and not bool(stored["skip"])
