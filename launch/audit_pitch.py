@@ -15,11 +15,12 @@ each axis instead, so the pad's corners are heard too (2-D models).
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.progress import progress_bar
@@ -34,8 +35,9 @@ def summary_line(method: str, s: dict) -> str:
             f"{IN_TUNE_CENTS} cents)")  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help="a shipped model")
@@ -45,7 +47,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="each note held")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the result here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     run = load_run(run_folder(workdir=args.workdir, model=args.model))
     start = time.perf_counter()
     try:
@@ -66,4 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

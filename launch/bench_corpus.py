@@ -12,13 +12,14 @@ Usage: python launch/bench_corpus.py [--audio DIR] [--repeats 3]
 
 from __future__ import annotations
 
-import argparse
+import sys
 import tempfile
 import time
 
 import librosa
 import numpy as np
 
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.corpus.analysis import FrameAnalyser
 from timbre_jax.corpus.render import render_preset
 from timbre_jax.dsp.audio_io import list_audio_files, read_audio
@@ -46,11 +47,12 @@ def librosa_pipeline(tuning):
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audio", help="folder of audio (default: render one_octave)")
     parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.audio
         if folder is None:
@@ -75,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,7 +12,7 @@ Usage: python launch/bench_mesh.py [--chunk 1024 8192] [--repeats 5]
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 
 import jax
@@ -20,6 +20,7 @@ import numpy as np
 from bench_train import matmul_rate  # noqa: E402  (a sibling script)
 
 from timbre_jax.analysis.mesh_sweep import default_chunk, make_classifier
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp import chroma
 from timbre_jax.dsp.note_estimate import note_templates
 from timbre_jax.model.autoencoder import HIDDEN_WIDTHS, N_BINS, Autoencoder
@@ -48,11 +49,12 @@ def decode_rate(classify, chunk: int, repeats: int) -> float:
     return 12 * chunk / float(np.median(times))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunk", type=int, nargs="+", default=[default_chunk()])
     parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     model = Autoencoder()
     zeros = np.zeros((1, N_BINS), np.float32)
     params = model.init(jax.random.key(0), zeros, np.zeros((1, 12), np.float32), zeros)["params"]
@@ -71,4 +73,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,7 +14,6 @@ Usage: python launch/bench_panel.py [--model one_octave | --workdir RUN] [--seco
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
@@ -26,6 +25,7 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder  # noqa: E402
 from timbre_jax.synth.audio_out import BLOCK_SIZE, SWITCH_INTERVAL, Producer  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
@@ -72,14 +72,15 @@ def play(session: Session, seconds: float, main_thread) -> tuple[dict, int]:
     return engine.timing(), ring.underruns
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help="a shipped model (default one_octave)")
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase (<= 45)")
     parser.add_argument("--rounds", type=int, default=3, help="phases of each condition")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     run = load_run(run_folder(workdir=args.workdir, model=args.model or
                               (None if args.workdir else "one_octave")))  # fmt: skip
     engine = SynthEngine(run)
@@ -133,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,11 +20,12 @@ Usage: python launch/bench_synth.py [--workdir runs/default] [--hops 2000] [--ch
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 
 import numpy as np
 
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.model.run import load_run
 from timbre_jax.synth.audio_out import AudioOutput
@@ -86,13 +87,14 @@ def latency(engine: SynthEngine, changes: int, rate: int) -> tuple[float, float]
     return float(np.median(results)), float(np.max(results))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", default="runs/default")
     parser.add_argument("--hops", type=int, default=2000)
     parser.add_argument("--changes", type=int, default=40)
     parser.add_argument("--rate", type=int, default=48000, help="the JACK server's rate, Hz")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     run = load_run(args.workdir)
     print(f"model {args.workdir}; hop = 1024 samples = 23.2 ms")
     for method in ("noise", "rtpghi"):
@@ -116,4 +118,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,8 +21,8 @@ Usage: python launch/bench_train.py [--steps 50] [--frames 17000] [--repeats 5]
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.autoencoder import HIDDEN_WIDTHS, N_BINS
 from timbre_jax.training import distributed
 from timbre_jax.training.config import load_config
@@ -96,8 +97,9 @@ def loop_frames_per_second(config, corpus: str, epochs: int) -> float:
     return float(np.median([r["frames_per_second"] for r in rows[1:]]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--frames", type=int, default=17_000)
     parser.add_argument("--repeats", type=int, default=5, help="timed passes; the median counts")
@@ -109,7 +111,7 @@ def main() -> None:
     )
     parser.add_argument("--loop-corpus", help="also time the training loop on this corpus")
     parser.add_argument("--loop-epochs", type=int, default=6)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     config = default_config()
     config.unlock()
     config.train.pitch_weight = args.pitch_weight
@@ -153,4 +155,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

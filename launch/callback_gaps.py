@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from timbre_jax.cli import ArgumentParser, command
+
 SCAN_SLEEP = Path("/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs")
 CHORD = (55, 59, 62, 67, 71, 74, 79, 83)  # G3 B3 D4 G4 B4 D5 G5 B5
 
@@ -66,14 +68,15 @@ def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
             "hop_ms": engine.timing()}  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="violin")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--arm", choices=["allowed", "forbidden"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.arm:  # a child: one arm, its result as the last line
         print(json.dumps(arm(args.model, args.seconds, args.rate, args.arm == "allowed")))
         return
@@ -96,4 +99,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

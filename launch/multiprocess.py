@@ -23,6 +23,8 @@ import socket
 import subprocess
 import sys
 
+from timbre_jax.cli import ArgumentParser, command
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -30,14 +32,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--devices-per-process", type=int, default=2)
     parser.add_argument(
         "train_args", nargs=argparse.REMAINDER, help="-- then timbre_jax.train flags"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     train_args = [a for a in args.train_args if a != "--"]
     coordinator = f"127.0.0.1:{free_port()}"
     env = os.environ | {

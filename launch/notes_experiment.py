@@ -19,14 +19,15 @@ Work whose outputs exist is skipped, so an interrupted run continues where it st
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from reproduce import PAPER_EPOCHS, ROOT, caption, ensure_corpus, write_table  # noqa: E402  (a sibling)
 
 from timbre_jax.analysis import mesh_sweep, plots
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.model.run import load_run
 from timbre_jax.training.config import config_module
@@ -114,12 +115,13 @@ def figure(workdirs: dict[str, Path], path: Path) -> None:
     )  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=PAPER_EPOCHS, help="epochs of every row")
     parser.add_argument("--runs", default="runs/notes", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the table and figure")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     runs = Path(args.runs if args.epochs == PAPER_EPOCHS else f"{args.runs}_e{args.epochs}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,4 +137,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

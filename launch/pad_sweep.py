@@ -10,11 +10,12 @@ square path through the pad's corners, (0.05, 0.05) -> (0.95, 0.05) -> (0.95, 0.
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.render import main as render_main
 from timbre_jax.synth.automation import parse_note, write_automation
 from timbre_jax.synth.engine import Controls
@@ -29,8 +30,9 @@ def square_path(seconds: float) -> np.ndarray:
     return np.stack([np.interp(t, np.arange(len(CORNERS)), CORNERS[:, i]) for i in (0, 1)], 1)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help="a shipped model")
@@ -38,7 +40,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--phase", help="phase method (default: the model's)")
     parser.add_argument("--out", required=True, help="WAV file; the CSV is written beside it")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     pitch, out = parse_note(args.note), Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     automation = out.with_suffix(".csv")
@@ -52,4 +54,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,27 +9,29 @@ Usage: python launch/panel_screenshot.py [--model one_octave | --workdir RUN]
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder  # noqa: E402
 from timbre_jax.synth.automation import parse_chord  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help="a shipped model (default one_octave)")
     parser.add_argument("--chord", default="C4,E4,G4,B4", help="comma-separated notes")
     parser.add_argument("--out", default="results/panel_chord.png")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     run = load_run(run_folder(workdir=args.workdir, model=args.model or
                               (None if args.workdir else "one_octave")))  # fmt: skip
     engine = SynthEngine(run)
@@ -55,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

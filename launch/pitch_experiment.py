@@ -21,13 +21,14 @@ Work whose outputs exist is skipped, so an interrupted run continues where it st
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
 
 from notes_experiment import ROOT, caption, ensure_mesh, ensure_run, write_table  # noqa: E402
 
 from timbre_jax.analysis.timbre_variety import timbre_variety
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run
 from timbre_jax.synth.pitch_audit import audit_run
 from timbre_jax.training.config import config_module
@@ -79,15 +80,16 @@ def table_row(row: str, final: dict, mesh: dict, audit: dict) -> list:
             f"{final['train_seconds'] / 60:.1f}", final["device"]]  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="epochs of every row")
     parser.add_argument("--rows", nargs="+", default=PITCH.ROWS, choices=PITCH.ROWS)
     parser.add_argument("--audit-points", type=int, default=12, help="random pad points")
     parser.add_argument("--runs", default="runs/pitch", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the table")
     parser.add_argument("--table", default="pitch", help="the table's name: OUT/TABLE.md, .csv")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     runs, out = Path(f"{args.runs}_e{args.epochs}"), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows, epochs = [], set()
@@ -102,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

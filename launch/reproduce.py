@@ -23,7 +23,6 @@ figures stay beside the paper's. Corpora are built into data/corpora/ when missi
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import shutil
@@ -38,6 +37,7 @@ import numpy as np
 
 from timbre_jax.analysis import mesh_sweep, plots
 from timbre_jax.analysis.embedding import encode_split, run_coverage
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.render import render_preset
 from timbre_jax.corpus.store import CORPUS_FORMAT, load_metadata
@@ -416,8 +416,9 @@ def land(protocol: Protocol, entry: Entry, workdir: Path) -> None:
         f"{protocol.stem(n)}.md" for n in tables_of(entry)))  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plan", action="store_true", help="print what is pending; train nothing")
     parser.add_argument("--rows", nargs="+", help="only these rows of the plan")
     parser.add_argument("--seeds", type=int, nargs="+", help="only these seeds of the plan")
@@ -428,7 +429,7 @@ def main() -> None:
                         help="training commands at a time (a GPU runs several well)")  # fmt: skip
     parser.add_argument("--runs", default="runs/paper", help="folder of the runs")
     parser.add_argument("--out", default="results", help="folder of the tables and figures")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     paper = load_paper_configs()
     unknown = sorted(set(args.rows or []) - set(paper.ROWS))
     if unknown:
@@ -450,4 +451,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -24,7 +24,6 @@ Usage: python launch/soak.py [--models violin keys] [--seconds 60] [--events 100
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -39,6 +38,7 @@ import time
 import numpy as np
 
 from timbre_jax.analysis.embedding import latent_span
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.synth.jack_dummy import jack_dummy
 
@@ -358,8 +358,9 @@ def sine_underflows(rate: int, seconds: float) -> int:
     return flagged[0]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["violin", "keys"])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--events", type=int, default=10000)
@@ -368,7 +369,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the results here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sys.setswitchinterval(0.0005)  # the capture's callback waits less for the GIL
     results = []
     for model in args.models:
@@ -396,4 +397,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

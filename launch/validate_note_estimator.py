@@ -13,12 +13,13 @@ Usage: python launch/validate_note_estimator.py data/corpora/violin data/corpora
 
 from __future__ import annotations
 
-import argparse
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.corpus.store import load_metadata, load_split
 from timbre_jax.dsp.chroma import MIDI_LOW, pitch_bands
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
@@ -61,12 +62,13 @@ def accuracies(corpus: str, split: str, chunk: int) -> dict:
             "band_argmax_exact": np.mean(baseline == truth)}  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@command
+def main(argv: list[str] | None = None) -> int | None:
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpora", nargs="+")
     parser.add_argument("--splits", nargs="+", default=["test"])
     parser.add_argument("--chunk", type=int, default=4096, help="frames per product")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print("corpus, split: labelled frames, exact note (steady frames, transitions), pitch "
           "class; the 88-band argmax's exact note")  # fmt: skip
     for corpus in args.corpora:
@@ -79,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
