@@ -1,5 +1,5 @@
 """What a listener hears a model play across the pad: pYIN on held notes rendered through the
-engine at random pad points, for each phase method (timbre_jax/synth/pitch_audit.py).
+engine at random pad points, for each phase method (timbre_jax/evaluation/pitch_audit.py).
 
     python launch/audit_pitch.py --model keys --points 25 [--phase harmonic] [--json out.json]
     python launch/audit_pitch.py --workdir runs/pitch_e10/violin_both --points 12
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.errors import ParameterError
+from timbre_jax.evaluation.pitch_audit import IN_TUNE_CENTS, audit_run
 from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.progress import progress_bar
-from timbre_jax.synth.pitch_audit import IN_TUNE_CENTS, audit_run
 
 
 def summary_line(method: str, s: dict) -> str:

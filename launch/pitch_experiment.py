@@ -29,8 +29,8 @@ from notes_experiment import ROOT, caption, ensure_mesh, ensure_run, write_table
 
 from timbre_jax.analysis.timbre_variety import timbre_variety
 from timbre_jax.cli import ArgumentParser, command
+from timbre_jax.evaluation.pitch_audit import audit_run
 from timbre_jax.model.run import load_run
-from timbre_jax.synth.pitch_audit import audit_run
 from timbre_jax.training.config import config_module
 
 PITCH = config_module(ROOT / "configs" / "pitch.py")

@@ -6,8 +6,8 @@ from timbre_jax import embed
 from timbre_jax.analysis.embedding import span_coverage
 from timbre_jax.analysis.plots import embed_run, paper_grid
 from timbre_jax.errors import ParameterError
+from timbre_jax.evaluation.pitch_audit import audit_run
 from timbre_jax.model.run import load_run
-from timbre_jax.synth.pitch_audit import audit_run
 from timbre_jax.training.loop import train_and_evaluate
 
 

@@ -10,16 +10,7 @@ from timbre_jax.corpus.render import _new_synth, default_soundfont, render_clip
 from timbre_jax.dsp.note_estimate import estimate_notes, note_templates
 from timbre_jax.dsp.spectral import stft
 from timbre_jax.errors import ParameterError
-from timbre_jax.model.run import PRETRAINED_DIR, load_run
-from timbre_jax.synth.engine import SynthEngine, default_phase
-from timbre_jax.synth.harmonic_phase import (
-    HarmonicPhase,
-    harmonic_lobes,
-    midi_to_hz,
-    shape_harmonics,
-)
-from timbre_jax.synth.phase import NoisePhase
-from timbre_jax.synth.pitch_audit import (
+from timbre_jax.evaluation.pitch_audit import (
     Case,
     audit_run,
     hear,
@@ -29,6 +20,15 @@ from timbre_jax.synth.pitch_audit import (
     summarise,
     trained_keys,
 )
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
+from timbre_jax.synth.engine import SynthEngine, default_phase
+from timbre_jax.synth.harmonic_phase import (
+    HarmonicPhase,
+    harmonic_lobes,
+    midi_to_hz,
+    shape_harmonics,
+)
+from timbre_jax.synth.phase import NoisePhase
 
 
 def peak_hz(signal: np.ndarray, sample_rate: int = 44100) -> float:

@@ -8,6 +8,7 @@ Layers, bottom first (a module may import its own layer and those below):
   analysis  timbre_jax.analysis
   training  timbre_jax.training (the export of a shipped model uses the analysis)
   synth     timbre_jax.synth
+  evaluation timbre_jax.evaluation (renders through the synth, judges by pYIN)
   commands  the `python -m` entry points: timbre_jax.{train,embed,mesh,render,pretrained} and
             every __main__
 Only training and its commands (`train`, and `pretrained`, which exports a run with its test
@@ -25,7 +26,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "timbre_jax"
-LAYERS = ["base", "dsp", "corpus", "model", "analysis", "training", "synth", "commands"]
+LAYERS = ["base", "dsp", "corpus", "model", "analysis", "training", "synth", "evaluation",
+          "commands"]  # fmt: skip
 COMMANDS = {"train", "embed", "mesh", "render", "pretrained"}
 NEVER = {"torch", "tensorflow"}
 TRAINING_ONLY = {"flax", "optax", "orbax"}
