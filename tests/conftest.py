@@ -22,6 +22,15 @@ from timbre_jax.corpus.render import render_preset  # noqa: E402
 from timbre_jax.synth.jack_dummy import jack_dummy  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_models(tmp_path_factory) -> Path:
+    """The user's models folder (TIMBRE_JAX_MODELS), empty and apart from the real one, so that
+    no test reads or writes models of the machine's user."""
+    folder = tmp_path_factory.mktemp("user_models")
+    os.environ["TIMBRE_JAX_MODELS"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_audio(tmp_path_factory) -> Path:
     """The `tiny` preset rendered from TimGM6mb: 3 clips (train, val, test) of 1.2 s."""

@@ -1,9 +1,12 @@
 """Pretrained models: the float16 export of a run, and the models shipped in results/pretrained."""
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -11,9 +14,18 @@ import pytest
 
 from timbre_jax import pretrained
 from timbre_jax.analysis.embedding import training_embedding
+from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.checkpoint import BEST, Checkpoints
-from timbre_jax.model.run import Run, load_run, pretrained_names, run_folder
+from timbre_jax.model.run import (
+    PRETRAINED_DIR,
+    Run,
+    describe_model,
+    load_run,
+    pretrained_names,
+    run_folder,
+)
+from timbre_jax.render import main as render_main
 from timbre_jax.synth.__main__ import main as synth_main
 from timbre_jax.training.export import MAX_MSE_CHANGE, export, start_point
 
@@ -42,6 +54,51 @@ def test_export_never_replaces_what_is_not_an_exported_model(skip_run):
     assert (skip_run / "final.json").is_file()
 
 
+def tree_digest(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under a folder."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def test_export_goes_to_your_models_and_replaces_only_when_asked(skip_run, user_models, capsys):
+    argv = ["export", "--workdir", str(skip_run), "--name", "mine"]
+    assert pretrained.main(argv) == 0
+    assert capsys.readouterr().out.strip().endswith(f"written to {user_models / 'mine'}")
+    assert run_folder(model="mine") == user_models / "mine"
+    assert describe_model(run_folder(model="mine")).startswith("model mine: yours")
+    before = tree_digest(user_models / "mine")
+    assert pretrained.main(argv) == 2
+    assert "exists: give --overwrite to replace it" in capsys.readouterr().err
+    assert tree_digest(user_models / "mine") == before
+    assert pretrained.main([*argv, "--overwrite"]) == 0
+    assert "mine" in pretrained_names()
+    shutil.rmtree(user_models / "mine")
+
+
+def test_a_shipped_model_is_never_replaced(skip_run, capsys):
+    shipped = PRETRAINED_DIR / "violin"
+    before = tree_digest(shipped)
+    argv = ["export", "--workdir", str(skip_run), "--name", "violin", "--out", str(shipped)]
+    assert pretrained.main([*argv, "--overwrite"]) == 2
+    assert "is a shipped model" in capsys.readouterr().err
+    assert tree_digest(shipped) == before
+    assert describe_model(run_folder(model="violin")).startswith("model violin: shipped")
+
+
+def test_your_model_of_a_shipped_name_is_played_and_said(skip_run, user_models, capsys, tmp_path):
+    assert pretrained.main(["export", "--workdir", str(skip_run), "--name", "keys"]) == 0
+    note = NOTE_NAMES[load_run(skip_run).trained_classes[0]]
+    out = tmp_path / "keys.wav"
+    try:
+        assert run_folder(model="keys") == user_models / "keys"
+        assert render_main(["--model", "keys", "--note", note, "--seconds", "0.2",
+                            "--out", str(out)]) == 0  # fmt: skip
+    finally:
+        shutil.rmtree(user_models / "keys")
+    assert capsys.readouterr().out.splitlines()[-2].startswith("model keys: yours")
+    assert run_folder(model="keys") == PRETRAINED_DIR / "keys"
+
+
 @pytest.mark.parametrize("name", ["", "..", "../x", "a/b"])
 def test_export_names_are_plain(name, capsys):
     with pytest.raises(SystemExit):
@@ -50,7 +107,7 @@ def test_export_names_are_plain(name, capsys):
 
 
 def test_the_shipped_models_are_one_octave_keys_and_violin():
-    assert set(pretrained_names()) == {"one_octave", "keys", "violin"}
+    assert {p.name for p in PRETRAINED_DIR.iterdir()} == {"one_octave", "keys", "violin"}
     for name, conditioning in [("one_octave", "chroma"), ("keys", "note"), ("violin", "note")]:
         run = load_run(run_folder(model=name))
         meta = run.meta["model"]
@@ -68,7 +125,6 @@ def test_the_shipped_note_models_play_the_key_at_the_corners(model, note, latent
     import librosa
 
     from timbre_jax.corpus.pitch_labels import PYIN_FMAX, PYIN_FMIN
-    from timbre_jax.render import main as render_main
     from timbre_jax.synth.automation import parse_note
 
     out = tmp_path / f"{note}.wav"

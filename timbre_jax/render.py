@@ -32,7 +32,7 @@ from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp import spectral
 from timbre_jax.dsp.audio_io import read_audio, write_wav
 from timbre_jax.errors import ParameterError
-from timbre_jax.model.run import Run, load_run, pretrained_names, run_folder
+from timbre_jax.model.run import Run, describe_model, load_run, pretrained_names, run_folder
 from timbre_jax.synth.automation import (
     apply_controls,
     check_span,
@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", help="--input: comma-separated factors for the latents")
     args = parser.parse_args(argv, dash_values=("--latent", "--scale"))
     out = check_output(args.out, overwrite=args.overwrite)
-    audio = render(load_run(run_folder(workdir=args.workdir, model=args.model)), args)
+    folder = run_folder(workdir=args.workdir, model=args.model)
+    if args.model:
+        print(describe_model(folder))
+    audio = render(load_run(folder), args)
     try:
         clipped = write_wav(out, audio, sample_rate=spectral.SAMPLE_RATE)
     except (OSError, RuntimeError) as err:  # soundfile's errors are RuntimeErrors

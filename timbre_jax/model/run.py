@@ -8,6 +8,7 @@ and the exporter take the `Run` instead of re-reading the folder.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -23,8 +24,9 @@ from timbre_jax.model.autoencoder import Autoencoder
 from timbre_jax.model.checkpoint import BEST, LATEST, Checkpoints, check_spectral
 from timbre_jax.model.conditioning import fold_into_range
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"  # shipped
 PRETRAINED_INFO = "pretrained.json"  # what marks a folder as an exported model
+MODELS_ENV = "TIMBRE_JAX_MODELS"  # the user's models folder, when set
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,19 +227,52 @@ def load_run(folder: str | Path, which: str = BEST) -> Run:
     return Run(folder, Autoencoder(**meta["model"]), params, meta)
 
 
+def user_models_dir() -> Path:
+    """The folder of the user's exported models: $TIMBRE_JAX_MODELS, else
+    $XDG_DATA_HOME/timbre_jax/models, else ~/.local/share/timbre_jax/models."""
+    if os.environ.get(MODELS_ENV):
+        return Path(os.environ[MODELS_ENV]).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "timbre_jax" / "models"
+
+
+def model_folders() -> dict[str, Path]:
+    """{name: folder} of every exported model `--model` can name: the shipped ones, then the
+    user's, which take the name where both have it."""
+    found = {}
+    for root in (PRETRAINED_DIR, user_models_dir()):
+        if root.is_dir():
+            found |= {p.name: p for p in sorted(root.iterdir()) if (p / PRETRAINED_INFO).is_file()}
+    return found
+
+
 def pretrained_names() -> list[str]:
-    """Names of the models shipped in results/pretrained."""
-    if not PRETRAINED_DIR.is_dir():
-        return []
-    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / PRETRAINED_INFO).is_file())
+    """Names of the models `--model` can name (shipped and the user's)."""
+    return sorted(model_folders())
+
+
+def is_shipped(folder: str | Path) -> bool:
+    """Whether a folder is one of the models shipped in results/pretrained."""
+    return Path(folder).absolute().parent == PRETRAINED_DIR.absolute()
 
 
 def run_folder(*, workdir: str | Path | None = None, model: str | None = None) -> Path:
-    """The folder of `--workdir RUN` or of `--model NAME` (a shipped model), exactly one given."""
+    """The folder of `--workdir RUN` or of `--model NAME` (the user's model of that name, else the
+    shipped one), exactly one given."""
     if (workdir is None) == (model is None):
-        raise ParameterError("give either a run folder (--workdir) or a shipped model (--model)")
+        raise ParameterError("give either a run folder (--workdir) or a model (--model)")
     if model is None:
         return Path(workdir)
-    if model not in pretrained_names():
-        raise ParameterError(f"no pretrained model {model!r}; shipped: {pretrained_names()}")
-    return PRETRAINED_DIR / model
+    folders = model_folders()
+    if model not in folders:
+        raise ParameterError(
+            f"no pretrained model {model!r}; there are {sorted(folders)} (shipped, and yours in "
+            f"{user_models_dir()})"
+        )
+    return folders[model]
+
+
+def describe_model(folder: Path) -> str:
+    """E.g. "model violin: shipped (results/pretrained/violin)", for the line a command prints."""
+    kind = "shipped" if is_shipped(folder) else "yours"
+    return f"model {folder.name}: {kind} ({folder})"

@@ -26,7 +26,12 @@ from pathlib import Path  # noqa: E402
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
 from timbre_jax.cli import ArgumentParser, command  # noqa: E402
 from timbre_jax.errors import ParameterError  # noqa: E402
-from timbre_jax.model.run import load_run, pretrained_names, run_folder  # noqa: E402
+from timbre_jax.model.run import (  # noqa: E402
+    describe_model,
+    load_run,
+    pretrained_names,
+    run_folder,
+)
 from timbre_jax.synth import devices, midi  # noqa: E402
 from timbre_jax.synth.audio_out import AudioOutput, default_output_available  # noqa: E402
 from timbre_jax.synth.engine import VOICES, SynthEngine  # noqa: E402
@@ -116,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(f"{i}: {n}" for i, n in enumerate(names)) or "no MIDI inputs")
         return 0
     port_name = midi.choose_port(names, args.midi_port)
-    run = load_run(run_folder(workdir=args.workdir, model=args.model))
+    folder = run_folder(workdir=args.workdir, model=args.model)
+    if args.model:
+        print(describe_model(folder), flush=True)
+    run = load_run(folder)
     low, high = latent_span(run)
     cc_map = midi.parse_cc_map(args.cc, run.latent_dim) if args.cc else None
     loaded = since_launch()

@@ -24,7 +24,7 @@ from timbre_jax.analysis.note_map import write_shipped_map
 from timbre_jax.corpus.workspace import atomic_output_dir
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.checkpoint import BEST, Checkpoints
-from timbre_jax.model.run import PRETRAINED_DIR, PRETRAINED_INFO, Run
+from timbre_jax.model.run import PRETRAINED_DIR, PRETRAINED_INFO, Run, is_shipped
 from timbre_jax.training import distributed
 from timbre_jax.training.data import load_device_split
 from timbre_jax.training.loop import make_evaluate
@@ -69,17 +69,31 @@ def mse_on_test_split(run: Run, *param_sets) -> list[float]:
     return [evaluate(params, test) for params in param_sets]
 
 
-def export(run: Run, out: str | Path) -> dict:
+def check_target(out: Path, *, overwrite: bool) -> None:
+    """Refuses to replace a shipped model (ever), anything that is not an exported model, and
+    an exported model without `overwrite`."""
+    if not out.exists():
+        return
+    if is_shipped(out):
+        raise ParameterError(f"{out.name!r} is a shipped model ({out}): never replaced; export "
+                             "under another --name")  # fmt: skip
+    if not (out / PRETRAINED_INFO).is_file():
+        raise ParameterError(f"{str(out)!r} exists and is not a pretrained model: not replaced")
+    if not overwrite:
+        raise ParameterError(f"{str(out)!r} exists: give --overwrite to replace it")
+
+
+def export(run: Run, out: str | Path, *, overwrite: bool = False) -> dict:
     """Writes the run's best parameters in float16 to `out`; returns pretrained.json.
 
     Raises:
       ParameterError: the run has not trained to the end (no final.json), a bottleneck without
-        a fixed span (the panel needs one without the corpus), `out` exists and is not an
-        exported model, or float16 changes the test MSE by `MAX_MSE_CHANGE` or more.
+        a fixed span (the panel needs one without the corpus), `out` is a shipped model, is not
+        an exported model, or is one and `overwrite` is off, or float16 changes the test MSE by
+        `MAX_MSE_CHANGE` or more.
     """
     out = Path(out)
-    if out.exists() and not (out / PRETRAINED_INFO).is_file():
-        raise ParameterError(f"{str(out)!r} exists and is not a pretrained model: not replaced")
+    check_target(out, overwrite=overwrite)
     final = run.final()
     if final is None:
         raise ParameterError(f"{str(run.folder)!r} has no final.json: train it to the end first")
