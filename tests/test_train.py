@@ -72,8 +72,24 @@ def test_the_decoder_loads_from_the_workdir_alone(trained_run, tiny_corpus):
 
 def test_a_changed_config_is_refused(trained_run, tiny_corpus):
     workdir, _ = trained_run
-    with pytest.raises(ParameterError, match=r"train.epochs: 2 -> 3"):
-        train_and_evaluate(smoke(tiny_corpus, train__epochs=3), workdir)
+    saved = (workdir / "config.json").read_text()
+    with pytest.raises(ParameterError, match=r"model.latent_dim: 2 -> 3"):
+        train_and_evaluate(smoke(tiny_corpus, model__latent_dim=3, train__epochs=3), workdir)
+    with pytest.raises(ParameterError, match=r"train.epochs: 2 -> 1"):
+        train_and_evaluate(smoke(tiny_corpus, train__epochs=1), workdir)
+    assert (workdir / "config.json").read_text() == saved
+
+
+def test_a_finished_run_trains_further_to_the_same_metrics(tiny_corpus, tmp_path):
+    straight = train_and_evaluate(smoke(tiny_corpus, train__epochs=4), tmp_path / "straight")
+    first = train_and_evaluate(smoke(tiny_corpus, train__epochs=2), tmp_path / "further")
+    further = train_and_evaluate(smoke(tiny_corpus, train__epochs=4), tmp_path / "further")
+    assert first["epochs"] == 2 and further["epochs"] == 4
+    for key in ("test_mse_final", "test_mse_best", "val_mse_final", "val_mse_best", "best_epoch"):
+        assert further[key] == straight[key], key
+    rows = (tmp_path / "further" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert json.loads((tmp_path / "further" / "config.json").read_text())["train"]["epochs"] == 4
 
 
 @pytest.mark.slow

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from timbre_jax.errors import ParameterError
 
+EPOCHS = "train.epochs"  # the one field a run may change: it can train further
+
 
 def flatten(tree: dict, prefix: str = "") -> dict:
     """{"a": {"b": 1}} -> {"a.b": 1}."""
@@ -23,10 +25,13 @@ def flatten(tree: dict, prefix: str = "") -> dict:
 
 
 def claim(workdir: str | Path, config: dict) -> None:
-    """Writes config.json into a new workdir, or checks that an existing one has the same.
+    """Writes config.json into a new workdir, or checks that an existing one has the same. A
+    config that asks only for more epochs trains the run further: config.json takes the new
+    count and final.json goes until the run ends again.
 
     Raises:
-      ParameterError: the workdir was made by a different config (names the fields).
+      ParameterError: the workdir was made by a different config (names the fields), or the
+        config asks for fewer epochs than the run has.
     """
     workdir = Path(workdir)
     path = workdir / "config.json"
@@ -34,11 +39,15 @@ def claim(workdir: str | Path, config: dict) -> None:
         saved = flatten(json.loads(path.read_text()))
         given = flatten(json.loads(json.dumps(config)))
         differ = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
+        if differ == [EPOCHS] and given[EPOCHS] > saved[EPOCHS]:
+            path.write_text(json.dumps(config, indent=1, sort_keys=True))
+            (workdir / "final.json").unlink(missing_ok=True)
+            return
         if differ:
             detail = ", ".join(f"{k}: {saved.get(k)!r} -> {given.get(k)!r}" for k in differ)
             raise ParameterError(
                 f"workdir {str(workdir)!r} holds a run of another config ({detail}); "
-                "use a new --workdir or the saved config"
+                "use a new --workdir or the saved config (only more train.epochs train it further)"
             )
         return
     workdir.mkdir(parents=True, exist_ok=True)
