@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from timbre_jax import train
+from timbre_jax.cli import Interrupted, command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,3 +76,39 @@ def test_argument_mistakes_get_one_line(module, capsys):
         importlib.import_module(module).main(COMMANDS[module])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    "raised, line",
+    [(KeyboardInterrupt(), "interrupted"),
+     (Interrupted("run the same command to resume after epoch 3"),
+      "interrupted: run the same command to resume after epoch 3")],
+)  # fmt: skip
+def test_ctrl_c_is_one_line_and_exit_130(raised, line, capsys):
+    @command
+    def main(argv):
+        raise raised
+
+    assert main([]) == 130
+    assert capsys.readouterr().err.strip() == line
+
+
+def test_an_interrupt_inside_compiled_code_is_still_one_line(capsys):
+    @command
+    def main(argv):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise SystemError("<built-in function> returned a result with an exception set")  # noqa: B904
+
+    assert main([]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+
+
+def test_a_system_error_of_its_own_is_not_taken_for_an_interrupt():
+    @command
+    def main(argv):
+        raise SystemError("a real fault")
+
+    with pytest.raises(SystemError, match="a real fault"):
+        main([])

@@ -126,6 +126,30 @@ def test_a_killed_run_resumes_to_the_same_metrics(tiny_corpus, tmp_path):
 
 
 @pytest.mark.slow
+def test_ctrl_c_is_one_line_and_the_run_resumes(tiny_corpus, tmp_path):
+    workdir = tmp_path / "run"
+    run = train_cli(workdir, tiny_corpus, "--config.train.epochs=40")
+    latest = workdir / "checkpoints" / "latest"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (latest.is_dir() and any(
+            p.name.isdigit() for p in latest.iterdir())):  # fmt: skip
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err
+    assert "Traceback" not in err
+    saved = max(int(p.name) for p in latest.iterdir() if p.name.isdigit())
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted: run the same command to resume after epoch {saved}"
+    )
+    assert not (workdir / "final.json").exists()
+    resumed = train_cli(workdir, tiny_corpus, "--config.train.epochs=40")
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert f"resuming {workdir} after epoch {saved}" in out
+
+
+@pytest.mark.slow
 def test_four_devices_match_one(one_cpu_run, tiny_corpus, tmp_path):
     run = train_cli(tmp_path / "four", tiny_corpus, devices=4)
     assert run.wait(timeout=300) == 0, run.stderr.read()

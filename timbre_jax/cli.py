@@ -1,8 +1,10 @@
-"""What every `python -m timbre_jax.*` command shares: one-line errors and exit code 2.
+"""What every `python -m timbre_jax.*` command shares: one-line errors and exit code 2, and
+one line on Ctrl-C.
 
 A mistake in what the user typed (a flag, a file, a config field) prints `error: ...` on
 stderr and exits with status 2, without a traceback, whether argparse or the code below it
-(a `ParameterError`) finds it.
+(a `ParameterError`) finds it. Ctrl-C (SIGINT) prints `interrupted` and what to do next (an
+`Interrupted` raised below says it) and exits with status 130, as a shell reports a SIGINT.
 """
 
 from __future__ import annotations
@@ -15,6 +17,25 @@ from collections.abc import Callable
 from timbre_jax.errors import ParameterError
 
 USAGE_ERROR = 2  # exit status of a command given bad input
+INTERRUPTED = 130  # exit status after Ctrl-C: 128 + SIGINT
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what the user can do next (e.g. how to resume)."""
+
+    def __init__(self, next_step: str):
+        super().__init__(next_step)
+        self.next_step = next_step
+
+
+def was_interrupted(err: BaseException) -> bool:
+    """A KeyboardInterrupt, or an error raised while one was under way (numba's compiled code
+    turns a Ctrl-C into a SystemError whose context is the KeyboardInterrupt)."""
+    while err is not None:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -38,7 +59,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:
     """Wraps a command's `main(argv)`: returns its exit status, or prints a `ParameterError`
-    as one line and returns 2."""
+    as one line and returns 2, or on Ctrl-C prints `interrupted` (and the next step an
+    `Interrupted` names) and returns 130."""
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> int:
@@ -47,5 +69,11 @@ def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[st
         except ParameterError as err:
             print(f"error: {err}", file=sys.stderr)
             return USAGE_ERROR
+        except (KeyboardInterrupt, SystemError) as err:
+            if not was_interrupted(err):
+                raise
+            next_step = getattr(err, "next_step", "")
+            print("\ninterrupted" + (f": {next_step}" if next_step else ""), file=sys.stderr)
+            return INTERRUPTED
 
     return run

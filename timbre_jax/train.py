@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import sys
 
-from timbre_jax.cli import ArgumentParser, command
+from timbre_jax.cli import ArgumentParser, Interrupted, command
+from timbre_jax.model.checkpoint import latest_epoch
 from timbre_jax.training import distributed
 from timbre_jax.training.config import apply_overrides, load_config
 from timbre_jax.training.loop import train_and_evaluate
@@ -36,7 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     from absl import logging  # Orbax logs every save at INFO
 
     logging.set_verbosity(logging.WARNING)
-    train_and_evaluate(config, args.workdir)
+    try:
+        train_and_evaluate(config, args.workdir)
+    except KeyboardInterrupt as err:
+        epoch = latest_epoch(args.workdir)
+        raise Interrupted(
+            "nothing was saved yet: run the same command to start again"
+            if epoch is None
+            else f"run the same command to resume after epoch {epoch}"
+        ) from err
     return 0
 
 

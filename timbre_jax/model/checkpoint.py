@@ -69,6 +69,15 @@ class Checkpoints:
             manager.close()
 
 
+def latest_epoch(workdir: str | Path) -> int | None:
+    """The epoch of a workdir's latest finished checkpoint (what a resume starts after), or
+    None if it has none."""
+    folder = Path(workdir).absolute() / "checkpoints" / LATEST
+    if not folder.is_dir():
+        return None
+    return ocp.CheckpointManager(folder, options=manager_options(LATEST, (LATEST,))).latest_step()
+
+
 def check_spectral(meta: dict, corpus_meta: dict, *, what: str) -> None:
     """Raises `ParameterError` if a model's spectral settings differ from a corpus's."""
     for key in SPECTRAL_KEYS:
