@@ -78,6 +78,44 @@ def check_output(path: str, *, overwrite: bool) -> Path:
     return out
 
 
+DEFAULT_NOTE, DEFAULT_SECONDS = "C", 4.0
+BYTES_PER_SAMPLE = 12  # float32 hops, their concatenation, and the 16-bit copy written
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for a new allocation (Linux, macOS), or None where unknown."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_length(seconds: float, *, what: str) -> None:
+    """Refuses a render whose audio would take more than half the free memory, with the
+    figures, before it starts."""
+    need = seconds * spectral.SAMPLE_RATE * BYTES_PER_SAMPLE
+    free = available_memory()
+    if free is not None and need > free / 2:
+        longest = free / 2 / (spectral.SAMPLE_RATE * BYTES_PER_SAMPLE)
+        raise ParameterError(f"{what}: {seconds:g} s of audio needs about {need / 1e9:.3g} GB to "
+                             f"render, and {free / 1e9:.3g} GB are free: render at most "
+                             f"{longest:.0f} s at once")  # fmt: skip
+
+
+def check_flags(args) -> None:
+    """Refuses flags that do not go together, before any work."""
+    if args.voices is not None and not args.automation:
+        raise ParameterError("--voices goes with --automation (a --note render plays a voice "
+                             "per note of its chord)")  # fmt: skip
+    if args.voices is not None and args.voices < 1:
+        raise ParameterError(f"--voices must be at least 1, got {args.voices}")
+    fixed = {"--note": args.note, "--latent": args.latent, "--seconds": args.seconds}
+    given = [flag for flag, value in fixed.items() if value is not None]
+    if (args.automation or args.input) and given:
+        source = "--automation" if args.automation else "--input"
+        raise ParameterError(f"{given[0]} does not go with {source}, which sets it")
+
+
 def render(run: Run, args) -> np.ndarray:
     """The audio the parsed arguments ask for: resynthesis, automation or fixed controls."""
     if args.input:
@@ -98,22 +136,26 @@ def render(run: Run, args) -> np.ndarray:
         if unknown:
             raise ParameterError(f"automation: {run.name} cannot play phase {unknown.pop()!r} "
                                  f"(it plays {', '.join(engine.phase_methods)})")  # fmt: skip
-        return render_automation(engine, rows)
-    if not (np.isfinite(args.seconds) and args.seconds > 0):
-        raise ParameterError(f"--seconds must be a positive number, got {args.seconds}")
+        check_length(rows[-1][0] + engine.tail_seconds(), what=f"--automation {args.automation}")
+        return render_automation(engine, rows, progress=True)
+    seconds = DEFAULT_SECONDS if args.seconds is None else args.seconds
+    if not (np.isfinite(seconds) and seconds > 0):
+        raise ParameterError(f"--seconds must be a positive number, got {seconds}")
+    check_length(seconds, what="--seconds")
     if not 0.0 <= args.gain <= 1.0:
         raise ParameterError(f"--gain must be in [0, 1], got {args.gain}")
     latent = (parse_floats(args.latent, name="--latent", count=run.latent_dim)
               if args.latent else run.start_latent)  # fmt: skip
     check_span(latent, *span)
     velocity = check_velocity(args.velocity)
-    pitches = parse_chord(args.note)
-    run.check_playable(pitches, what=f"--note {args.note}")
+    note = DEFAULT_NOTE if args.note is None else args.note
+    pitches = parse_chord(note)
+    run.check_playable(pitches, what=f"--note {note}")
     notes = tuple((pitch, velocity) for pitch in pitches)
     engine = SynthEngine(run, phase=args.phase, voices=max(len(notes), 1))
     apply_controls(engine, Controls(latent, args.gain, notes))
     engine.reset()
-    held = engine.render(args.seconds)
+    held = engine.render(seconds, progress=True)
     engine.release_all()
     return np.concatenate([held, engine.render(engine.tail_seconds())])
 
@@ -127,11 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="WAV file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.add_argument("--latent", help="comma-separated latent values (-0.1,0.5 works)")
-    parser.add_argument("--note", default="C", help="a note or chord: C, A3, 60 or C,E,G")
+    parser.add_argument(
+        "--note", help=f"a note or chord: C, A3, 60 or C,E,G (default {DEFAULT_NOTE})"
+    )
     parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity 1-127")
     parser.add_argument("--voices", type=int, help="with --automation: voices to play it "
                         f"with (default: the take's, else {VOICES})")  # fmt: skip
-    parser.add_argument("--seconds", type=float, default=4.0, help="held, before the release")
+    parser.add_argument("--seconds", type=float,
+                        help=f"held, before the release (default {DEFAULT_SECONDS})")  # fmt: skip
     parser.add_argument("--gain", type=float, default=0.8)
     parser.add_argument("--phase", help="noise, rtpghi or harmonic (note models; "
                         "their default, else noise)")  # fmt: skip
@@ -139,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="a recording to resynthesise (MANNe effect)")
     parser.add_argument("--scale", help="--input: comma-separated factors for the latents")
     args = parser.parse_args(argv, dash_values=("--latent", "--scale"))
+    check_flags(args)
     out = check_output(args.out, overwrite=args.overwrite)
     folder = run_folder(workdir=args.workdir, model=args.model)
     if args.model:

@@ -25,7 +25,7 @@ from timbre_jax.corpus.pitch_labels import (
 )
 from timbre_jax.corpus.render import MANIFEST
 from timbre_jax.corpus.store import ARRAYS, CORPUS_FORMAT, CORPUS_JSON, SPLITS
-from timbre_jax.corpus.workspace import atomic_output_dir, refuse_existing
+from timbre_jax.corpus.workspace import atomic_output_dir, check_writable, refuse_existing
 from timbre_jax.dsp import spectral
 from timbre_jax.dsp.audio_io import list_audio_files, read_audio
 from timbre_jax.errors import ParameterError
@@ -51,8 +51,27 @@ def split_files(n_files: int, *, seed: int) -> list[str]:
     return splits
 
 
+def check_notes(clip: dict, manifest_path: Path) -> None:
+    """Refuses a manifest note that is not a MIDI pitch 0-127 sounding from `onset` to a later
+    `offset` (seconds)."""
+    where = f"manifest {str(manifest_path)!r}: clip {clip['file']!r}"
+    for note in clip["notes"]:
+        try:
+            pitch, onset, offset = note["pitch"], float(note["onset"]), float(note["offset"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ParameterError(f"{where} has a note without pitch, onset and offset: "
+                                 f"{note}") from err  # fmt: skip
+        if not (isinstance(pitch, int) and 0 <= pitch <= 127):
+            raise ParameterError(f"{where} has pitch {pitch!r}; a pitch is a MIDI note 0-127")
+        if not 0 <= onset < offset:
+            raise ParameterError(f"{where} has a note from {onset} s to {offset} s")
+
+
 def plan_clips(audio_dir: Path, *, seed: int) -> tuple[list[dict], dict]:
     """The clips to read (file, split, notes) and a description of their source."""
+    if audio_dir.is_file():
+        raise ParameterError(f"--audio {str(audio_dir)!r} is a file: give the folder that holds "
+                             "the audio files")  # fmt: skip
     if not audio_dir.is_dir():
         raise ParameterError(f"audio folder {str(audio_dir)!r} does not exist")
     manifest_path = audio_dir / MANIFEST
@@ -68,6 +87,8 @@ def plan_clips(audio_dir: Path, *, seed: int) -> tuple[list[dict], dict]:
         bad = [c for c in clips if c["split"] not in SPLITS]
         if bad:
             raise ParameterError(f"manifest clip {bad[0]['file']!r} has split {bad[0]['split']!r}")
+        for clip in clips:
+            check_notes(clip, manifest_path)
         source = {k: manifest[k] for k in ("preset", "soundfont") if k in manifest}
         return clips, {"audio_dir": str(audio_dir), "split_rule": "manifest", **source}
     files = list_audio_files(audio_dir)
@@ -107,6 +128,7 @@ def build_corpus(
     """
     audio_dir = Path(audio_dir)
     refuse_existing(out_dir, overwrite=overwrite)
+    check_writable(out_dir)
     check_pitch_source(pitch)
     analyser = FrameAnalyser(chroma_method=chroma_method)
     sample_rate, hop = spectral.SAMPLE_RATE, spectral.HOP_LENGTH
@@ -143,6 +165,10 @@ def build_corpus(
     empty = [s for s in SPLITS if stats[s]["clips"] == 0]
     if empty:
         raise ParameterError(f"no clips in split(s) {empty} of {str(audio_dir)!r}")
+    silent = [s for s in SPLITS if not sum(len(f) for f in parts[s]["frames"])]
+    if silent:
+        raise ParameterError(f"split(s) {silent} of {str(audio_dir)!r}: no frame louder than "
+                             f"{silence_db:g} dB re a full-scale sine: silent?")  # fmt: skip
     meta = {
         "format": CORPUS_FORMAT,
         "package_version": __version__,

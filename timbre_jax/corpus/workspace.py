@@ -20,6 +20,17 @@ def refuse_existing(out_dir: str | Path, *, overwrite: bool) -> None:
         )
 
 
+def check_writable(out_dir: str | Path) -> None:
+    """Raises `ParameterError` unless `out_dir` can be written: its parent is made (if
+    missing) and a folder can be made in it. Checked before any work."""
+    parent = Path(out_dir).absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tempfile.mkdtemp(prefix=".write-check.", dir=parent))
+    except OSError as err:
+        raise ParameterError(f"cannot write {str(out_dir)!r}: {err.strerror or err}") from err
+
+
 @contextlib.contextmanager
 def atomic_output_dir(out_dir: str | Path, *, overwrite: bool) -> Iterator[Path]:
     """Yields a temporary sibling folder that becomes `out_dir` only if the block succeeds.

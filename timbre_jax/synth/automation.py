@@ -21,6 +21,7 @@ import numpy as np
 
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
+from timbre_jax.progress import progress_bar
 from timbre_jax.synth.engine import Controls, SynthEngine
 from timbre_jax.synth.phase import PHASE_METHODS
 from timbre_jax.synth.voices import check_pitch, check_velocity
@@ -140,10 +141,27 @@ def _voices(fields: dict) -> int | None:
     return voices and int(voices)
 
 
+def check_width(fields: dict, width: int) -> None:
+    """Refuses a csv.DictReader row with fewer or more fields than the header's `width`."""
+    count = sum(v is not None for k, v in fields.items() if k is not None)
+    count += len(fields.get(None, []))  # the fields past the header's
+    if count != width:
+        raise ParameterError(f"{count} fields where the header has {width}")
+
+
+def check_time(rows: list) -> None:
+    """Refuses the last row's time if it comes before the previous row's."""
+    time_ = rows[-1][0]
+    if len(rows) > 1 and time_ < rows[-2][0]:
+        raise ParameterError(f"time {time_} comes before the previous row's {rows[-2][0]}: "
+                             "rows must be in time order")  # fmt: skip
+
+
 def read_automation(path: str | Path, latent_dim: int, span=None,
                     check_pitches=None) -> tuple[list, int | None]:  # fmt: skip
-    """[(seconds, controls)] rows of an automation CSV, sorted by time, and the voices it was
-    played with (None where it does not say).
+    """[(seconds, controls)] rows of an automation CSV, in time order, and the voices it was
+    played with (None where it does not say). A row out of time order, or of another number of
+    fields than the header, is refused with its line number.
 
     Args:
       path: the CSV file.
@@ -164,7 +182,9 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
             rows, voices = [], set()
             for fields in reader:
                 try:
+                    check_width(fields, len(reader.fieldnames))
                     rows.append(_row(fields, latent_dim, legacy))
+                    check_time(rows)
                     voices.add(_voices(fields))
                     if span is not None:
                         check_span(rows[-1][1].latent, *span, name="latent")
@@ -180,7 +200,7 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
     if len(voices) > 1:
         raise ParameterError(f"automation {str(path)!r}: one number of voices for the take, "
                              f"got {sorted(voices)}")  # fmt: skip
-    return sorted(rows, key=lambda row: row[0]), voices.pop() if voices else None
+    return rows, voices.pop() if voices else None
 
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:
@@ -212,14 +232,16 @@ def first_hops(times, seconds_per_hop: float) -> np.ndarray:
     return np.ceil(np.asarray(times) / seconds_per_hop - 1e-3).astype(int)
 
 
-def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]]) -> np.ndarray:
+def render_automation(engine: SynthEngine, rows: list[tuple[float, Controls]], *,
+                      progress: bool = False) -> np.ndarray:  # fmt: skip
     """Plays the rows: each hop uses the last row at or before its start, and cuts the sound
     if any row applying from that hop did. After the last row every note is released and the
-    sound rings out (`engine.tail_seconds()`)."""
+    sound rings out (`engine.tail_seconds()`). With `progress`, a bar once it has taken 2 s."""
     starts = first_hops([t for t, _ in rows], engine.hop_length / engine.sample_rate)
     cuts = {start for start, (_, controls) in zip(starts, rows, strict=True) if controls.cut}
     hops = []
-    for k in range(max(1, starts[-1])):
+    for k in progress_bar(range(max(1, starts[-1])), desc="render", unit="hop", show=progress,
+                          delay=2.0):  # fmt: skip
         controls = rows[max(0, np.searchsorted(starts, k, "right") - 1)][1]
         apply_controls(engine, controls._replace(cut=k in cuts))
         if k == 0:

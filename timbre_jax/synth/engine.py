@@ -34,6 +34,7 @@ from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.conditioning import condition_of_pitches, fold_into_range
 from timbre_jax.model.run import Run
+from timbre_jax.progress import progress_bar
 from timbre_jax.synth.harmonic_phase import LOBE_BINS, HarmonicPhase, midi_to_hz
 from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
@@ -304,10 +305,13 @@ class SynthEngine:
         """How long the sound lasts after the last note's release: release + frame overlap."""
         return RELEASE_SECONDS + self.n_fft / self.sample_rate
 
-    def render(self, seconds: float) -> np.ndarray:
-        """`seconds` of audio [round(seconds * sample_rate)] with the current controls."""
+    def render(self, seconds: float, *, progress: bool = False) -> np.ndarray:
+        """`seconds` of audio [round(seconds * sample_rate)] with the current controls; with
+        `progress`, a bar once the render has taken 2 s."""
         n = round(seconds * self.sample_rate)
-        hops = [self.next_hop() for _ in range(-(-n // self.hop_length))]
+        steps = progress_bar(range(-(-n // self.hop_length)), desc="render", unit="hop",
+                             show=progress, delay=2.0)  # fmt: skip
+        hops = [self.next_hop() for _ in steps]
         return np.concatenate(hops)[:n] if hops else np.zeros(0, np.float32)
 
     def timing(self) -> dict:

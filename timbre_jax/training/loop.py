@@ -258,13 +258,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     distributed.check_batch_size(config.train.batch_size, mesh)
     distributed.check_batch_size(config.train.eval_batch_size, mesh)
     main_process = distributed.is_main_process()
-    if main_process:
-        run_files.claim(workdir, resolved)
+    new = main_process and run_files.claim(workdir, resolved)
     meta = checkpoint_meta(config, corpus_meta)
     model = build_model(config)
-    train, val = (load_device_split(config.corpus, s, mesh, conditioning=model.conditioning)
-                  for s in ("train", "val"))  # fmt: skip
-    meta |= trained_notes(config)
+    try:
+        train, val = (load_device_split(config.corpus, s, mesh, conditioning=model.conditioning)
+                      for s in ("train", "val"))  # fmt: skip
+        meta |= trained_notes(config)
+    except ParameterError:
+        if new:  # nothing of the run exists yet: leave nothing that refuses the corrected one
+            run_files.release(workdir)
+        raise
     state = init_state(model, config, mesh)
     checkpoints = Checkpoints(workdir)
     progress = {"epoch": 0, "best_val_mse": float("inf"), "best_epoch": 0, "train_seconds": 0.0}

@@ -5,6 +5,7 @@ Only process 0 writes (see `distributed.is_main_process`); callers decide.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -24,16 +25,21 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def claim(workdir: str | Path, config: dict) -> None:
+def claim(workdir: str | Path, config: dict) -> bool:
     """Writes config.json into a new workdir, or checks that an existing one has the same. A
     config that asks only for more epochs trains the run further: config.json takes the new
     count and final.json goes until the run ends again.
 
+    Returns:
+      Whether the workdir is new (see `release`).
+
     Raises:
-      ParameterError: the workdir was made by a different config (names the fields), or the
-        config asks for fewer epochs than the run has.
+      ParameterError: the workdir is a file, was made by a different config (names the
+        fields), or the config asks for fewer epochs than the run has.
     """
     workdir = Path(workdir)
+    if workdir.exists() and not workdir.is_dir():
+        raise ParameterError(f"--workdir {str(workdir)!r} is a file: give a folder for the run")
     path = workdir / "config.json"
     if path.is_file():
         saved = flatten(json.loads(path.read_text()))
@@ -42,16 +48,29 @@ def claim(workdir: str | Path, config: dict) -> None:
         if differ == [EPOCHS] and given[EPOCHS] > saved[EPOCHS]:
             path.write_text(json.dumps(config, indent=1, sort_keys=True))
             (workdir / "final.json").unlink(missing_ok=True)
-            return
+            return False
         if differ:
             detail = ", ".join(f"{k}: {saved.get(k)!r} -> {given.get(k)!r}" for k in differ)
             raise ParameterError(
                 f"workdir {str(workdir)!r} holds a run of another config ({detail}); "
                 "use a new --workdir or the saved config (only more train.epochs train it further)"
             )
-        return
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=1, sort_keys=True))
+        return False
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(config, indent=1, sort_keys=True))
+    except OSError as err:
+        raise ParameterError(f"cannot write --workdir {str(workdir)!r}: {err.strerror}") from err
+    return True
+
+
+def release(workdir: str | Path) -> None:
+    """Undoes `claim` of a new workdir whose run failed to start: removes config.json, and the
+    folder if nothing else is in it, so that the corrected command is not refused."""
+    workdir = Path(workdir)
+    (workdir / "config.json").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        workdir.rmdir()
 
 
 def read_metrics(workdir: str | Path, *, up_to_epoch: int | None = None) -> list[dict]:
