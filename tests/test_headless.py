@@ -41,6 +41,8 @@ def qt_loaded(pid: int) -> bool:
 
 def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it():
     with jack_dummy(48000), soak.open_keyboard(), soak.Synth("violin", 48000) as synth:
+        assert synth.wait_for(r"^model violin: shipped")
+        assert soak.KEYBOARD in synth.wait_for(r"^MIDI in: (.+)$").group(1)
         port = int(synth.wait_for(r"OSC on udp://127.0.0.1:(\d+)").group(1))
         client = SimpleUDPClient("127.0.0.1", port)
         for pitch in CHORD:  # the ports are open, the sound not yet: queued, then played

@@ -82,6 +82,23 @@ def test_bad_messages_are_counted_and_said_once_per_address(server, targets):
     assert any("/z/7: unknown address" in n for n in news)
     client.send_message("/z/1", 2.0)
     assert wait_for(lambda: bad["/z/1"] == 3) and server.news() == []  # said once
+    assert server.tally() == ("OSC ignored 10: /z/1 3, /note/on 2, (not OSC) 2, /z/7 1, "
+                              "/phase 1, /latent 1")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "address, args, why",
+    [("/all_notes_off", [1], "/all_notes_off takes no arguments, got 1"),
+     ("/note/off", [], "/note/off takes 1 argument(s), got 0"),
+     ("/note/on", [60, 100, 3], "/note/on takes 1 to 2 arguments, got 3"),
+     ("/gain", [0.5, 0.5], "/gain takes 1 argument(s), got 2")],
+)  # fmt: skip
+def test_a_wrong_number_of_arguments_is_said_in_our_words(server, targets, address, args, why):
+    client = SimpleUDPClient(LOCALHOST, server.port)
+    client.send_message(address, args)
+    assert wait_for(lambda: server.controls.bad[address] == 1)
+    assert server.news() == [f"OSC {address}: {why} (ignored)"]
+    assert server.tally() == f"OSC ignored 1: {address} 1"
 
 
 def test_osc_and_midi_on_two_threads_leave_the_last_write(server, targets):

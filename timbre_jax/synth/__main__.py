@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         controller = midi.MidiController(session, low, high, cc_map)
         if port_name is not None:
             session.sources.append(midi.MidiInput(controller, port_name, args.midi_api))
+        none = "none found (--list-midi lists them; --midi-api UNIX_JACK for JACK's)"
+        print(f"MIDI in: {port_name or none}", flush=True)
         if args.osc is not None:
             osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
             session.sources.append(osc)

@@ -120,6 +120,9 @@ class MidiInput:
     def news(self) -> list[str]:
         return []
 
+    def tally(self) -> str:
+        return ""  # every MIDI message has a meaning or is ignored on purpose
+
     def close(self) -> None:
         self.port.close()
 

@@ -18,7 +18,8 @@ model uses, as a fader or a MIDI controller moves them):
 | `/all_sound_off` | | every note stops at once |
 
 A message that cannot be parsed, has an unknown address or bad arguments changes nothing: it
-is counted by address and said once (`news`); no exception leaves the server's thread.
+is counted by address, said once (`news`) and tallied in the status line (`tally`); no
+exception leaves the server's thread.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ def _unit(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ParameterError(f"{what} must be a number in [0, 1], got {value!r}")
     return float(value)
+
+
+def _arguments(address: str, args: tuple, fewest: int, most: int | None) -> tuple:
+    """The arguments of a message, refused unless there are `fewest` to `most` of them."""
+    if len(args) < fewest or (most is not None and len(args) > most):
+        takes = ("no arguments" if most == 0 else f"{fewest} argument(s)" if fewest == most
+                 else f"{fewest} to {most} arguments")  # fmt: skip
+        raise ParameterError(f"{address} takes {takes}, got {len(args)}")
+    return args
+
+
+def _checked(action, fewest: int, most: int | None):
+    """A handler (address, *args) that calls `action(*args)` once their count is checked."""
+    return lambda address, *args: action(*_arguments(address, args, fewest, most))
 
 
 class OscControls:
@@ -95,20 +110,20 @@ class OscControls:
 
     def _dispatcher(self) -> Dispatcher:
         t = self.targets
-        actions = {
-            "/note/on": self._note,
-            "/note/off": lambda pitch: t.note_off(_integer(pitch, "pitch")),
-            "/note": self._note,
-            "/sustain": lambda down: t.set_sustain(bool(_integer(down, "sustain"))),
-            "/latent": self._point,
-            "/gain": lambda gain: t.set_gain(_unit(gain, "gain")),
-            "/phase": self._phase,
-            "/all_notes_off": t.all_notes_off,
-            "/all_sound_off": t.all_sound_off,
+        actions = {  # address: (action, the fewest and most arguments it takes)
+            "/note/on": (self._note, 1, 2),
+            "/note/off": (lambda pitch: t.note_off(_integer(pitch, "pitch")), 1, 1),
+            "/note": (self._note, 2, 2),
+            "/sustain": (lambda down: t.set_sustain(bool(_integer(down, "sustain"))), 1, 1),
+            "/latent": (self._point, 0, None),
+            "/gain": (lambda gain: t.set_gain(_unit(gain, "gain")), 1, 1),
+            "/phase": (self._phase, 1, 1),
+            "/all_notes_off": (t.all_notes_off, 0, 0),
+            "/all_sound_off": (t.all_sound_off, 0, 0),
         }
         dispatcher = CountingDispatcher(self)
-        for address, action in actions.items():
-            dispatcher.map(address, self._guarded(lambda _, *args, act=action: act(*args)))
+        for address, (action, fewest, most) in actions.items():
+            dispatcher.map(address, self._guarded(_checked(action, fewest, most)))
         for axis in range(len(self.low)):
             dispatcher.map(f"/z/{axis}", self._guarded(self._axis))
         dispatcher.set_default_handler(lambda address, *_: self.count(address, "unknown address"))
@@ -136,6 +151,15 @@ class OscControls:
         new = [a for a in list(self.bad) if a not in self._said]
         self._said.update(new)
         return [f"OSC {a}: {self.why[a]} (ignored)" for a in new]
+
+    def tally(self) -> str:
+        """The bad messages so far, by address, for a status line: "" while there are none,
+        e.g. "OSC ignored 27: /z/7 11, (not OSC) 16"."""
+        counts = dict(self.bad)
+        if not counts:
+            return ""
+        each = ", ".join(f"{a} {n}" for a, n in sorted(counts.items(), key=lambda x: -x[1]))
+        return f"OSC ignored {sum(counts.values())}: {each}"
 
 
 class CountingDispatcher(Dispatcher):
@@ -185,6 +209,9 @@ class OscInput:
 
     def news(self) -> list[str]:
         return self.controls.news()
+
+    def tally(self) -> str:
+        return self.controls.tally()
 
     def close(self) -> None:
         self.server.shutdown()

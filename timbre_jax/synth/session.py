@@ -194,8 +194,8 @@ class Session(ControlTargets):
         return [line for line in lines if line]
 
     def status(self) -> str:
-        """One line: voices, hop compute time, underruns (the ring's and the device's) and the
-        output's lead (it grows after ring underruns)."""
+        """One line: voices, hop compute time, underruns (the ring's and the device's), the
+        output's lead (it grows after ring underruns), and the messages the sources ignored."""
         timing = self.engine.timing()
         text = (f"voices {self.engine.sounding}/{self.engine.voices.count}  "
                 f"hop {timing['median_ms']:.1f} ms median, {timing['p99_ms']:.1f} p99")  # fmt: skip
@@ -203,4 +203,5 @@ class Session(ControlTargets):
             text += (f"  underruns: ring {self.output.underruns}, "
                      f"device {self.output.device_underflows}  "
                      f"lead {1000 * self.output.producer.lead_seconds:.1f} ms")  # fmt: skip
-        return text
+        tallies = [t for t in (source.tally() for source in self.sources) if t]
+        return "  ".join([text, *tallies])
