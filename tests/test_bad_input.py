@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from timbre_jax import render, train
+from timbre_jax import mesh, render, train
 from timbre_jax.corpus import __main__ as corpus_cli
 from timbre_jax.dsp.audio_io import write_wav
 from timbre_jax.synth.automation import automation_header
@@ -26,9 +26,10 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def inputs(tiny_audio, tiny_corpus, tmp_path_factory) -> Path:
-    """A folder of inputs, each wrong in one way."""
+def inputs(tiny_audio, skip_run, tmp_path_factory) -> Path:
+    """A folder of inputs, each wrong in one way, and a trained run."""
     root = tmp_path_factory.mktemp("inputs")
+    shutil.copytree(skip_run, root / "run")
     (root / "silent").mkdir()
     for k in range(3):
         write_wav(root / "silent" / f"s{k}.wav", np.zeros(44100, np.float32), sample_rate=44100)
@@ -82,6 +83,8 @@ CASES = {
     "render unsorted automation": (
         render, ["--model", "one_octave", "--automation", "{inputs}/unsorted.csv",
                  "--out", "{out}/a.wav"], "line 3: time 0.5 comes before the previous row's 1.0"),
+    "mesh --points 100000": (
+        mesh, ["--workdir", "{inputs}/run", "--points", "100000"], "hours on this machine"),
     "render a short automation row": (
         render, ["--model", "one_octave", "--automation", "{inputs}/short.csv",
                  "--out", "{out}/a.wav"], "line 2: 3 fields where the header has 8"),

@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from timbre_jax.analysis.mesh_sweep import summary_line, sweep, table, table_row
+from timbre_jax.analysis.mesh_sweep import summary_line, sweep, table, table_header, table_row
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.run import load_run
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ParameterError("give --workdir RUN, or --table RUN...")
     result = sweep(load_run(args.workdir), points=args.points, sobol=args.sobol, chunk=args.chunk)
     (Path(args.workdir) / "mesh.json").write_text(json.dumps(result, indent=1))
+    print(table_header())
     print(table_row(result))
     print(summary_line(result))
     print(

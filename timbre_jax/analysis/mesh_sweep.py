@@ -49,6 +49,7 @@ SHELL = 0.1  # fraction of the span, from each face, that counts as the boundary
 MEMORY_LIMIT = 2 * 2**30  # bytes of host memory a sweep may use
 BYTES_PER_POINT = 4 * 2049 * 4  # a decoded frame in float32 and its intermediates, x4
 CPU_CHUNK, ACCELERATOR_CHUNK = 1024, 8192  # points per call: a CPU's caches favour fewer
+MAX_SWEEP_HOURS = 6  # a sweep estimated to take longer is refused before it starts
 MAX_FIGURE_POINTS = 1000  # 2-D meshes up to this many points per side keep their images
 NAMES = plots.NOTE_NAMES
 N_KEYS = MIDI_HIGH - MIDI_LOW + 1  # the estimator's 88 notes
@@ -110,6 +111,19 @@ def check_sizes(run: Run, points, sobol, chunk) -> int:
     return points**run.latent_dim
 
 
+def check_time(classify, z, vector, decodes: int) -> None:
+    """Compiles the classifier, times one chunk, and refuses a sweep of `decodes` that would
+    take more than `MAX_SWEEP_HOURS` on this machine (saying how long, before any work)."""
+    jax.block_until_ready(classify(z, vector))  # compiles
+    start = time.perf_counter()
+    jax.block_until_ready(classify(z, vector))
+    hours = decodes * (time.perf_counter() - start) / len(z) / 3600
+    if hours > MAX_SWEEP_HOURS:
+        raise ParameterError(f"the mesh asks for {decodes:.3g} decodes, about {hours:.3g} hours "
+                             f"on this machine (at most {MAX_SWEEP_HOURS} h): ask for fewer "
+                             "--points, or --sobol POINTS")  # fmt: skip
+
+
 def sweep(run: Run, *, points: int | None = None, sobol: int | None = None,
           chunk: int | None = None, seed: int = 0, progress: bool = True) -> dict:  # fmt: skip
     """Decodes the mesh (or Sobol points) under every condition and measures the accuracies.
@@ -136,6 +150,8 @@ def sweep(run: Run, *, points: int | None = None, sobol: int | None = None,
     vectors = np.asarray(condition_of_pitches(conditions, run.conditioning))
     devices = jax.local_devices()
     sharding = NamedSharding(Mesh(np.asarray(devices), ("data",)), P("data"))
+    check_time(classify, jax.device_put(np.zeros((chunk, d), np.float32), sharding), vectors[0],
+               len(conditions) * total)  # fmt: skip
     images = np.zeros((2, len(conditions), total), np.int8) if keep_image else None
     if sobol is not None:
         from scipy.stats import qmc
@@ -144,8 +160,6 @@ def sweep(run: Run, *, points: int | None = None, sobol: int | None = None,
     class_hits = np.zeros((len(conditions), 2), np.int64)  # [condition, (interior, shell)]
     notes = np.zeros((len(conditions), 2, N_KEYS + 1), np.int64)  # decoded notes, unpitched
     counts = np.zeros(2, np.int64)  # points in (interior, shell)
-    jax.block_until_ready(classify(jax.device_put(np.zeros((chunk, d), np.float32), sharding),
-                                   vectors[0]))  # fmt: skip
     start_time = time.perf_counter()  # after compilation
     for start in progress_bar(range(0, total, chunk), desc="mesh", unit="chunk", show=progress):
         stop = min(start + chunk, total)
@@ -356,11 +370,14 @@ def load_results(workdirs: list[str | Path]) -> list[dict]:
     return results
 
 
+def table_header() -> str:
+    """The two header lines of Table V in Markdown."""
+    return "| Model | Mesh Length | " + " | ".join(NAMES) + " |\n" + "|" + "---|" * (len(NAMES) + 2)
+
+
 def table(workdirs: list[str | Path]) -> str:
     """Table V from the mesh.json of several runs."""
-    header = "| Model | Mesh Length | " + " | ".join(NAMES) + " |"
-    lines = [header, "|" + "---|" * (len(NAMES) + 2)]
-    return "\n".join(lines + [table_row(result) for result in load_results(workdirs)])
+    return "\n".join([table_header()] + [table_row(r) for r in load_results(workdirs)])
 
 
 def summary_line(result: dict) -> str:
