@@ -14,8 +14,9 @@ from timbre_jax.training.loop import train_and_evaluate
 def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
     path, coverage = embed_run(load_run(skip_run), "train")
     assert_drawn(path)
-    assert 0 < coverage <= 1
     data = np.load(skip_run / "embedding_train.npz", allow_pickle=False)
+    cells = {(int(x * 20), int(y * 20)) for x, y in data["latents"]}  # the sigmoid span's 20 x 20
+    assert coverage == len(cells) / 400
     frames = np.load(tiny_corpus / "train" / "frames.npy")
     assert data["latents"].shape == (len(frames), 2)
     assert np.all((data["latents"] > 0) & (data["latents"] < 1))  # sigmoid bottleneck

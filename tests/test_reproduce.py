@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from timbre_jax.analysis.plots import embed_run
+
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("reproduce", ROOT / "launch" / "reproduce.py")
 reproduce = importlib.util.module_from_spec(_spec)
@@ -135,7 +137,8 @@ def test_table_3_trains_and_lands_with_its_figure_on_a_real_corpus(tiny_corpus, 
     assert lines[0]["our test MSE (final)"] != lines[1]["our test MSE (final)"]
     stored = np.load(protocol.out / "embeddings" / "table3_sigmoid_e1.npz")
     assert stored["latents"].shape[1] == 2 and bool(stored["sigmoid"]) and not bool(stored["skip"])
-    assert 0 < float(stored["coverage"]) <= 1
+    _, coverage = embed_run(reproduce.load_run(tmp_path / "runs_e1" / "table3_sigmoid"))
+    assert float(stored["coverage"]) == coverage  # the figure's title says what embed says
     assert not (protocol.out / "embeddings" / "table3_sigmoid_seed1_e1.npz").exists()
     assert (protocol.out / "audio" / "table3_lrelu_e1.wav").stat().st_size > 100_000
     # the fourth panel's row is Table V's (a 350 x 350 mesh): a stored embedding stands in
