@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -30,7 +31,9 @@ from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.model.run import load_run
 from timbre_jax.synth.audio_out import AudioOutput
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.jack_dummy import jack_dummy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: JACK
+from tests.support.jack import jack_dummy  # noqa: E402
 
 VOICES = (1, 4, 8)
 

@@ -36,7 +36,9 @@ def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
     from timbre_jax.model.run import load_run, run_folder
     from timbre_jax.synth.audio_out import AudioOutput, transparent_huge_pages
     from timbre_jax.synth.engine import SynthEngine
-    from timbre_jax.synth.jack_dummy import jack_dummy
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: JACK
+    from tests.support.jack import jack_dummy
 
     stamps = np.zeros(int(seconds * rate / 256) + 1000)
 

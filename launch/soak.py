@@ -24,157 +24,33 @@ Usage: python launch/soak.py [--models violin keys] [--seconds 60] [--events 100
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import re
-import subprocess
 import sys
 import tempfile
-import threading
 import time
+from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
-from timbre_jax.synth.jack_dummy import jack_dummy
 
-KEYBOARD = "soak_keyboard"  # the JACK MIDI port this process plays
-BLOCK = 256
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the JACK harness
+from tests.support.headless import Synth  # noqa: E402
+from tests.support.jack import (  # noqa: E402
+    BLOCK,
+    Capture,
+    jack_dummy,
+    jack_recording,
+    open_keyboard,
+    synth_output,
+)
+
 EDGE = 1e-3  # a gap has sound at least this loud on both sides (a release fades to ~0)
-
-
-def open_keyboard():
-    """The JACK MIDI keyboard: a virtual output port of this process (mido)."""
-    import mido
-
-    return mido.Backend("mido.backends.rtmidi/UNIX_JACK").open_output(KEYBOARD, virtual=True)
-
-
-class Synth:
-    """`python -m timbre_jax.synth --headless` in a child process, its lines read in a thread."""
-
-    def __init__(self, model: str, rate: int, *extra: str):
-        command = [sys.executable, "-m", "timbre_jax.synth", "--model", model, "--headless",
-                   "--osc", "0", "--rate", str(rate), "--midi-api", "UNIX_JACK",
-                   "--midi-port", KEYBOARD, *extra]  # fmt: skip
-        self.launched = time.perf_counter()
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, bufsize=1)  # fmt: skip
-        self.lines: queue.Queue = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def __enter__(self) -> Synth:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Kills the synth if it still runs (a failed run leaves nothing behind)."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, pattern: str, seconds: float = 120) -> re.Match:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.1)
-            except queue.Empty:
-                if self.process.poll() is not None:
-                    break
-                continue
-            self.seen.append(line)
-            if match := re.search(pattern, line):
-                return match
-        raise RuntimeError(f"the synth never printed {pattern!r}: {self.seen[-20:]}")
-
-    def stop(self) -> tuple[str, dict]:
-        """SIGTERM (as Ctrl-C); returns the summary line and the final controls."""
-        self.process.terminate()
-        final = json.loads(self.wait_for(r"^final (.*)$", 30).group(1))
-        self.process.wait(timeout=30)
-        return next(line for line in reversed(self.seen) if line.startswith("played")), final
-
-
-class Capture:
-    """Records the synth's JACK output ports in this process; each period stamped."""
-
-    def __init__(self, rate: int):
-        import sounddevice as sd
-
-        self.rate, self.blocks, self.stamps, self.overflows = rate, [], [], 0
-        self.stream = sd.InputStream(samplerate=rate, blocksize=BLOCK, channels=1, latency="high",
-                                     dtype="float32", callback=self._callback)  # fmt: skip
-
-    def __enter__(self) -> Capture:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stream.close()  # before the server goes: a client left behind can crash later
-
-    def _callback(self, indata, frames, time_info, status) -> None:
-        self.overflows += bool(status.input_overflow)
-        self.stamps.append(time.perf_counter())
-        self.blocks.append(indata[:, 0].copy())
-
-    def start(self) -> None:
-        """Starts recording the synth's first output port (and nothing else)."""
-        self.stream.start()
-        mine = next(p for p in ports() if p.startswith("PortAudio") and ":in_" in p)
-        for p in ports("-c", mine)[1:]:  # PortAudio connected it to the capture ports
-            subprocess.run(["jack_disconnect", p, mine], check=True)
-        synth = next(p for p in ports() if p.startswith("PortAudio") and p.endswith(":out_0"))
-        subprocess.run(["jack_connect", synth, mine], check=True)
-
-    def audio(self) -> np.ndarray:
-        return np.concatenate(self.blocks)
-
-    def sample_at(self, seconds: float) -> int:
-        """The recorded sample whose period was stamped at or after host time `seconds`."""
-        k = int(np.searchsorted(np.array(self.stamps), seconds))
-        return k * BLOCK
-
-    def time_of(self, sample: int) -> float:
-        return self.stamps[sample // BLOCK] + (sample % BLOCK) / self.rate
-
-
-@contextlib.contextmanager
-def jack_recording(seconds: float):
-    """Records the synth's first output port with jack_rec (a C client) for `seconds`, from
-    before the body runs; the dict yielded gets "audio" [n] float32 once the body is done."""
-    import soundfile as sf
-
-    source = next(p for p in ports() if p.startswith("PortAudio") and p.endswith(":out_0"))
-    with tempfile.TemporaryDirectory() as folder:
-        path = f"{folder}/soak.wav"
-        command = ["jack_rec", "-f", path, "-d", str(seconds), "-b", "32", source]
-        recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        result: dict = {}
-        try:
-            deadline = time.monotonic() + 10
-            while not any(p.startswith("jackrec:") for p in ports("-c", source)[1:]):
-                if time.monotonic() > deadline or recorder.poll() is not None:
-                    raise RuntimeError("jack_rec did not connect")
-                time.sleep(0.05)
-            yield result
-            recorder.wait(timeout=seconds + 30)
-        finally:
-            if recorder.poll() is None:
-                recorder.kill()
-        result["audio"] = sf.read(path, dtype="float32")[0]
-
-
-def ports(*args: str) -> list[str]:
-    """`jack_lsp ARGS`: port names (with -c, a port and then the ports connected to it)."""
-    out = subprocess.run(["jack_lsp", *args], capture_output=True, text=True).stdout
-    return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def gaps(audio: np.ndarray, minimum: int = 16) -> list[tuple[int, int]]:
@@ -295,17 +171,21 @@ def soak_model(model: str, args) -> dict:
                          for k in range(args.probes)]  # fmt: skip
                 result[f"{name}_latency_ms"] = (1e3 * float(np.median(times)), 1e3 * max(times))
         result["capture_overflows"] = capture.overflows
-        with jack_recording(args.seconds + 2.5) as recording:
-            started = time.perf_counter()
-            for k in range(args.events):
-                time.sleep(max(0.0, started + k * args.seconds / args.events - time.perf_counter()))
-                player.random_event()
-            player.finish()
+        with tempfile.TemporaryDirectory() as folder:
+            wav = Path(folder) / "soak.wav"
+            with jack_recording(wav, [synth_output()], args.seconds + 2.5):
+                started = time.perf_counter()
+                for k in range(args.events):
+                    time.sleep(max(0.0, started + k * args.seconds / args.events
+                                   - time.perf_counter()))  # fmt: skip
+                    player.random_event()
+                player.finish()
+            recording = sf.read(wav, dtype="float32")[0]
         summary, final = synth.stop()
         result["summary"] = summary
         result["problems"] = [line for line in synth.seen if " at " in line and "underflows" in line
                               or "underruns at" in line]  # fmt: skip
-        result["gaps"] = gaps(recording["audio"])
+        result["gaps"] = gaps(recording)
         result["stuck"] = len(final["notes"]) + final["sounding"]
         expected = [player.last[f"z{i}"] for i in range(len(low))]
         phase = player.last.get("phase", final["phase"])

@@ -17,9 +17,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
+from tests.support.jack import jack_dummy  # noqa: E402
 from timbre_jax.corpus.build import build_corpus  # noqa: E402
 from timbre_jax.corpus.render import render_preset  # noqa: E402
-from timbre_jax.synth.jack_dummy import jack_dummy  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,7 +2,6 @@
 44.1 and 48 kHz, captured back from JACK with jack_rec; and the outputs that `--device`
 names."""
 
-import contextlib
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from tests.helpers import gaps_to_full_lead
+from tests.support.jack import jack_recording, ports
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.synth import audio_out, devices
@@ -101,50 +101,6 @@ def assert_kept_up(output: AudioOutput, label: str) -> None:
                       f"({output.problems()})", stacklevel=2)  # fmt: skip
 
 
-def jack_ports(*filters: str) -> list[str]:
-    return subprocess.run(["jack_lsp", *filters], capture_output=True, text=True, check=True,
-                          timeout=10).stdout.split()  # fmt: skip
-
-
-def start_recorder(path, ports: list[str], seconds: float) -> subprocess.Popen:
-    """jack_rec recording `ports` into `path` (a 32-bit WAV) for `seconds`, once connected to
-    them; its output goes to `path`.log. Raises AssertionError if it is not within 10 s."""
-    log = path.with_suffix(".log")
-    with open(log, "w") as said:
-        recorder = subprocess.Popen(
-            ["jack_rec", "-f", str(path), "-d", str(seconds), "-b", "32", *ports],
-            stdout=said, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    deadline = time.time() + 10
-    try:
-        while not any(p.startswith("jackrec:") for p in jack_ports("-c", ports[-1])):
-            assert time.time() < deadline and recorder.poll() is None
-            time.sleep(0.1)
-    except (AssertionError, subprocess.TimeoutExpired) as err:
-        recorder.kill()
-        raise AssertionError(f"jack_rec did not connect (exit {recorder.wait()}): "
-                             f"{log.read_text()[-500:]}") from err  # fmt: skip
-    return recorder
-
-
-@contextlib.contextmanager
-def jack_recording(path, ports: list[str], seconds: float):
-    """Records `ports` of the JACK server into a WAV file (32-bit) with jack_rec, from before
-    the body runs, for `seconds`. The recorder is started a second time if it does not connect
-    (once in about 15 runs here jack_rec exited at once and `jack_lsp` never returned)."""
-    try:
-        recorder = start_recorder(path, ports, seconds)
-    except AssertionError as err:
-        warnings.warn(f"starting jack_rec again: {err}", stacklevel=1)
-        recorder = start_recorder(path, ports, seconds)
-    try:
-        yield
-        assert recorder.wait(timeout=seconds + 10) == 0, path.with_suffix(".log").read_text()
-    finally:
-        if recorder.poll() is None:
-            recorder.kill()
-
-
 @pytest.mark.audio
 def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate, tmp_path):
     device, rate = jack_at_rate
@@ -160,10 +116,10 @@ def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate
     # latency is what launch/bench_synth.py measures.
     output = AudioOutput(engine, device=device, block_size=256, lead_seconds=0.05)
     assert (output.sample_rate, output.channels) == (rate, 2)  # the device's rate and outputs
-    ports = jack_ports("PortAudio:out")
-    assert len(ports) == 2, ports
+    outputs = ports("PortAudio:out")
+    assert len(outputs) == 2, outputs
     capture = tmp_path / "capture.wav"
-    with jack_recording(capture, ports, seconds=len(CHORDS) + 3):
+    with jack_recording(capture, outputs, seconds=len(CHORDS) + 3):
         changes = play_chords(engine, output)
     # Every chord came at its second of stream (within 0.1 s: this thread polls every 2 ms but
     # a stalled host wakes it late; the windows below start 0.4 s after each change).

@@ -1,6 +1,6 @@
 """`python -m timbre_jax.synth --headless` played live: a JACK dummy server at 48 kHz, OSC and
 a JACK MIDI keyboard from this process, the synth's output recorded sample by sample here
-(launch/soak.py's harness)."""
+(tests/support), and a short run of launch/soak.py itself."""
 
 import re
 import sys
@@ -14,11 +14,12 @@ import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
 from tests.helpers import gaps_to_full_lead
+from tests.support.headless import Synth
+from tests.support.jack import KEYBOARD, Capture, jack_dummy, open_keyboard
 from timbre_jax.dsp.chroma import NOTE_NAMES
-from timbre_jax.synth.jack_dummy import jack_dummy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "launch"))
-import soak  # noqa: E402
+import soak  # noqa: E402  (the soak itself, run short)
 
 pytestmark = pytest.mark.audio
 CHORD = (62, 66, 69)  # D4 F#4 A4, in the violin's range
@@ -40,15 +41,15 @@ def qt_loaded(pid: int) -> bool:
 
 
 def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it():
-    with jack_dummy(48000), soak.open_keyboard(), soak.Synth("violin", 48000) as synth:
+    with jack_dummy(48000), open_keyboard(), Synth("violin", 48000) as synth:
         assert synth.wait_for(r"^model violin: shipped")
-        assert soak.KEYBOARD in synth.wait_for(r"^MIDI in: (.+)$").group(1)
+        assert KEYBOARD in synth.wait_for(r"^MIDI in: (.+)$").group(1)
         port = int(synth.wait_for(r"OSC on udp://127.0.0.1:(\d+)").group(1))
         client = SimpleUDPClient("127.0.0.1", port)
         for pitch in CHORD:  # the ports are open, the sound not yet: queued, then played
             client.send_message("/note/on", [pitch, 100])
         synth.wait_for(r"^ready in [\d.]+ s from launch")
-        with soak.Capture(48000) as capture:
+        with Capture(48000) as capture:
             capture.start()
             synth.wait_for(r"^voices 3/8")
             time.sleep(1.0)
@@ -74,5 +75,9 @@ def test_a_short_soak_of_midi_and_osc_events():
     assert len(result["gaps"]) <= underruns and result["stuck"] == 0  # every gap counted
     assert result["final_ok"], (result["final"], result["last_sent"])
     assert any("OSC /nowhere: unknown address" in line for line in result["osc_bad"])
+    ignored = re.search(r"OSC ignored (\d+): (.*)$", result["summary"])  # the final line counts
+    assert ignored and re.search(r"/nowhere (\d+)", ignored.group(2)), result["summary"]
+    each = [int(n) for n in re.findall(r" (\d+)(?:,|$)", ignored.group(2))]
+    assert sum(each) == int(ignored.group(1))
     assert all(0 < ms < 500 for pair in (result["midi_latency_ms"], result["osc_latency_ms"])
                for ms in pair)  # fmt: skip

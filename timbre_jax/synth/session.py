@@ -77,6 +77,7 @@ class Session(ControlTargets):
             output.producer.next_hop = self.next_hop
         self.record_dir = Path(record_dir)
         self.sources: list = []  # open inputs (MIDI ports, OSC servers): closed with the session
+        self.closed_tallies: list[str] = []  # what closed sources ignored, for the last status
         self.applied = self.peek()  # the controls of the last hop the engine played
         self._take: Take | None = None  # the take being recorded from the stream
         self._armed = False  # Record pressed while playing: the take starts at the next silence
@@ -185,6 +186,7 @@ class Session(ControlTargets):
             self.stop()
         for source in self.sources:
             source.close()
+        self.closed_tallies += [t for t in (source.tally() for source in self.sources) if t]
         self.sources.clear()
 
     def news(self) -> list[str]:
@@ -204,4 +206,4 @@ class Session(ControlTargets):
                      f"device {self.output.device_underflows}  "
                      f"lead {1000 * self.output.producer.lead_seconds:.1f} ms")  # fmt: skip
         tallies = [t for t in (source.tally() for source in self.sources) if t]
-        return "  ".join([text, *tallies])
+        return "  ".join([text, *self.closed_tallies, *tallies])
