@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import librosa
+import mido
 import numpy as np
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
@@ -64,6 +65,20 @@ def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it()
     assert np.abs(after).max() == 0.0  # released and rung out
     assert final["notes"] == [] and final["sounding"] == 0
     assert ring_underruns(summary) <= TOLERATED_UNDERRUNS, summary
+
+
+def test_a_keyboard_plugged_in_after_launch_is_played():
+    with jack_dummy(48000), Synth("violin", 48000, keyboard=None) as synth:
+        assert synth.wait_for(r"^MIDI in: (.+)$").group(1).startswith("none found")
+        synth.wait_for(r"^ready in [\d.]+ s from launch")
+        with open_keyboard() as keyboard:  # plugged in while the synth plays
+            assert KEYBOARD in synth.wait_for(r"^MIDI in: (.+) \(plugged in after launch\)$",
+                                              seconds=20).group(1)  # fmt: skip
+            keyboard.send(mido.Message("note_on", note=62, velocity=100))
+            synth.wait_for(r"^voices 1/8", seconds=20)
+            keyboard.send(mido.Message("note_off", note=62))
+            _, final = synth.stop()
+    assert final["notes"] == []
 
 
 def test_a_short_soak_of_midi_and_osc_events():

@@ -17,10 +17,12 @@ from tests.support.jack import KEYBOARD
 class Synth:
     """`python -m timbre_jax.synth --headless` in a child process, its lines read in a thread."""
 
-    def __init__(self, model: str, rate: int, *extra: str):
+    def __init__(self, model: str, rate: int, *extra: str, keyboard: str | None = KEYBOARD):
+        """`keyboard`: the MIDI input to open (None: the synth picks, or watches for one)."""
+        port = ["--midi-port", keyboard] if keyboard else []
         command = [sys.executable, "-m", "timbre_jax.synth", "--model", model, "--headless",
-                   "--osc", "0", "--rate", str(rate), "--midi-api", "UNIX_JACK",
-                   "--midi-port", KEYBOARD, *extra]  # fmt: skip
+                   "--osc", "0", "--rate", str(rate), "--midi-api", "UNIX_JACK", *port,
+                   *extra]  # fmt: skip
         self.launched = time.perf_counter()
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, bufsize=1)  # fmt: skip

@@ -146,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
         steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
         if args.headless:
-            return play_headless(session, steps=steps, quit_after=args.quit_after)
+            watcher = (midi.watch_ports(session.sources, controller, args.midi_api)
+                       if port_name is None and args.midi_port is None else None)  # fmt: skip
+            return play_headless(session, steps=steps, quit_after=args.quit_after,
+                                 watcher=watcher)  # fmt: skip
         return play_panel(session, args, controller, low, high, training_embedding(run), steps)
     finally:  # whatever ended the play (a mistake, Ctrl-C, SIGTERM): ports and device let go
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut it short
@@ -160,8 +163,10 @@ def stop_playing(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def play_headless(session: Session, *, steps: str, quit_after: float | None) -> int:
-    """Plays until Ctrl-C or SIGTERM (or `quit_after` seconds), a status line every second."""
+def play_headless(session: Session, *, steps: str, quit_after: float | None,
+                  watcher: midi.PortWatcher | None = None) -> int:  # fmt: skip
+    """Plays until Ctrl-C or SIGTERM (or `quit_after` seconds), a status line every second;
+    with a `watcher`, opens a MIDI input that appears while it plays."""
     # both stop cleanly, also where SIGINT was ignored when the process started (a shell's
     # background job), in which case Python raises nothing for it
     signal.signal(signal.SIGINT, stop_playing)
@@ -174,7 +179,8 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None) -> 
         print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
         while time.monotonic() < stop_at and output.producer.error is None:
             time.sleep(min(STATUS_SECONDS, max(0.0, stop_at - time.monotonic())))
-            for line in session.news():
+            plugged = watcher.poll() if watcher is not None else None
+            for line in [*session.news(), *([plugged] if plugged else [])]:
                 print(("\n" if tty else "") + line, flush=True)
             print(("\r" if tty else "") + session.status(), end="" if tty else "\n", flush=True)
     except KeyboardInterrupt:
@@ -183,6 +189,8 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None) -> 
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         session.close()
+        if watcher is not None:
+            watcher.close()
     final = session.peek()
     print(f"\nplayed {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
     if output.problems():

@@ -127,6 +127,48 @@ class MidiInput:
         self.port.close()
 
 
+class PortWatcher:
+    """Opens the first MIDI input that appears after launch, for a session that found none.
+
+    It keeps one rtmidi client to list the ports, so that polling adds nothing to a JACK graph
+    (a new client each time would reorder it, which the audio device can flag as late).
+
+    Args:
+      sources: the session's list of open inputs (a MidiInput is appended to it).
+      controller: what the new port's messages drive.
+      api: the rtmidi API name, e.g. "UNIX_JACK" (default: ALSA).
+    """
+
+    def __init__(self, sources: list, controller: MidiController, api: str | None = None):
+        import rtmidi
+
+        self.sources, self.controller, self.api = sources, controller, api
+        rtapi = getattr(rtmidi, f"API_{api}", rtmidi.API_UNSPECIFIED) if api else None
+        self.probe = rtmidi.MidiIn(rtapi or rtmidi.API_UNSPECIFIED, name="timbre_jax probe")
+
+    def poll(self) -> str | None:
+        """Opens the first input now there (not a "Through" port) if no MIDI input is open;
+        returns a line saying so, else None."""
+        if any(isinstance(s, MidiInput) for s in self.sources):
+            return None
+        name = choose_port(self.probe.get_ports())
+        if name is None:
+            return None
+        self.sources.append(MidiInput(self.controller, name, self.api))
+        return f"MIDI in: {name} (plugged in after launch)"
+
+    def close(self) -> None:
+        self.probe.delete()
+
+
+def watch_ports(sources: list, controller: MidiController, api: str | None = None):
+    """A `PortWatcher`, or None where there is no MIDI system to watch (no rtmidi)."""
+    try:
+        return PortWatcher(sources, controller, api)
+    except Exception:  # rtmidi missing, or its API unavailable here
+        return None
+
+
 def input_names(api: str | None = None) -> list[str]:
     """MIDI input ports (empty when there is no MIDI system); api e.g. "UNIX_JACK"."""
     try:
