@@ -24,3 +24,15 @@ def test_errors_exit_2_with_one_line(tmp_path, capsys):
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
     assert "'nope'" in errors[0] and "corpus.json" in errors[1] and "'cqt'" in errors[2]
+
+
+def test_a_corpus_without_notes_says_what_it_cannot_do(tiny_audio, tmp_path, capsys):
+    import shutil
+
+    for wav in tiny_audio.rglob("*.wav"):  # the audio without its manifest
+        shutil.copy(wav, tmp_path / wav.name)
+    assert main(["build", "--audio", str(tmp_path), "--out", str(tmp_path / "corpus")]) == 0
+    out = capsys.readouterr().out
+    assert "no frame has a note" in out and "--pitch pyin" in out
+    assert main(["build", "--audio", str(tiny_audio), "--out", str(tmp_path / "labelled")]) == 0
+    assert "no frame has a note" not in capsys.readouterr().out

@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         counts = ", ".join(f"{s} {v['frames']}" for s, v in meta["splits"].items())
         print(f"built {args.out}: {counts} frames")
+        labelled = meta["splits"]["train"]["pitch_labels"]["with_estimate"]
+        if not labelled:
+            print("no frame has a note (no manifest notes; --pitch pyin estimates them): mesh "
+                  "scores the pitch class only, and note models (model.conditioning=note) "
+                  "cannot train on it")  # fmt: skip
     else:
         report = corpus_report(args.corpus)
         print(json.dumps(report, indent=1) if args.json else format_report(report))
