@@ -8,6 +8,7 @@
 # `bash launch/gpu_protocol.sh` with carry [".whl"]. On a CPU, the same path at 1 epoch, into a
 # copy of results/ (1-epoch rows land in tableN_e1 there):
 #   cp -r results /tmp/r && RESULTS=/tmp/r EPOCHS=1 PARALLEL=2 OUT=/tmp/o bash launch/gpu_protocol.sh
+# (LIMIT=N runs only the plan's first N entries.)
 # Unpack the tarball over results/ and commit what landed (tables, figures, embeddings, audio).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,8 @@ if [[ "${1:-}" == "--wheels" ]]; then
 fi
 
 PY=python3
-if [[ -d .whl ]]; then  # the device machine: its image's Python, the carried wheels beside it
+if [[ -d .whl ]] && command -v nvidia-smi > /dev/null; then  # the device machine: its image's
+    # Python, with the carried wheels beside it
     $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl
     export PYTHONPATH="/tmp/site:$PWD"
@@ -38,6 +40,7 @@ OUT="${OUT:?set OUT to the folder that receives the results}"
 RESULTS="${RESULTS:-results}"
 EPOCHS="${EPOCHS:-300}"
 PARALLEL="${PARALLEL:-8}"
+LIMIT="${LIMIT:+--limit $LIMIT}"
 # each process takes GPU memory as it needs it, instead of three quarters of the card
 export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
@@ -45,8 +48,9 @@ mkdir -p "$OUT"
     $PY launch/reproduce.py --plan --epochs "$EPOCHS" --out "$RESULTS"
     # stopped after 8.5 minutes (runs that have not finished are lost with the machine), so that
     # the tarball is written inside the call
+    # shellcheck disable=SC2086  # LIMIT is empty or two words
     timeout --signal=INT 510 $PY launch/reproduce.py --epochs "$EPOCHS" --parallel "$PARALLEL" \
-        --out "$RESULTS" ||
+        --out "$RESULTS" $LIMIT ||
         echo "stopped after 510 s: what landed is in the tarball; run again to go on"
     ls runs/paper*/*/final.json 2>/dev/null | while read -r f; do echo "$f: $(cat "$f")"; done
 } 2>&1 | tee "$OUT/log"
