@@ -44,14 +44,20 @@ LIMIT="${LIMIT:+--limit $LIMIT}"
 # each process takes GPU memory as it needs it, instead of three quarters of the card
 export XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
-{
-    $PY launch/reproduce.py --plan --epochs "$EPOCHS" --out "$RESULTS"
-    # stopped after 8.5 minutes (runs that have not finished are lost with the machine), so that
-    # the tarball is written inside the call
+DEADLINE=540  # seconds from the script's start (wheels included): the tarball is then written
+{             # inside the device call's 10 minutes
+    $PY launch/reproduce.py --plan --epochs "$EPOCHS" --out "$RESULTS"  # builds the corpora
+    # runs that have not finished by then are stopped (and lost with the machine)
+    rc=0
     # shellcheck disable=SC2086  # LIMIT is empty or two words
-    timeout --signal=INT 510 $PY launch/reproduce.py --epochs "$EPOCHS" --parallel "$PARALLEL" \
-        --out "$RESULTS" $LIMIT ||
-        echo "stopped after 510 s: what landed is in the tarball; run again to go on"
+    left=$((DEADLINE - SECONDS > 1 ? DEADLINE - SECONDS : 1))
+    timeout --signal=INT "$left" $PY launch/reproduce.py --epochs "$EPOCHS" \
+        --parallel "$PARALLEL" --out "$RESULTS" $LIMIT || rc=$?
+    if [[ $rc == 124 ]]; then
+        echo "stopped at the deadline: what landed is in the tarball; run again to go on"
+    elif [[ $rc != 0 ]]; then
+        echo "reproduce.py failed (exit $rc): what landed is in the tarball"
+    fi
     ls runs/paper*/*/final.json 2>/dev/null | while read -r f; do echo "$f: $(cat "$f")"; done
 } 2>&1 | tee "$OUT/log"
 tar czf "$OUT/results.tar.gz" -C "$RESULTS" --exclude=./pretrained .

@@ -23,9 +23,12 @@ figures stay beside the paper's. Corpora are built into data/corpora/ when missi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -197,18 +200,29 @@ def seed_summary(lines: list[dict]) -> list[str]:
     return ["", "Over seeds:", "", *markdown(header, rows)]
 
 
+@contextlib.contextmanager
+def replacing(path: Path):
+    """Yields a temporary path beside `path` (same suffix) to write, then puts it in place:
+    a reader, or a landing cut short, never meets half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".partial.{path.name}")
+    yield tmp
+    os.replace(tmp, path)
+
+
 def write_table(out: Path, stem: str, number: int, header: list[str], lines: list[dict]) -> None:
     """OUT/STEM.csv, and OUT/STEM.md: the caption (from the epochs of our lines), the table and,
     for an MSE table with several seeds of a row, their mean and spread."""
-    with open(out / f"{stem}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, header, restval="-", extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(lines)
     ours = [line for line in lines if line.get("source", "ours") == "ours"]
     title = f"Table {number}, {caption({int(line['epochs']) for line in ours})}."
     rows = [[line.get(h, "-") for h in header] for line in lines]
     extra = [] if number == 5 else seed_summary(lines)
-    (out / f"{stem}.md").write_text("\n".join([title, "", *markdown(header, rows), *extra]) + "\n")
+    with replacing(out / f"{stem}.md") as tmp:
+        tmp.write_text("\n".join([title, "", *markdown(header, rows), *extra]) + "\n")
+    with replacing(out / f"{stem}.csv") as tmp, open(tmp, "w", newline="") as f:  # the record
+        writer = csv.DictWriter(f, header, restval="-", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(lines)
 
 
 def upsert(protocol: Protocol, number: int, line: dict) -> None:
@@ -316,30 +330,44 @@ def run_plan(protocol: Protocol, entries: list[Entry], parallel: int = 1) -> Non
     """Trains the entries (resuming interrupted runs), `parallel` training commands at a time,
     and lands each as it finishes. With `parallel` > 1 each command's output goes to its
     RUNS/NAME.log."""
-    waiting, running = list(entries), {}
-    while waiting or running:
-        while waiting and len(running) < parallel:
-            entry = waiting.pop(0)
-            if (protocol.workdir(entry) / "final.json").is_file():
-                land(protocol, entry, protocol.workdir(entry))
-            else:
-                running[entry] = start_training(protocol, entry, to_log=parallel > 1)
-        time.sleep(0.1 if parallel == 1 else 5)
-        for entry, (process, log) in list(running.items()):
-            if process.poll() is None:
-                continue
-            del running[entry]
-            if log:
-                log.close()
-            if process.returncode != 0:
-                raise SystemExit(f"error: training {protocol.workdir(entry)} failed "
-                                 f"(exit {process.returncode})")  # fmt: skip
-            land(protocol, entry, protocol.workdir(entry))
+    waiting, running, failed = list(entries), {}, []
+    try:
+        while waiting or running:
+            while waiting and len(running) < parallel and not failed:
+                entry = waiting.pop(0)
+                if (protocol.workdir(entry) / "final.json").is_file():
+                    land(protocol, entry, protocol.workdir(entry))
+                else:
+                    running[entry] = start_training(protocol, entry, to_log=parallel > 1)
+            if failed and not running:
+                break
+            time.sleep(0.1 if parallel == 1 else 5)
+            for entry, (process, log) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[entry]
+                if log:
+                    log.close()
+                if process.returncode == 0:
+                    land(protocol, entry, protocol.workdir(entry))
+                else:  # the others finish and land; no new one starts
+                    failed.append(f"{protocol.workdir(entry)} (exit {process.returncode})")
+    finally:  # interrupted: each training saves where it is and says how to resume
+        for process, _ in running.values():
+            process.send_signal(signal.SIGINT)
+        for process, _ in running.values():
+            process.wait()
+    if failed:
+        raise SystemExit(f"error: training failed: {', '.join(failed)}")
 
 
 def ensure_mesh(workdir: Path, points: int) -> dict:
+    """The run's mesh.json at `points` per dimension, swept unless it is there with its class
+    map (a 2-D model's figure)."""
     path = workdir / "mesh.json"
-    if not path.is_file() or json.loads(path.read_text())["points_per_dim"] != points:
+    stale = not path.is_file() or json.loads(path.read_text())["points_per_dim"] != points
+    if stale or (load_run(workdir).latent_dim == 2
+                 and not (workdir / "plots" / "mesh_classes.png").is_file()):  # fmt: skip
         path.write_text(json.dumps(mesh_sweep.sweep(load_run(workdir), points=points), indent=1))
     return json.loads(path.read_text())
 
@@ -350,11 +378,12 @@ def store_embedding(run, path: Path, points: int = EMBEDDING_POINTS) -> None:
     embedding = encode_split(run, "train")
     latents = embedding["latents"]
     keep = np.linspace(0, len(latents) - 1, min(points, len(latents))).astype(int)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, latents=latents[keep].astype(np.float16),
-                        note=embedding["note"][keep].astype(np.int8),
-                        coverage=run_coverage(run, latents), sigmoid=run.bottleneck == "sigmoid",
-                        skip=bool(run.meta["model"]["chroma_skip"]))  # fmt: skip
+    with replacing(path) as tmp:
+        np.savez_compressed(tmp, latents=latents[keep].astype(np.float16),
+                            note=embedding["note"][keep].astype(np.int8),
+                            coverage=run_coverage(run, latents),
+                            sigmoid=run.bottleneck == "sigmoid",
+                            skip=bool(run.meta["model"]["chroma_skip"]))  # fmt: skip
 
 
 def embedding_figure(protocol: Protocol, number: int) -> bool:
@@ -370,7 +399,8 @@ def embedding_figure(protocol: Protocol, number: int) -> bool:
         name = f"{row}, fills {float(stored['coverage']):.0%} of its span"
         cell = (bool(stored["sigmoid"]), bool(stored["skip"]))
         panels[cell] = (stored["latents"].astype(np.float32), stored["note"], name)
-    plots.plot_embedding_grid(panels, protocol.out / f"figure{number}{protocol.suffix}.png")
+    with replacing(protocol.out / f"figure{number}{protocol.suffix}.png") as tmp:
+        plots.plot_embedding_grid(panels, tmp)
     return True
 
 
@@ -386,25 +416,21 @@ def sweep_audio(workdir: Path, path: Path, seconds_per_note: float = 0.5) -> Non
             t = 0.1 + 0.8 * k / hops
             engine.set_latent([t] * engine.latent_dim)
             audio.append(engine.next_hop())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_wav(path, np.concatenate(audio), sample_rate=engine.sample_rate)
+    with replacing(path) as tmp:
+        write_wav(tmp, np.concatenate(audio), sample_rate=engine.sample_rate)
 
 
 def land(protocol: Protocol, entry: Entry, workdir: Path) -> None:
     """Writes a finished run into every table, figure and sound that shows it."""
     final = json.loads((workdir / "final.json").read_text())
-    for number in tables_of(entry):
-        if number == 5:
-            points = protocol.paper.PAPER_TABLE5[entry.row][1]
-            result = ensure_mesh(workdir, points)
-            for line in accuracy_lines(protocol, entry, result, final["epochs"]):
-                upsert(protocol, 5, line)
-            figure = {row: n for n, row in MESH_FIGURES.items()}.get(entry.row)
-            if figure:
-                shutil.copy(workdir / "plots" / "mesh_classes.png",
-                            protocol.out / f"figure{figure}{protocol.suffix}.png")  # fmt: skip
-        else:
-            upsert(protocol, number, mse_line(protocol, entry, final))
+    lines = {n: [mse_line(protocol, entry, final)] for n in tables_of(entry) if n != 5}
+    if 5 in tables_of(entry):  # the mesh, its figure, then its lines
+        result = ensure_mesh(workdir, protocol.paper.PAPER_TABLE5[entry.row][1])
+        figure = {row: n for n, row in MESH_FIGURES.items()}.get(entry.row)
+        if figure:
+            with replacing(protocol.out / f"figure{figure}{protocol.suffix}.png") as tmp:
+                shutil.copy(workdir / "plots" / "mesh_classes.png", tmp)
+        lines[5] = accuracy_lines(protocol, entry, result, final["epochs"])
     if protocol.paper.ROWS[entry.row][1] == 2 and entry.seed == 0:
         run = load_run(workdir)
         store_embedding(run, protocol.out / "embeddings" / f"{entry.row}{protocol.suffix}.npz")
@@ -412,6 +438,9 @@ def land(protocol: Protocol, entry: Entry, workdir: Path) -> None:
         for number, table in EMBEDDING_FIGURES.items():
             if entry.row in TABLE_ROWS[table]:
                 embedding_figure(protocol, number)
+    for number, table_lines in lines.items():  # the record last: a landing cut short is redone
+        for line in table_lines:
+            upsert(protocol, number, line)
     print(f"landed {entry.row} seed {entry.seed}: " + ", ".join(
         f"{protocol.stem(n)}.md" for n in tables_of(entry)))  # fmt: skip
 
@@ -434,7 +463,7 @@ def main(argv: list[str] | None = None) -> int | None:
     unknown = sorted(set(args.rows or []) - set(paper.ROWS))
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {sorted(paper.ROWS)}")
-    if min(args.epochs, args.parallel, args.limit or 1) < 1:
+    if min(args.epochs, args.parallel, 1 if args.limit is None else args.limit) < 1:
         parser.error("--epochs, --parallel and --limit must be at least 1")
     protocol = Protocol(paper, args.runs, args.out, args.epochs)
     protocol.out.mkdir(parents=True, exist_ok=True)
@@ -444,6 +473,10 @@ def main(argv: list[str] | None = None) -> int | None:
         if (not args.rows or e.row in args.rows) and (not args.seeds or e.seed in args.seeds)
     ]
     todo = wanted[: args.limit]
+    if not todo:
+        print("nothing pending" + (" for these --rows/--seeds" if args.rows or args.seeds
+                                   else ": every table line is at 300 epochs"))  # fmt: skip
+        return
     if args.plan:
         print_plan(protocol, todo)
         return

@@ -55,7 +55,7 @@ CASES = {
     "corpus build from a file": (
         corpus_cli, ["build", "--audio", "{inputs}/a_file", "--out", "{out}/c"], "is a file"),
     "corpus build of silence": (
-        corpus_cli, ["build", "--audio", "{inputs}/silent", "--out", "{out}/c"], "silent?"),
+        corpus_cli, ["build", "--audio", "{inputs}/silent", "--out", "{out}/new/c"], "silent?"),
     "corpus build, manifest pitch 300": (
         corpus_cli, ["build", "--audio", "{inputs}/pitch_300", "--out", "{out}/c"],
         "pitch 300; a pitch is a MIDI note 0-127"),
@@ -68,6 +68,9 @@ CASES = {
         train, ["--config", "configs/default.py", "--workdir", "{out}/run",
                 "--config.corpus={inputs}/unlabelled_corpus",
                 "--config.model.conditioning=note"], "no frame of the train split"),
+    "render --scale without --input": (
+        render, ["--model", "one_octave", "--scale", "1,1", "--out", "{out}/a.wav"],
+        "--scale goes with --input"),
     "render --voices 0": (
         render, ["--model", "one_octave", "--automation", "{inputs}/take.csv", "--voices", "0",
                  "--out", "{out}/a.wav"], "--voices must be at least 1"),

@@ -91,7 +91,8 @@ def test_bad_messages_are_counted_and_said_once_per_address(server, targets):
     [("/all_notes_off", [1], "/all_notes_off takes no arguments, got 1"),
      ("/note/off", [], "/note/off takes 1 argument(s), got 0"),
      ("/note/on", [60, 100, 3], "/note/on takes 1 to 2 arguments, got 3"),
-     ("/gain", [0.5, 0.5], "/gain takes 1 argument(s), got 2")],
+     ("/gain", [0.5, 0.5], "/gain takes 1 argument(s), got 2"),
+     ("/z/0", [], "/z/0 takes 1 argument(s), got 0")],
 )  # fmt: skip
 def test_a_wrong_number_of_arguments_is_said_in_our_words(server, targets, address, args, why):
     client = SimpleUDPClient(LOCALHOST, server.port)

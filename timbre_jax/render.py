@@ -82,20 +82,30 @@ DEFAULT_NOTE, DEFAULT_SECONDS = "C", 4.0
 BYTES_PER_SAMPLE = 12  # float32 hops, their concatenation, and the 16-bit copy written
 
 
-def available_memory() -> int | None:
-    """Bytes of memory free for a new allocation (Linux, macOS), or None where unknown."""
+UNKNOWN_MEMORY = 4 * 3600 * 44100 * BYTES_PER_SAMPLE * 2  # where it cannot be read: 4 h fit
+
+
+def available_memory() -> int:
+    """Bytes a new allocation can take: Linux's MemAvailable (free memory and reclaimable
+    caches), else the free pages where the system says, else `UNKNOWN_MEMORY`."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        return None
+        return UNKNOWN_MEMORY
 
 
 def check_length(seconds: float, *, what: str) -> None:
-    """Refuses a render whose audio would take more than half the free memory, with the
-    figures, before it starts."""
+    """Refuses a render whose audio would take more than half the available memory, with
+    the figures, before it starts."""
     need = seconds * spectral.SAMPLE_RATE * BYTES_PER_SAMPLE
     free = available_memory()
-    if free is not None and need > free / 2:
+    if need > free / 2:
         longest = free / 2 / (spectral.SAMPLE_RATE * BYTES_PER_SAMPLE)
         raise ParameterError(f"{what}: {seconds:g} s of audio needs about {need / 1e9:.3g} GB to "
                              f"render, and {free / 1e9:.3g} GB are free: render at most "
@@ -104,6 +114,8 @@ def check_length(seconds: float, *, what: str) -> None:
 
 def check_flags(args) -> None:
     """Refuses flags that do not go together, before any work."""
+    if args.scale and not args.input:
+        raise ParameterError("--scale goes with --input (it scales a recording's latents)")
     if args.voices is not None and not args.automation:
         raise ParameterError("--voices goes with --automation (a --note render plays a voice "
                              "per note of its chord)")  # fmt: skip

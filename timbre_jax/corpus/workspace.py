@@ -21,14 +21,16 @@ def refuse_existing(out_dir: str | Path, *, overwrite: bool) -> None:
 
 
 def check_writable(out_dir: str | Path) -> None:
-    """Raises `ParameterError` unless `out_dir` can be written: its parent is made (if
-    missing) and a folder can be made in it. Checked before any work."""
-    parent = Path(out_dir).absolute().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tempfile.mkdtemp(prefix=".write-check.", dir=parent))
+    """Raises `ParameterError` unless `out_dir` could be made: its nearest existing ancestor
+    is a folder this process may write into. Checked before any work; makes nothing."""
+    ancestor = Path(out_dir).absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    try:  # a folder made and removed at once: what permissions alone do not tell (root, /proc)
+        os.rmdir(tempfile.mkdtemp(prefix=".write-check.", dir=ancestor))
     except OSError as err:
-        raise ParameterError(f"cannot write {str(out_dir)!r}: {err.strerror or err}") from err
+        raise ParameterError(f"cannot write {str(out_dir)!r}: {str(ancestor)!r} is not a "
+                             f"folder this process may write into ({err.strerror})") from err
 
 
 @contextlib.contextmanager

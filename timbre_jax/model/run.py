@@ -253,7 +253,7 @@ def pretrained_names() -> list[str]:
 
 def is_shipped(folder: str | Path) -> bool:
     """Whether a folder is one of the models shipped in results/pretrained."""
-    return Path(folder).absolute().parent == PRETRAINED_DIR.absolute()
+    return Path(folder).resolve().parent == PRETRAINED_DIR.resolve()
 
 
 def run_folder(*, workdir: str | Path | None = None, model: str | None = None) -> Path:

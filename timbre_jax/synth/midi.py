@@ -143,6 +143,7 @@ class PortWatcher:
         import rtmidi
 
         self.sources, self.controller, self.api = sources, controller, api
+        self.failed: set[str] = set()  # ports that would not open: not tried again
         rtapi = getattr(rtmidi, f"API_{api}", rtmidi.API_UNSPECIFIED) if api else None
         self.probe = rtmidi.MidiIn(rtapi or rtmidi.API_UNSPECIFIED, name="timbre_jax probe")
 
@@ -151,10 +152,14 @@ class PortWatcher:
         returns a line saying so, else None."""
         if any(isinstance(s, MidiInput) for s in self.sources):
             return None
-        name = choose_port(self.probe.get_ports())
+        name = choose_port([n for n in self.probe.get_ports() if n not in self.failed])
         if name is None:
             return None
-        self.sources.append(MidiInput(self.controller, name, self.api))
+        try:
+            self.sources.append(MidiInput(self.controller, name, self.api))
+        except Exception as err:  # gone again, or refused by the MIDI system
+            self.failed.add(name)
+            return f"MIDI in: cannot open {name} ({err})"
         return f"MIDI in: {name} (plugged in after launch)"
 
     def close(self) -> None:

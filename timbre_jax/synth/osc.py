@@ -94,10 +94,6 @@ class OscControls:
         else:
             self.targets.note_on(_integer(pitch, "pitch"), velocity)
 
-    def _axis(self, address: str, value) -> None:
-        axis = int(address.rsplit("/", 1)[1])
-        self.targets.set_axis(axis, self._scaled(axis, value))
-
     def _point(self, *values) -> None:
         if len(values) != len(self.low):
             raise ParameterError(f"/latent takes {len(self.low)} values, got {len(values)}")
@@ -125,7 +121,8 @@ class OscControls:
         for address, (action, fewest, most) in actions.items():
             dispatcher.map(address, self._guarded(_checked(action, fewest, most)))
         for axis in range(len(self.low)):
-            dispatcher.map(f"/z/{axis}", self._guarded(self._axis))
+            set_axis = lambda value, a=axis: t.set_axis(a, self._scaled(a, value))  # noqa: E731
+            dispatcher.map(f"/z/{axis}", self._guarded(_checked(set_axis, 1, 1)))
         dispatcher.set_default_handler(lambda address, *_: self.count(address, "unknown address"))
         return dispatcher
 
@@ -154,7 +151,7 @@ class OscControls:
 
     def tally(self) -> str:
         """The bad messages so far, by address, for a status line: "" while there are none,
-        e.g. "OSC ignored 27: /z/7 11, (not OSC) 16"."""
+        most first, e.g. "OSC ignored 27: (not OSC) 16, /z/7 11"."""
         counts = dict(self.bad)
         if not counts:
             return ""

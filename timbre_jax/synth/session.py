@@ -162,6 +162,7 @@ class Session(ControlTargets):
             rows, audio = take.end(), np.concatenate(take.hops)
         elif offline is not None:
             rows = [*offline, (time.perf_counter() - self._offline_started, self.peek())]
+            rows.sort(key=lambda row: row[0])  # sources on two threads may append out of order
             audio = self._render_offline(rows)
         else:
             return None

@@ -1,4 +1,5 @@
-"""The float16 export of a trained run as a shipped model (results/pretrained/NAME).
+"""The float16 export of a trained run as a model `--model NAME` plays (the user's models
+folder by default; results/pretrained/NAME for the models the project ships).
 
 An exported model is a run folder with only `checkpoints/best` (its parameters in float16,
 read back as float32 by `model.run.load_run`), `pretrained.json` (the source run, its test MSE with

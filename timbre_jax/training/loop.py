@@ -258,7 +258,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     distributed.check_batch_size(config.train.batch_size, mesh)
     distributed.check_batch_size(config.train.eval_batch_size, mesh)
     main_process = distributed.is_main_process()
-    new = main_process and run_files.claim(workdir, resolved)
+    claimed = run_files.claim(workdir, resolved) if main_process else "same"
     meta = checkpoint_meta(config, corpus_meta)
     model = build_model(config)
     try:
@@ -266,9 +266,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
                       for s in ("train", "val"))  # fmt: skip
         meta |= trained_notes(config)
     except ParameterError:
-        if new:  # nothing of the run exists yet: leave nothing that refuses the corrected one
+        if claimed == "new":  # nothing of the run exists: leave nothing to refuse a retry
             run_files.release(workdir)
         raise
+    if claimed == "further":
+        run_files.extend(workdir, resolved)
     state = init_state(model, config, mesh)
     checkpoints = Checkpoints(workdir)
     progress = {"epoch": 0, "best_val_mse": float("inf"), "best_epoch": 0, "train_seconds": 0.0}

@@ -25,13 +25,13 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return flat
 
 
-def claim(workdir: str | Path, config: dict) -> bool:
-    """Writes config.json into a new workdir, or checks that an existing one has the same. A
-    config that asks only for more epochs trains the run further: config.json takes the new
-    count and final.json goes until the run ends again.
+def claim(workdir: str | Path, config: dict) -> str:
+    """Writes config.json into a new workdir, or checks that an existing one has the same, or
+    one that asks only for more epochs: that run trains further (`extend` it once its data
+    has loaded).
 
     Returns:
-      Whether the workdir is new (see `release`).
+      "new" (see `release`), "same" or "further".
 
     Raises:
       ParameterError: the workdir is a file, was made by a different config (names the
@@ -46,22 +46,28 @@ def claim(workdir: str | Path, config: dict) -> bool:
         given = flatten(json.loads(json.dumps(config)))
         differ = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
         if differ == [EPOCHS] and given[EPOCHS] > saved[EPOCHS]:
-            path.write_text(json.dumps(config, indent=1, sort_keys=True))
-            (workdir / "final.json").unlink(missing_ok=True)
-            return False
+            return "further"
         if differ:
             detail = ", ".join(f"{k}: {saved.get(k)!r} -> {given.get(k)!r}" for k in differ)
             raise ParameterError(
                 f"workdir {str(workdir)!r} holds a run of another config ({detail}); "
                 "use a new --workdir or the saved config (only more train.epochs train it further)"
             )
-        return False
+        return "same"
     try:
         workdir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(config, indent=1, sort_keys=True))
     except OSError as err:
         raise ParameterError(f"cannot write --workdir {str(workdir)!r}: {err.strerror}") from err
-    return True
+    return "new"
+
+
+def extend(workdir: str | Path, config: dict) -> None:
+    """Trains a finished run further: config.json takes the new epoch count and final.json
+    goes until the run ends again."""
+    workdir = Path(workdir)
+    (workdir / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
+    (workdir / "final.json").unlink(missing_ok=True)
 
 
 def release(workdir: str | Path) -> None:
