@@ -29,8 +29,10 @@ def check_writable(out_dir: str | Path) -> None:
     try:  # a folder made and removed at once: what permissions alone do not tell (root, /proc)
         os.rmdir(tempfile.mkdtemp(prefix=".write-check.", dir=ancestor))
     except OSError as err:
-        raise ParameterError(f"cannot write {str(out_dir)!r}: {str(ancestor)!r} is not a "
-                             f"folder this process may write into ({err.strerror})") from err
+        raise ParameterError(
+            f"cannot write {str(out_dir)!r}: {str(ancestor)!r} is not a "
+            f"folder this process may write into ({err.strerror})"
+        ) from err
 
 
 @contextlib.contextmanager
