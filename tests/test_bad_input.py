@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from timbre_jax import mesh, render, train
+from timbre_jax import embed, mesh, pretrained, render, train
 from timbre_jax.corpus import __main__ as corpus_cli
 from timbre_jax.dsp.audio_io import write_wav
+from timbre_jax.synth import __main__ as synth_cli
 from timbre_jax.synth.automation import automation_header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,16 +95,151 @@ CASES = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+M1, JSON = ["--model", "one_octave"], "{inputs}/pitch_300/manifest.json"
+# More of each command's mistakes, checked the same way (one line, exit 2, nothing changed).
+MORE = {
+    "render": [
+        [*M1, "--latent", "0.5", "--out", "{out}/a.wav"],
+        [*M1, "--latent", "0.5,x", "--out", "{out}/a.wav"],
+        [*M1, "--latent", "2,2", "--out", "{out}/a.wav"],
+        [*M1, "--note", "H", "--out", "{out}/a.wav"],
+        [*M1, "--note", "C#", "--out", "{out}/a.wav"],
+        [*M1, "--note", "200", "--out", "{out}/a.wav"],
+        [*M1, "--velocity", "0", "--out", "{out}/a.wav"],
+        [*M1, "--velocity", "128", "--out", "{out}/a.wav"],
+        [*M1, "--gain", "1.5", "--out", "{out}/a.wav"],
+        [*M1, "--seconds", "0", "--out", "{out}/a.wav"],
+        [*M1, "--seconds", "-1", "--out", "{out}/a.wav"],
+        [*M1, "--seconds", "nan", "--out", "{out}/a.wav"],
+        [*M1, "--phase", "granular", "--out", "{out}/a.wav"],
+        [*M1, "--out", "{out}/a.mp3"],
+        [*M1, "--out", "{inputs}"],
+        [*M1, "--out", "/proc/x/a.wav"],
+        [*M1, "--automation", "{inputs}/missing.csv", "--out", "{out}/a.wav"],
+        [*M1, "--automation", "{inputs}/a_file", "--out", "{out}/a.wav"],
+        [*M1, "--input", "{inputs}/missing.wav", "--out", "{out}/a.wav"],
+        [*M1, "--input", "{inputs}/a_file", "--out", "{out}/a.wav"],
+        [*M1, "--input", "{inputs}/silent/s0.wav", "--scale", "1", "--out", "{out}/a.wav"],
+        ["--model", "cello", "--out", "{out}/a.wav"],
+        ["--workdir", "{inputs}/silent", "--out", "{out}/a.wav"],
+        ["--workdir", "{inputs}/nowhere", "--out", "{out}/a.wav"],
+        [*M1, "--seconds", "four", "--out", "{out}/a.wav"],
+        [*M1],
+    ],
+    "corpus": [
+        ["build", "--audio", "{inputs}/nowhere", "--out", "{out}/c"],
+        ["build", "--audio", "{inputs}/silent", "--out", "{out}/c", "--chroma", "magic"],
+        ["build", "--audio", "{inputs}/silent", "--out", "{out}/c", "--pitch", "guess"],
+        ["build", "--audio", "{inputs}/silent", "--out", "{inputs}/pitch_300"],
+        ["build", "--audio", "{inputs}/run", "--out", "{out}/c"],
+        ["build", "--out", "{out}/c"],
+        ["render", "--preset", "violins", "--out", "{out}/a"],
+        ["render", "--preset", "tiny", "--out", "{inputs}/silent"],
+        ["render", "--preset", "tiny", "--out", "{out}/a", "--soundfont", "{inputs}/none.sf2"],
+        ["render", "--preset", "tiny", "--out", "{out}/a", "--soundfont", "{inputs}/a_file"],
+        ["info", "{inputs}/silent"],
+        ["info", "{inputs}/nowhere"],
+        ["shuffle"],
+    ],
+    "train": [
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/silent"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.train.batch_size=0"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.train.epochs=0"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.bottleneck=relu"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.augment=both"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.kind=gan"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.train.learning_rate=-1"],
+        ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.conditioning=octave"],
+        ["--config", "configs/default.py", "--workdir", "{inputs}/run",
+         "--config.corpus={inputs}/unlabelled_corpus"],
+        ["--config", "configs/pitch.py:nope", "--workdir", "{out}/r"],
+        ["--config", "configs/notes.py", "--workdir", "{out}/r"],
+        ["--workdir", "{out}/r"],
+    ],
+    "mesh": [
+        ["--workdir", "{inputs}/run", "--points", "1"],
+        ["--workdir", "{inputs}/run", "--sobol", "1"],
+        ["--workdir", "{inputs}/run", "--chunk", "0"],
+        ["--workdir", "{inputs}/run", "--chunk", "1000000000"],
+        ["--workdir", "{inputs}/nowhere"],
+        ["--workdir", "{inputs}/silent"],
+        ["--table", "{inputs}/run"],
+        ["--table", "{inputs}/nowhere"],
+        ["--points", "10"],
+        ["--workdir", "{inputs}/run", "--points", "ten"],
+    ],
+    "embed": [
+        ["--workdir", "{inputs}/nowhere"],
+        ["--workdir", "{inputs}/silent"],
+        ["--workdir", "{inputs}/run", "--split", "all"],
+        ["--grid", "{inputs}/nowhere", "--out", "{out}/g.png"],
+        [],
+    ],
+    "pretrained": [
+        ["export", "--workdir", "{inputs}/nowhere", "--name", "x", "--out", "{out}/m"],
+        ["export", "--workdir", "{inputs}/silent", "--name", "x", "--out", "{out}/m"],
+        ["export", "--workdir", "{inputs}/run", "--name", "x", "--out", "{inputs}/silent"],
+        ["export", "--workdir", "{inputs}/run", "--name", "../x"],
+        ["export", "--workdir", "{inputs}/run", "--name", ""],
+        ["export", "--workdir", "{inputs}/run"],
+        ["export", "--workdir", "{inputs}/run", "--name", "one_octave", "--out",
+         str(ROOT / "results" / "pretrained" / "one_octave"), "--overwrite"],
+        ["import", "--name", "x"],
+    ],
+    "synth": [
+        [*M1, "--voices", "0"],
+        [*M1, "--voices", "many"],
+        [*M1, "--osc", "70000"],
+        [*M1, "--quit-after", "-1"],
+        [*M1, "--record-dir", "{inputs}/a_file"],
+        [*M1, "--phase", "granular"],
+        [*M1, "--cc", "z0=200"],
+        [*M1, "--cc", "z9=1"],
+        [*M1, "--cc", "nonsense"],
+        [*M1, "--rate", "-48000"],
+        [*M1, "--channels", "0"],
+        [*M1, "--midi-port", "no such keyboard"],
+        [*M1, "--device", "no such device"],
+        ["--model", "cello"],
+        ["--workdir", "{inputs}/nowhere"],
+        [],
+    ],
+}  # fmt: skip
+MODULES = {"render": render, "corpus": corpus_cli, "train": train, "mesh": mesh,
+           "embed": embed, "pretrained": pretrained, "synth": synth_cli}  # fmt: skip
+MORE_CASES = {f"{name} {' '.join(argv)}": (MODULES[name], argv, "")
+              for name, cases in MORE.items() for argv in cases}  # fmt: skip
+
+
+def run_main(module, argv) -> int:
+    """A command's exit status, whether argparse (SystemExit) or the command returns it."""
+    try:
+        return module.main(argv)
+    except SystemExit as exit_:
+        return exit_.code
+
+
+@pytest.mark.parametrize(
+    "case",
+    [*sorted(CASES), *(pytest.param(c, marks=pytest.mark.slow) for c in sorted(MORE_CASES))],
+)
 def test_a_mistake_is_one_line_and_changes_nothing(case, inputs, tmp_path, capsys, monkeypatch):
-    module, argv, message = CASES[case]
+    module, argv, message = (CASES | MORE_CASES)[case]
     monkeypatch.chdir(ROOT)
     argv = [a.format(inputs=inputs, out=tmp_path) for a in argv]
-    before = digest(inputs)
-    assert module.main(argv) == 2
+    before, shipped = digest(inputs), digest(ROOT / "results" / "pretrained")
+    assert run_main(module, argv) == 2
     err = capsys.readouterr().err  # a progress bar may come first, on what was read
     errors = [line for line in err.splitlines() if line.startswith("error")]
     assert errors == [err.splitlines()[-1]] and message in errors[0], err
     assert "Traceback" not in err
-    assert digest(inputs) == before
+    assert digest(inputs) == before and digest(ROOT / "results" / "pretrained") == shipped
     assert list(tmp_path.iterdir()) == []  # no output, and no workdir left to refuse a retry
