@@ -10,8 +10,11 @@ stderr and exits with status 2, without a traceback, whether argparse or the cod
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from timbre_jax.errors import ParameterError
@@ -26,6 +29,34 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, next_step: str):
         super().__init__(next_step)
         self.next_step = next_step
+
+
+_asked_to_stop = threading.Event()  # set by a deferred Ctrl-C (`deferred_interrupts`)
+
+
+@contextlib.contextmanager
+def deferred_interrupts():
+    """Within the block, a first Ctrl-C only asks to stop: work that compiled code must not be
+    interrupted in (numba's pYIN crashed the process) calls `stop_if_asked` between pieces.
+    A second Ctrl-C interrupts at once."""
+
+    def ask(signum, frame) -> None:
+        if _asked_to_stop.is_set():
+            raise KeyboardInterrupt
+        _asked_to_stop.set()
+
+    previous = signal.signal(signal.SIGINT, ask)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _asked_to_stop.clear()
+
+
+def stop_if_asked() -> None:
+    """Raises KeyboardInterrupt if a deferred Ctrl-C asked to stop (a no-op otherwise)."""
+    if _asked_to_stop.is_set():
+        raise KeyboardInterrupt
 
 
 def was_interrupted(err: BaseException) -> bool:

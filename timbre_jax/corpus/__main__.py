@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from timbre_jax.cli import ArgumentParser, command
+from timbre_jax.cli import ArgumentParser, command, deferred_interrupts
 from timbre_jax.corpus.build import build_corpus
 from timbre_jax.corpus.presets import PRESETS
 from timbre_jax.corpus.render import render_preset
@@ -46,10 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"rendered {len(manifest['clips'])} clips of {args.preset!r} into {args.out}")
     elif args.command == "build":
-        meta = build_corpus(
-            args.audio, args.out, chroma_method=args.chroma, pitch=args.pitch,
-            overwrite=args.overwrite, seed=args.seed,
-        )  # fmt: skip
+        with deferred_interrupts():
+            meta = build_corpus(
+                args.audio, args.out, chroma_method=args.chroma, pitch=args.pitch,
+                overwrite=args.overwrite, seed=args.seed,
+            )  # fmt: skip
         counts = ", ".join(f"{s} {v['frames']}" for s, v in meta["splits"].items())
         print(f"built {args.out}: {counts} frames")
         labelled = meta["splits"]["train"]["pitch_labels"]["with_estimate"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from timbre_jax import __version__
+from timbre_jax.cli import stop_if_asked
 from timbre_jax.corpus.analysis import SILENCE_DB, FrameAnalyser
 from timbre_jax.corpus.pitch_labels import (
     AGREEMENT,
@@ -138,6 +139,7 @@ def build_corpus(
     stats = {s: dict.fromkeys(counters, 0) for s in SPLITS}
     labels = {s: dict.fromkeys(AGREEMENT, 0) for s in SPLITS}
     for clip_id, clip in enumerate(progress_bar(clips, desc="build", unit="clip", show=progress)):
+        stop_if_asked()  # a Ctrl-C is taken between clips, never inside pYIN's compiled code
         signal = read_audio(audio_dir / clip["file"], sample_rate=sample_rate)
         result = analyser(signal)
         n_frames = len(result.peak_db)
