@@ -95,7 +95,9 @@ CASES = {
 }  # fmt: skip
 
 
-M1, JSON = ["--model", "one_octave"], "{inputs}/pitch_300/manifest.json"
+M1 = ["--model", "one_octave"]
+TRAIN = ["--config", "configs/default.py", "--workdir", "{out}/r",
+         "--config.corpus={inputs}/unlabelled_corpus"]  # fmt: skip
 # More of each command's mistakes, checked the same way (one line, exit 2, nothing changed).
 MORE = {
     "render": [
@@ -144,20 +146,11 @@ MORE = {
     "train": [
         ["--config", "configs/default.py", "--workdir", "{out}/r",
          "--config.corpus={inputs}/silent"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.train.batch_size=0"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.train.epochs=0"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.bottleneck=relu"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.augment=both"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.kind=gan"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.train.learning_rate=-1"],
-        ["--config", "configs/default.py", "--workdir", "{out}/r",
-         "--config.corpus={inputs}/unlabelled_corpus", "--config.model.conditioning=octave"],
+        *([*TRAIN, field] for field in [
+            "--config.train.batch_size=0", "--config.train.epochs=0",
+            "--config.model.bottleneck=relu", "--config.model.augment=both",
+            "--config.model.kind=gan", "--config.train.learning_rate=-1",
+            "--config.model.conditioning=octave"]),
         ["--config", "configs/default.py", "--workdir", "{inputs}/run",
          "--config.corpus={inputs}/unlabelled_corpus"],
         ["--config", "configs/pitch.py:nope", "--workdir", "{out}/r"],
