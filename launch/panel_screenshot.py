@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
 from timbre_jax.cli import ArgumentParser, command
+from timbre_jax.errors import ParameterError
 from timbre_jax.model.run import load_run, run_folder  # noqa: E402
 from timbre_jax.synth.automation import parse_chord  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
@@ -52,7 +54,9 @@ def main(argv: list[str] | None = None) -> int | None:
     while time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.01)
-    panel.grab().save(args.out)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    if not panel.grab().save(args.out):  # Qt says nothing when it cannot write
+        raise ParameterError(f"cannot write the screenshot to {args.out!r}")
     print(f"wrote {args.out}: {panel.voices.text()}")
 
 
