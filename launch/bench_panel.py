@@ -59,8 +59,7 @@ def play(session: Session, seconds: float, main_thread) -> tuple[dict, int]:
     engine = session.engine
     engine.reset()  # restarts the timing statistics
     ring = RingBuffer(8 * engine.hop_length)
-    producer, stop = Producer(engine, ring), threading.Event()
-    producer.next_hop = session.next_hop
+    producer, stop = Producer(session, ring), threading.Event()
     consumer = threading.Thread(target=drain, args=(ring, engine.sample_rate, stop))
     producer.fill()
     producer.start()

@@ -36,6 +36,7 @@ def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
     from timbre_jax.model.run import load_run, run_folder
     from timbre_jax.synth.audio_out import AudioOutput, transparent_huge_pages
     from timbre_jax.synth.engine import SynthEngine
+    from timbre_jax.synth.session import Session
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: JACK
     from tests.support.jack import jack_dummy
@@ -51,16 +52,16 @@ def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
     with jack_dummy(rate) as device:
         run = load_run(run_folder(model=model))
         engine = SynthEngine(run, voices=len(CHORD))
+        session = Session(run, engine)
         for pitch in CHORD:
             if run.plays(pitch):
-                engine.note_on(pitch)
-        output = StampedOutput(engine, device=device, rate=rate)
-        output.start()
+                session.note_on(pitch)
+        output = session.output = StampedOutput(session, device=device, rate=rate)
+        session.start()
         if huge_pages:
             transparent_huge_pages(True)
         time.sleep(seconds)
-        output.stop()
-        output.close()
+        session.close()
     times = stamps[: min(output.callbacks, len(stamps))]
     times = times - times[0]
     late = np.flatnonzero(np.diff(times) > 1.5 * 256 / rate) + 1

@@ -168,7 +168,9 @@ def test_offline_recording_writes_a_take(panel, qtbot, tmp_path):
     qtbot.wait(300)
     qtbot.mousePress(panel.note_buttons.button(7), LEFT)
     qtbot.wait(300)
-    panel.record.setChecked(False)  # renders the take offline on the engine
+    panel.record.setChecked(False)  # a worker renders the take offline on an engine of its own
+    qtbot.waitUntil(lambda: "recorded" in panel.status.text(), timeout=10000)
+    assert "take_1.wav" in panel.status.text()
     rows, _ = read_automation(tmp_path / "takes" / "take_1.csv", 2)
     assert rows[-1][1].notes == ((67, 100),) and rows[-1][0] >= 0.5
     assert rows[0][1].notes == () and rows[1][1].latent[0] == pytest.approx(0.1)
@@ -214,10 +216,10 @@ def test_the_midi_combo_switches_ports(jack_server, qtbot, model, tmp_path):
 
         assert arrives(first, 60)
         widget.midi_ports.setCurrentText(name_2)  # as choosing it in the list does
-        assert widget.midi_input.name == name_2 and name_2 in widget.status.text()
+        assert session.midi_input.name == name_2 and name_2 in widget.status.text()
         assert arrives(second, 64) and not arrives(first, 67)  # the first port is closed
         widget.midi_ports.setCurrentText(NO_MIDI)
-        assert widget.midi_input is None and not arrives(second, 67)
+        assert session.midi_input is None and not arrives(second, 67)
     finally:
         first.close()
         if second is not None:
@@ -246,12 +248,10 @@ def test_takes_while_playing_come_from_the_stream_and_replay_exactly(jack_server
     import soundfile as sf
 
     from timbre_jax.render import main as render_main
-    from timbre_jax.synth.audio_out import AudioOutput
 
     run = load_run(skip_run)
-    engine = SynthEngine(run)
-    output = AudioOutput(engine, device=jack_server, block_size=256)
-    session = Session(run, engine, output=output, record_dir=tmp_path)
+    session = Session(run, SynthEngine(run), record_dir=tmp_path)
+    session.open_output(device=jack_server, block_size=256)
     (tmp_path / "take_7.wav").write_bytes(b"a take of an earlier session")
     widget = SynthPanel(session, low=[0, 0], high=[1, 1])
     qtbot.addWidget(widget)
@@ -265,8 +265,9 @@ def test_takes_while_playing_come_from_the_stream_and_replay_exactly(jack_server
     qtbot.mouseRelease(widget.note_buttons.button(4), LEFT)
     qtbot.wait(200)
     widget.record.setChecked(False)
+    qtbot.waitUntil(lambda: "recorded" in widget.status.text(), timeout=5000)
     widget.play.setChecked(False)
-    output.close()
+    session.close()
     assert (tmp_path / "take_7.wav").read_bytes() == b"a take of an earlier session"
     take, rate = sf.read(tmp_path / "take_8.wav", dtype="float32")
     # the stream's, not a render: about the 1 s it was recorded for, less the time the dummy

@@ -1,7 +1,9 @@
 """The session: controls from any source applied atomically at the next hop, takes stamped
 with the hop that applied them and replayed sample for sample, takes never overwritten."""
 
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -68,21 +70,34 @@ def test_all_sound_off_cuts_at_once_and_all_notes_off_releases(session):
     assert session.engine.voices.envelope.max() == 0 and session.peek().notes == ()
 
 
-def test_writers_on_two_threads_never_undo_each_other(session):
-    """Two sources move different axes as fast as they can: each axis ends at its own last
-    value (a read-modify-write of the whole point would lose some)."""
+def test_a_held_key_is_in_every_snapshot_while_another_thread_plays(session):
+    """A source presses keys (each press of a held key moves it to the end of the order, a
+    remove and an insert) while the producer takes snapshots: every snapshot has the held
+    key, once. Without the targets' lock a snapshot between the two sees the key missing (or
+    the notes change size while it reads them)."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns every few bytecodes: races show at once
+    stop, snapshots = threading.Event(), []
 
-    def move(axis, values):
-        for v in values:
-            session.set_axis(axis, v)
+    def play():
+        while not stop.is_set():
+            session.note_on(60)
+            session.note_on(64)
+            session.note_off(64)
 
-    values = [np.linspace(0, 1, 5000), np.linspace(1, 0, 5000)]
-    threads = [threading.Thread(target=move, args=(a, values[a])) for a in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert session.peek().latent == (1.0, 0.0)
+    session.note_on(60)
+    player = threading.Thread(target=play)
+    player.start()
+    try:
+        deadline = time.perf_counter() + 1.0
+        while time.perf_counter() < deadline:
+            snapshots.append(session.snapshot().notes)
+    finally:
+        stop.set()
+        player.join()
+        sys.setswitchinterval(switch)
+    pitches = [[pitch for pitch, _ in notes] for notes in snapshots]
+    assert len(snapshots) > 1000 and all(p.count(60) == 1 for p in pitches)
 
 
 def test_bad_values_are_refused_with_their_name(session):
@@ -125,7 +140,7 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
         40: session.all_notes_off,
     }
     play_script(session, script, 50)
-    wav, csv = session.stop_recording()
+    wav, csv = session.stop_recording().result()
     take, _ = sf.read(wav, dtype="float32")
     rows, voices = read_automation(csv, 2)
     assert {c.phase for _, c in rows} == {"harmonic", "rtpghi", "noise"}
@@ -145,10 +160,26 @@ def test_takes_are_numbered_after_the_highest_in_the_folder(session, tmp_path):
     assert next_take_number(tmp_path) == 5
     session.start_recording(streamed=False)
     session.note_on(67)
-    wav, csv = session.stop_recording()
+    wav, csv = session.stop_recording().result()
     assert (wav.name, csv.name) == ("take_5.wav", "take_5.csv")
     assert (tmp_path / "take_4.wav").read_bytes() == b"earlier"
     assert next_take_number(tmp_path) == 6
+
+
+def test_a_streamed_take_is_written_while_it_plays(session, tmp_path):
+    """The worker appends each hop to the WAV as it comes: the audio is on disk before the
+    take stops, not held in memory until then."""
+    session.start_recording(streamed=True)
+    session.note_on(62)
+    play_script(session, {}, 200)
+    wav = tmp_path / "take_1.wav"
+    deadline = time.perf_counter() + 10
+    while (size := wav.stat().st_size if wav.exists() else 0) < 200 * 1024 * 2:
+        assert time.perf_counter() < deadline, f"{size} bytes of 200 hops written"
+        time.sleep(0.01)
+    assert session.recording == "on"
+    written, _ = session.stop_recording().result()
+    assert sf.info(written).frames == 200 * session.hop_length
 
 
 def test_a_take_that_never_started_writes_nothing(session, tmp_path):
@@ -156,7 +187,7 @@ def test_a_take_that_never_started_writes_nothing(session, tmp_path):
     session.next_hop()
     session.start_recording(streamed=True)
     play_script(session, {}, 3)  # the note holds: no silence to start at
-    assert session.stop_recording() is None and not list(tmp_path.iterdir())
+    assert session.stop_recording().result() is None and not list(tmp_path.iterdir())
 
 
 def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
@@ -179,7 +210,7 @@ def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
     play_script(session, {3: lambda: session.note_on(62)}, 8)
     session.all_notes_off()
     play_script(session, {}, 4)
-    wav, csv = session.stop_recording()
+    wav, csv = session.stop_recording().result()
     take, _ = sf.read(wav, dtype="float32")
     rows, voices = read_automation(csv, 2)
     assert voices == 3 and [c.cut for _, c in rows].count(True) == 1
@@ -199,7 +230,7 @@ def test_an_offline_take_keeps_all_sound_off_and_its_voices(session):
     session.note_on(67)
     session.all_sound_off()
     session.note_on(69)
-    _, csv = session.stop_recording()
+    _, csv = session.stop_recording().result()
     rows, voices = read_automation(csv, 2)
     assert [c.cut for _, c in rows].count(True) == 1 and rows[-1][1].notes == ((69, 100),)
     assert voices == session.engine.voices.count
@@ -212,7 +243,7 @@ def test_a_take_that_starts_on_all_sound_off_and_a_key_replays(session, tmp_path
     session.all_sound_off()
     session.note_on(67)
     play_script(session, {6: session.all_notes_off}, 40)
-    wav, csv = session.stop_recording()
+    wav, csv = session.stop_recording().result()
     take, _ = sf.read(wav, dtype="float32")
     assert np.abs(take).max() > 0.05
     out = tmp_path / "replay.wav"
@@ -226,7 +257,7 @@ def test_all_sound_off_with_a_key_on_two_hops_in_a_row_replays(session, tmp_path
     session.note_on(67)
     cut_and_strike = lambda: (session.all_sound_off(), session.note_on(67))  # noqa: E731
     play_script(session, {10: cut_and_strike, 11: cut_and_strike, 20: session.all_notes_off}, 50)
-    wav, csv = session.stop_recording()
+    wav, csv = session.stop_recording().result()
     rows, _ = read_automation(csv, 2)
     assert [c.cut for _, c in rows].count(True) == 2
     out = tmp_path / "replay.wav"

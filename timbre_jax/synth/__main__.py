@@ -33,7 +33,7 @@ from timbre_jax.model.run import (  # noqa: E402
     run_folder,
 )
 from timbre_jax.synth import devices, midi  # noqa: E402
-from timbre_jax.synth.audio_out import AudioOutput, default_output_available  # noqa: E402
+from timbre_jax.synth.audio_out import default_output_available  # noqa: E402
 from timbre_jax.synth.engine import VOICES, SynthEngine  # noqa: E402
 from timbre_jax.synth.osc import LOCALHOST, OscControls, OscInput  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
@@ -130,23 +130,21 @@ def main(argv: list[str] | None = None) -> int:
     loaded = since_launch()
     engine = SynthEngine(run, phase=args.phase, voices=args.voices)
     compiled = since_launch()
-    output = None
-    if default_output_available():
-        output = AudioOutput(engine, device=args.device, rate=args.rate, channels=args.channels)
-    session = Session(run, engine, output=output, record_dir=args.record_dir)
+    session = Session(run, engine, record_dir=args.record_dir)
     try:
+        if default_output_available():
+            session.open_output(device=args.device, rate=args.rate, channels=args.channels)
         controller = midi.MidiController(session, low, high, cc_map)
-        if port_name is not None:
-            session.sources.append(midi.MidiInput(controller, port_name, args.midi_api))
+        session.switch_midi(port_name, controller, args.midi_api)
         none = "none found (--list-midi lists them; --midi-api UNIX_JACK for JACK's)"
         print(f"MIDI in: {port_name or none}", flush=True)
         if args.osc is not None:
             osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
-            session.sources.append(osc)
+            session.add_source(osc)
             print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
         steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
         if args.headless:
-            watcher = (midi.watch_ports(session.sources, controller, args.midi_api)
+            watcher = (midi.watch_ports(session, controller, args.midi_api)
                        if port_name is None and args.midi_port is None else None)  # fmt: skip
             return play_headless(session, steps=steps, quit_after=args.quit_after,
                                  watcher=watcher)  # fmt: skip
@@ -155,8 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut it short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         session.close()
-        if output is not None:
-            output.close()
 
 
 def stop_playing(signum, frame) -> None:
@@ -177,7 +173,7 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None,
     try:
         session.start()
         print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
-        while time.monotonic() < stop_at and output.producer.error is None:
+        while time.monotonic() < stop_at and session.error is None:
             time.sleep(min(STATUS_SECONDS, max(0.0, stop_at - time.monotonic())))
             plugged = watcher.poll() if watcher is not None else None
             for line in [*session.news(), *([plugged] if plugged else [])]:
@@ -198,8 +194,8 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None,
     controls = {"latent": final.latent, "gain": final.gain, "phase": final.phase,
                 "notes": final.notes, "sounding": session.engine.sounding}  # fmt: skip
     print(f"final {json.dumps(controls)}")
-    if output.producer.error is not None:
-        print(f"error: the sound stopped: {output.producer.error!r}", file=sys.stderr)
+    if session.error is not None:
+        print(f"error: the sound stopped: {session.error!r}", file=sys.stderr)
         return 1
     return 0
 

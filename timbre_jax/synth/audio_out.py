@@ -1,13 +1,13 @@
 """Real-time output: a producer thread keeps a ring buffer ahead of a sounddevice stream.
 
-The engine makes mono hops at its own rate (44.1 kHz); the stream runs at the device's rate
-(its default, or `rate`) on all its output channels (or `channels`), every channel playing
-the same mono signal. The producer thread decodes hops, resamples them to the device's rate
-with a streaming resampler (soxr; none when the rates are equal) and tops the ring buffer up
-whenever it holds less than `lead_seconds` of sound. The stream's callback only copies from
-the ring buffer into every channel (zeros and a count on underrun). Latency from a control
-change to the first sample that reflects it is at most the lead + one hop + the resampler's
-delay (0.5 ms; none at equal rates) + the device's output latency.
+A hop source (a `Session`) makes mono hops at the engine's rate (44.1 kHz); the stream runs
+at the device's rate (its default, or `rate`) on all its output channels (or `channels`), every
+channel playing the same mono signal. The producer thread makes hops, resamples them to the
+device's rate with a streaming resampler (soxr; none when the rates are equal) and tops the
+ring buffer up whenever it holds less than `lead_seconds` of sound. The stream's callback only
+copies from the ring buffer into every channel (zeros and a count on underrun). Latency from a
+control change to the first sample that reflects it is at most the lead + one hop + the
+resampler's delay (0.5 ms; none at equal rates) + the device's output latency.
 
 The lead adapts: each time the stream finds the ring short (an audible gap), the producer keeps
 LEAD_GROWTH times more sound ahead from then on, up to MAX_LEAD_SECONDS, so a host that stalls
@@ -23,12 +23,12 @@ import math
 import sys
 import threading
 import time
+from typing import Protocol
 
 import numpy as np
 
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth import devices
-from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.ringbuffer import RingBuffer
 
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while the callback waits for it
@@ -37,6 +37,7 @@ LEAD_GROWTH = 1.5  # the lead's factor after each underrun ...
 MAX_LEAD_SECONDS = 0.06  # ... up to this (17.5 -> 26 -> 39 -> 59 ms)
 BLOCK_SIZE = 256  # samples (frames) per audio callback
 POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
+STOP_SECONDS = 5.0  # the longest a stop waits for the producer's last hop
 # soxr's "LQ": 0.5 ms of delay, flat to 17 kHz (-3.5 dB at 18 kHz, -22 dB at 20 kHz, from
 # 44.1 to 48 kHz). "HQ" is flat to 20 kHz but adds about 8 ms, which took the control-to-sound
 # latency at 48 kHz from 35 to 45 ms median, 46 to 59 ms max (launch/bench_synth.py).
@@ -81,55 +82,56 @@ class Moments:
         return [float(k * block_size / sample_rate) for k in kept]
 
 
+class HopSource(Protocol):
+    """What a producer plays: a `Session` (the player's controls, takes) or, offline, an
+    engine."""
+
+    sample_rate: int  # Hz
+    hop_length: int  # samples
+
+    def next_hop(self) -> np.ndarray:
+        """The next hop [hop_length] float32."""
+
+
 class Producer:
-    """Runs `engine.next_hop` in a thread to keep `ring` filled; tees hops to `recorder`.
+    """Runs `source.next_hop` in a thread to keep `ring` filled.
 
     Args:
-      engine: the synth engine.
+      source: what makes the hops (a `Session`).
       ring: the buffer the stream reads; it holds samples at `rate`.
-      rate: the stream's sample rate in Hz; default the engine's. Hops are resampled to it.
+      rate: the stream's sample rate in Hz; default the source's. Hops are resampled to it.
       lead_seconds: the producer tops the ring up while it holds less sound than this; it
         grows after each underrun of the ring (`LEAD_GROWTH`, up to `MAX_LEAD_SECONDS` or what
         the ring holds).
-
-    `next_hop` makes each hop: the engine's by default; a session sets its own, which applies
-    the player's controls first.
     """
 
-    def __init__(self, engine: SynthEngine, ring: RingBuffer, *, rate: int | None = None,
+    def __init__(self, source: HopSource, ring: RingBuffer, *, rate: int | None = None,
                  lead_seconds: float = LEAD_SECONDS):  # fmt: skip
-        self.rate = rate or engine.sample_rate
+        self.rate = rate or source.sample_rate
         self.lead_samples = round(lead_seconds * self.rate)
-        hop_samples = math.ceil(engine.hop_length * self.rate / engine.sample_rate)
+        hop_samples = math.ceil(source.hop_length * self.rate / source.sample_rate)
         # the resampler may release up to two hops' samples at once
         if self.lead_samples + 2 * hop_samples > ring.capacity:
             raise ParameterError(f"a lead of {lead_seconds} s does not fit the ring buffer")
         most = min(round(MAX_LEAD_SECONDS * self.rate), ring.capacity - 2 * hop_samples)
         self.max_lead_samples = max(self.lead_samples, most)
         self._underruns_seen = ring.underruns
-        self.engine, self.ring = engine, ring
-        self.next_hop = engine.next_hop
+        self.source, self.ring = source, ring
         self.resampler = None  # kept across restarts: the sound continues where it stopped
-        if self.rate != engine.sample_rate:
+        if self.rate != source.sample_rate:
             import soxr
 
             self.resampler = soxr.ResampleStream(
-                engine.sample_rate, self.rate, num_channels=1, dtype="float32",
+                source.sample_rate, self.rate, num_channels=1, dtype="float32",
                 quality=RESAMPLE_QUALITY,
             )  # fmt: skip
-        self.recorder: list | None = None  # a list to append (controls, hop) to, or None
         self.error: Exception | None = None  # what stopped production, if anything
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def produce(self) -> None:
-        """Decodes one hop, tees it to the recorder (at the engine's rate) and writes it,
-        resampled to `rate`, to the ring."""
-        recorder = self.recorder  # read once: a benchmark may swap it meanwhile
-        controls = self.engine.controls if recorder is not None else None
-        hop = self.next_hop()
-        if recorder is not None:
-            recorder.append((controls, hop))
+        """Makes one hop and writes it, resampled to `rate`, to the ring."""
+        hop = self.source.next_hop()
         if self.resampler is not None:
             hop = self.resampler.resample_chunk(hop)
         self.ring.write(hop)
@@ -167,24 +169,31 @@ class Producer:
 
     def start(self) -> None:
         """Starts producing in a new thread (again after `stop`)."""
+        if self._thread is not None and self._thread.is_alive():
+            raise ParameterError("the producer is still running: stop it before a start")
         self.error = None
-        self._stop = threading.Event()  # the thread's own: one that outlives `stop` still ends
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stop,),
                                         name="synth-producer", daemon=True)  # fmt: skip
         self._thread.start()
 
     def stop(self) -> None:
+        """Returns once the thread has ended (a hop takes milliseconds; after STOP_SECONDS
+        a thread still running is an error, so two producers never share the ring)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=2)
+            self._thread.join(timeout=STOP_SECONDS)
+            if self._thread.is_alive():
+                raise RuntimeError(f"the synth's producer did not end within {STOP_SECONDS} s")
+            self._thread = None
 
 
 class AudioOutput:
-    """Plays an engine on a sounddevice output stream (float32), its mono signal on every
+    """Plays a hop source on a sounddevice output stream (float32), its mono signal on every
     channel.
 
     Args:
-      engine: the synth engine.
+      source: what makes the hops (a `Session`).
       device: an output's index or (part of) its name (`devices.resolve`); default the
         system's default output.
       rate: the stream's sample rate in Hz; default the device's default rate.
@@ -197,7 +206,7 @@ class AudioOutput:
         refuses the rate or channels.
     """
 
-    def __init__(self, engine: SynthEngine, *, device: int | str | None = None,
+    def __init__(self, source: HopSource, *, device: int | str | None = None,
                  rate: int | None = None, channels: int | None = None,
                  block_size: int = BLOCK_SIZE, lead_seconds: float = LEAD_SECONDS):  # fmt: skip
         import sounddevice as sd  # imported here: loading PortAudio is only needed to play
@@ -207,11 +216,10 @@ class AudioOutput:
         self.channels = channels or self.device.channels
         if self.sample_rate <= 0 or self.channels <= 0:
             raise ParameterError(f"rate (Hz) and channels must be positive, got {rate}, {channels}")
-        self.engine = engine
-        hop_samples = math.ceil(engine.hop_length * self.sample_rate / engine.sample_rate)
+        hop_samples = math.ceil(source.hop_length * self.sample_rate / source.sample_rate)
         lead_samples = round(lead_seconds * self.sample_rate)
         self.ring = RingBuffer(4 * (lead_samples + hop_samples + block_size))
-        self.producer = Producer(engine, self.ring, rate=self.sample_rate,
+        self.producer = Producer(source, self.ring, rate=self.sample_rate,
                                  lead_seconds=lead_seconds)  # fmt: skip
         self.block_size = block_size
         self._stopping = False

@@ -17,12 +17,12 @@ Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut, and
 whose window main lobe reaches below it: up to 32 Hz at 44.1 kHz and 4096 points); under
 `harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
 at its exact frequency, 20 dB down between the harmonics, nothing below the fundamental).
-Setters may be called from any thread; `next_hop` from one thread at a time.
+The engine is single-threaded: one thread calls its setters and `next_hop` (a session's
+producer while it plays, or an offline render). Other threads play it through a `Session`.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from functools import lru_cache, partial
 from typing import NamedTuple
@@ -132,7 +132,6 @@ class SynthEngine:
         self.phases = self._new_phases()
         self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
         self._previous_phase = np.zeros((voices, n_bins))
-        self._controls_lock = threading.Lock()
         self._controls = Controls(run.start_latent, 0.8)
         self._latent = np.asarray(run.start_latent, np.float32)
         self._gain = self._controls.gain
@@ -169,11 +168,8 @@ class SynthEngine:
         self.set_phase(phase)
         self.reset()
 
-    # controls: each replaces one immutable tuple, so a reader never sees half an update;
-    # the lock keeps two writers (the panel, MIDI) from losing each other's change
     def _update(self, **fields) -> None:
-        with self._controls_lock:
-            self._controls = self._controls._replace(**fields)
+        self._controls = self._controls._replace(**fields)
 
     @property
     def controls(self) -> Controls:

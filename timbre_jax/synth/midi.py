@@ -134,15 +134,15 @@ class PortWatcher:
     (a new client each time would reorder it, which the audio device can flag as late).
 
     Args:
-      sources: the session's list of open inputs (a MidiInput is appended to it).
+      session: the session the port is opened for (`Session.switch_midi`).
       controller: what the new port's messages drive.
       api: the rtmidi API name, e.g. "UNIX_JACK" (default: ALSA).
     """
 
-    def __init__(self, sources: list, controller: MidiController, api: str | None = None):
+    def __init__(self, session, controller: MidiController, api: str | None = None):
         import rtmidi
 
-        self.sources, self.controller, self.api = sources, controller, api
+        self.session, self.controller, self.api = session, controller, api
         self.failed: set[str] = set()  # ports that would not open: not tried again
         rtapi = getattr(rtmidi, f"API_{api}", rtmidi.API_UNSPECIFIED) if api else None
         self.probe = rtmidi.MidiIn(rtapi or rtmidi.API_UNSPECIFIED, name="timbre_jax probe")
@@ -150,13 +150,13 @@ class PortWatcher:
     def poll(self) -> str | None:
         """Opens the first input now there (not a "Through" port) if no MIDI input is open;
         returns a line saying so, else None."""
-        if any(isinstance(s, MidiInput) for s in self.sources):
+        if self.session.midi_input is not None:
             return None
         name = choose_port([n for n in self.probe.get_ports() if n not in self.failed])
         if name is None:
             return None
         try:
-            self.sources.append(MidiInput(self.controller, name, self.api))
+            self.session.switch_midi(name, self.controller, self.api)
         except Exception as err:  # gone again, or refused by the MIDI system
             self.failed.add(name)
             return f"MIDI in: cannot open {name} ({err})"
@@ -166,10 +166,10 @@ class PortWatcher:
         self.probe.delete()
 
 
-def watch_ports(sources: list, controller: MidiController, api: str | None = None):
+def watch_ports(session, controller: MidiController, api: str | None = None):
     """A `PortWatcher`, or None where there is no MIDI system to watch (no rtmidi)."""
     try:
-        return PortWatcher(sources, controller, api)
+        return PortWatcher(session, controller, api)
     except Exception:  # rtmidi missing, or its API unavailable here
         return None
 

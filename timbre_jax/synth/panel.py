@@ -68,8 +68,7 @@ class SynthPanel(QtWidgets.QWidget):
         self.keyboard = ComputerKeyboard(keys=self.untrained)
         self.button_pitch: dict[int, int] = {}  # note button -> the pitch it plays
         self.midi_api = midi_api
-        opened = [s for s in session.sources if isinstance(s, midi.MidiInput)]
-        self.midi_input = opened[0] if opened else None
+        self.saving = None  # the take stopped last, until its files are written
         self.colors = note_colors()
         self.setWindowTitle(f"timbre_jax: {run.name}")
         layout = QtWidgets.QHBoxLayout(self)
@@ -287,7 +286,8 @@ class SynthPanel(QtWidgets.QWidget):
     def rescan_midi(self, *, select: str | None = None) -> None:
         """Lists the MIDI inputs again; keeps the open one (or opens `select`) if listed."""
         names = midi.input_names(self.midi_api)
-        wanted = select or (self.midi_input.name if self.midi_input is not None else None)
+        opened = self.session.midi_input
+        wanted = select or (opened.name if opened is not None else None)
         self.midi_ports.blockSignals(True)
         self.midi_ports.clear()
         self.midi_ports.addItems([NO_MIDI, *names])
@@ -296,23 +296,17 @@ class SynthPanel(QtWidgets.QWidget):
         self.set_midi_input(self.midi_ports.currentText())
 
     def set_midi_input(self, name: str | None) -> None:
-        """Closes the MIDI input and opens `name` (None or NO_MIDI: none) for the session."""
+        """Asks the session to close its MIDI input and open `name` (None or NO_MIDI: none)."""
         name = None if name == NO_MIDI else name
-        if self.midi_input is not None:
-            if self.midi_input.name == name:
-                return
-            self.midi_input.close()
-            self.session.sources.remove(self.midi_input)
-            self.midi_input = None
-        if name is not None:
-            try:
-                self.midi_input = midi.MidiInput(self.controller, name, self.midi_api)
-                self.session.sources.append(self.midi_input)
+        try:
+            self.session.switch_midi(name, self.controller, self.midi_api)
+            if name is not None:
                 self.status.setText(f"MIDI input: {name}")
-            except Exception as err:  # rtmidi's errors: the port went away, the system is down
-                self.status.setText(f"cannot open MIDI input {name!r}: {err}")
+        except Exception as err:  # rtmidi's errors: the port went away, the system is down
+            self.status.setText(f"cannot open MIDI input {name!r}: {err}")
+        opened = self.session.midi_input
         self.midi_ports.blockSignals(True)
-        self.midi_ports.setCurrentText(name if self.midi_input is not None else NO_MIDI)
+        self.midi_ports.setCurrentText(opened.name if opened is not None else NO_MIDI)
         self.midi_ports.blockSignals(False)
 
     def _play_toggled(self, on: bool) -> None:
@@ -328,7 +322,20 @@ class SynthPanel(QtWidgets.QWidget):
             self.record.setText("Stop recording")
             return
         self.record.setText("Record")
-        paths = self.session.stop_recording()
+        self.saving = self.session.stop_recording()
+        if self.saving is not None:
+            self.status.setText(f"writing {self.saving.wav.name} ...")
+
+    def _show_saved(self) -> None:
+        """Says where the take went once its worker has written it."""
+        if self.saving is None or not self.saving.done():
+            return
+        take, self.saving = self.saving, None
+        try:
+            paths = take.result()
+        except Exception as err:  # the worker's: a full disk, a folder gone
+            self.status.setText(f"the take could not be written: {err}")
+            return
         self.status.setText(f"recorded {paths[0]} and {paths[1].name}" if paths
                             else "no take: the sound never stopped to start it")  # fmt: skip
 
@@ -375,16 +382,17 @@ class SynthPanel(QtWidgets.QWidget):
         if self.pad is not None:
             held = self.engine.decoded_pitches([pitch for pitch, _ in controls.notes])
             self.pad.shade(tuple(sorted(set(held.tolist()))))
+        heard = self.session.heard
         names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
-        self.voices.setText(f"voices {self.engine.sounding}/{self.engine.voices.count}: {names}")
-        mag, self.redraws = self.engine.last_magnitude, self.redraws + 1
+        self.voices.setText(f"voices {heard.sounding}/{self.engine.voices.count}: {names}")
+        mag, self.redraws = heard.magnitude, self.redraws + 1
         if (self.redraws % SPECTRUM_EVERY == 0 and self.spectrum.isVisible()
                 and not np.array_equal(mag, self._drawn_magnitude)):  # fmt: skip
             self._drawn_magnitude = mag
             mag = mag[1:]
             self.curve.setData(self.freqs, 20 * np.log10(np.maximum(mag / max(mag.max(), 1e-12),
                                                                     1e-4)))  # fmt: skip
-        level = 20 * np.log10(max(self.engine.last_peak, 1e-3))
+        level = 20 * np.log10(max(heard.peak, 1e-3))
         self.meter.setUpdatesEnabled(False)  # setValue would repaint the bar at once
         self.meter.setValue(int(np.clip(level, -60, 0)))
         self.meter.setUpdatesEnabled(True)  # schedules the repaint with the rest
@@ -393,8 +401,9 @@ class SynthPanel(QtWidgets.QWidget):
             self.status.setText("; ".join(news))
         elif self.session.recording == "armed":
             self.status.setText("recording armed: the take starts when the sound stops")
-        if self.output is not None and self.output.producer.error is not None:
-            self.status.setText(f"audio stopped: {self.output.producer.error}")
+        self._show_saved()
+        if self.session.error is not None:
+            self.status.setText(f"audio stopped: {self.session.error}")
         self.readout.setText(self.session.status())
 
     def closeEvent(self, event) -> None:

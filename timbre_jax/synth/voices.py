@@ -11,12 +11,11 @@ overlap-add (at most n_fft - hop samples, 70 ms at the paper's settings), so not
 Velocity to gain: (velocity / 127) ** 2, i.e. 40 log10(velocity / 127) dB, the General MIDI
 (DLS) curve: velocity 64 is -11.9 dB, 32 is -24.0 dB below velocity 127.
 
-All methods are safe to call from any thread (MIDI, the panel, the producer).
+One thread plays them (the engine's: a session's producer, or an offline render); other
+threads reach them only through a `Session`.
 """
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 
@@ -62,7 +61,6 @@ class Voices:
         self.started = np.zeros(count, int)  # order of note-ons, for stealing the oldest
         self.pedal = False
         self._notes_on = 0
-        self._lock = threading.Lock()
 
     @property
     def gated(self) -> np.ndarray:
@@ -83,71 +81,63 @@ class Voices:
     def note_on(self, pitch: int, velocity: int = 100) -> int:
         """Gates `pitch` at `velocity`; returns the voice that plays it."""
         pitch, velocity = check_pitch(pitch), check_velocity(velocity)
-        with self._lock:
-            v = self._allocate(pitch)
-            if self.pitch[v] != pitch:
-                self.envelope[v], self.fresh[v] = 0.0, True
-            self.pitch[v], self.velocity[v] = pitch, velocity
-            self.key_down[v], self.sustained[v] = True, False
-            self._notes_on += 1
-            self.started[v] = self._notes_on
-            return v
+        v = self._allocate(pitch)
+        if self.pitch[v] != pitch:
+            self.envelope[v], self.fresh[v] = 0.0, True
+        self.pitch[v], self.velocity[v] = pitch, velocity
+        self.key_down[v], self.sustained[v] = True, False
+        self._notes_on += 1
+        self.started[v] = self._notes_on
+        return v
 
     def note_off(self, pitch: int) -> None:
         """Releases `pitch` (or, while the pedal is down, sustains it)."""
-        with self._lock:
-            for v in np.flatnonzero(self.key_down & (self.pitch == pitch)):
-                self.key_down[v], self.sustained[v] = False, self.pedal
+        for v in np.flatnonzero(self.key_down & (self.pitch == pitch)):
+            self.key_down[v], self.sustained[v] = False, self.pedal
 
     def set_sustain(self, down: bool) -> None:
         """The sustain pedal: while down, released keys keep sounding; up releases them."""
-        with self._lock:
-            self.pedal = bool(down)
-            if not self.pedal:
-                self.sustained[:] = False
+        self.pedal = bool(down)
+        if not self.pedal:
+            self.sustained[:] = False
 
     def release_all(self) -> None:
         """All notes off (MIDI CC 123): every voice releases, the pedal's too."""
-        with self._lock:
-            self.key_down[:], self.sustained[:] = False, False
+        self.key_down[:], self.sustained[:] = False, False
 
     def silence(self) -> None:
         """All sound off (MIDI CC 120): every voice stops at the next hop."""
-        with self._lock:
-            self.key_down[:], self.sustained[:] = False, False
-            self.envelope[:] = 0.0
+        self.key_down[:], self.sustained[:] = False, False
+        self.envelope[:] = 0.0
 
     def settle(self) -> None:
         """Starts over with the gated notes only: they take voices 0, 1, ... in the order they
         were played, at full level, as fresh notes; every other voice is unused and silent.
         What the voices do next depends only on the notes gated now, not on earlier ones."""
-        with self._lock:
-            order = [v for v in np.argsort(self.started) if self.gated[v]]
-            notes = [(self.pitch[v], self.velocity[v], self.key_down[v]) for v in order]
-            self.pitch[:], self.velocity[:], self.started[:] = -1, 0, 0
-            self.key_down[:], self.sustained[:], self.envelope[:] = False, False, 0.0
-            self.fresh[:] = False
-            for v, (pitch, velocity, down) in enumerate(notes):
-                self.pitch[v], self.velocity[v], self.started[v] = pitch, velocity, v + 1
-                self.key_down[v], self.sustained[v] = down, not down
-                self.envelope[v], self.fresh[v] = 1.0, True
-            self._notes_on = len(notes)
+        order = [v for v in np.argsort(self.started) if self.gated[v]]
+        notes = [(self.pitch[v], self.velocity[v], self.key_down[v]) for v in order]
+        self.pitch[:], self.velocity[:], self.started[:] = -1, 0, 0
+        self.key_down[:], self.sustained[:], self.envelope[:] = False, False, 0.0
+        self.fresh[:] = False
+        for v, (pitch, velocity, down) in enumerate(notes):
+            self.pitch[v], self.velocity[v], self.started[v] = pitch, velocity, v + 1
+            self.key_down[v], self.sustained[v] = down, not down
+            self.envelope[v], self.fresh[v] = 1.0, True
+        self._notes_on = len(notes)
 
     def held(self) -> tuple[tuple[int, int], ...]:
         """(pitch, velocity) of every gated voice, in the order they were played."""
-        with self._lock:
-            order = [v for v in np.argsort(self.started) if self.gated[v]]
-            return tuple((int(self.pitch[v]), int(self.velocity[v])) for v in order)
+        order = [v for v in np.argsort(self.started) if self.gated[v]]
+        return tuple((int(self.pitch[v]), int(self.velocity[v])) for v in order)
 
     def step(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Advances the envelopes one hop. Returns (voices sounding [k] int, their pitches [k],
         their amplitudes [k] (envelope x velocity gain), which of them start a note [k])."""
-        with self._lock:
-            gated = self.gated
-            rate = np.where(gated, self.attack_rate, -self.release_rate)
-            self.envelope = np.clip(self.envelope + rate, 0.0, 1.0)
-            sounding = np.flatnonzero(self.envelope > 0)
-            fresh = self.fresh[sounding].copy()
-            self.fresh[sounding] = False
-            amplitude = self.envelope[sounding] * velocity_gain(self.velocity[sounding])
-            return sounding, self.pitch[sounding].copy(), amplitude, fresh
+        gated = self.gated
+        rate = np.where(gated, self.attack_rate, -self.release_rate)
+        self.envelope = np.clip(self.envelope + rate, 0.0, 1.0)
+        sounding = np.flatnonzero(self.envelope > 0)
+        fresh = self.fresh[sounding].copy()
+        self.fresh[sounding] = False
+        amplitude = self.envelope[sounding] * velocity_gain(self.velocity[sounding])
+        return sounding, self.pitch[sounding].copy(), amplitude, fresh
