@@ -1,5 +1,6 @@
-"""Test helpers: the real config files with fields overridden, CPU-pinned processes, and what
-a live stream may be allowed on a shared host."""
+"""Test helpers: the real config files with fields overridden, models in memory at their
+initial parameters, CPU-pinned processes, and what a live stream may be allowed on a shared
+host."""
 
 import os
 
@@ -10,6 +11,26 @@ from timbre_jax.dsp.spectral import hann_window
 from timbre_jax.synth import audio_out
 
 WINDOW = hann_window()
+
+
+def initialised_run(corpus, folder=None, **overrides):
+    """A `Run` in memory: the smoke config's model (with `smoke`'s overrides) at its initial
+    parameters, for refusals and plots that need no training. `folder`: where analyses that
+    write beside a run write (None: nowhere)."""
+    import jax
+    import jax.numpy as jnp
+
+    from timbre_jax.corpus.store import load_metadata
+    from timbre_jax.model.conditioning import condition_size
+    from timbre_jax.model.run import Run
+    from timbre_jax.training.loop import N_BINS, build_model, checkpoint_meta
+
+    config = smoke(corpus, **overrides)
+    model = build_model(config)
+    example = [jnp.zeros((1, N_BINS)), jnp.zeros((1, condition_size(model.conditioning))),
+               jnp.zeros((1, N_BINS))]  # fmt: skip
+    params = model.init(jax.random.key(config.seed), *example)["params"]
+    return Run(folder, model, params, checkpoint_meta(config, load_metadata(corpus)))
 
 
 def cpu_devices(count: int) -> dict:

@@ -1,14 +1,13 @@
 import numpy as np
 import pytest
 
-from tests.helpers import assert_drawn, smoke
+from tests.helpers import assert_drawn, initialised_run
 from timbre_jax import embed
 from timbre_jax.analysis.embedding import span_coverage
 from timbre_jax.analysis.plots import embed_run, paper_grid
 from timbre_jax.errors import ParameterError
 from timbre_jax.evaluation.pitch_audit import audit_run
 from timbre_jax.model.run import load_run
-from timbre_jax.training.loop import train_and_evaluate
 
 
 def test_embed_writes_latents_and_a_plot(skip_run, tiny_corpus):
@@ -34,34 +33,31 @@ def test_span_coverage_counts_occupied_cells():
     assert span_coverage(grid * 0.5, np.zeros(2), np.ones(2), cells=10) == 0.25
 
 
-@pytest.mark.slow
 def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path):
-    workdir = tmp_path / "three"
-    train_and_evaluate(
-        smoke(tiny_corpus, train__epochs=1, model__latent_dim=3, model__augment="diff"), workdir
-    )
-    assert embed.main(["--workdir", str(workdir), "--split", "val"]) == 0
-    assert np.load(workdir / "embedding_val.npz")["latents"].shape[1] == 3
-    assert (workdir / "plots" / "embedding_val.png").is_file()
+    run = initialised_run(tiny_corpus, tmp_path, model__latent_dim=3, model__augment="diff")
+    path, _ = embed_run(run, "val")
+    assert np.load(tmp_path / "embedding_val.npz")["latents"].shape[1] == 3
+    assert path == tmp_path / "plots" / "embedding_val.png"
+    assert_drawn(path)
     with pytest.raises(ParameterError, match="a pad grid needs a 2-D model"):
-        audit_run(load_run(workdir), grid=2)
+        audit_run(run, grid=2)
 
 
-@pytest.mark.slow
 def test_paper_grid_places_runs_by_bottleneck_and_skip(skip_run, tiny_corpus, tmp_path):
-    runs = [skip_run]
+    runs = [load_run(skip_run)]
     for bottleneck, skip in (("leaky_relu", False), ("leaky_relu", True), ("sigmoid", False)):
-        workdir = tmp_path / f"{bottleneck}_{skip}"
-        config = smoke(
-            tiny_corpus, train__epochs=1, model__bottleneck=bottleneck, model__chroma_skip=skip
-        )
-        train_and_evaluate(config, workdir)
-        runs.append(workdir)
-    out = tmp_path / "figure2.png"
-    assert embed.main(["--grid", *map(str, runs), "--out", str(out)]) == 0
-    assert_drawn(out)
+        folder = tmp_path / f"{bottleneck}_{skip}"
+        cell = {"model__bottleneck": bottleneck, "model__chroma_skip": skip}
+        runs.append(initialised_run(tiny_corpus, folder, **cell))
+    assert_drawn(paper_grid(runs, tmp_path / "figure2.png"))
     with pytest.raises(ParameterError, match="share"):
-        paper_grid([load_run(skip_run)] * 2, tmp_path / "x.png")
+        paper_grid([runs[0]] * 2, tmp_path / "x.png")
+
+
+def test_the_grid_command_draws_the_runs_it_names(skip_run, tmp_path):
+    out = tmp_path / "figure.png"
+    assert embed.main(["--grid", str(skip_run), "--out", str(out)]) == 0
+    assert_drawn(out)
 
 
 def test_cli_errors(tmp_path, capsys):

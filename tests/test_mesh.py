@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import assert_drawn, cpu_devices
+from tests.helpers import assert_drawn, cpu_devices, initialised_run
 from timbre_jax import mesh
 from timbre_jax.analysis import mesh_sweep
 from timbre_jax.errors import ParameterError
@@ -93,12 +93,6 @@ def test_bad_input_is_named(skip_run, tmp_path):
         mesh_sweep.table([tmp_path])
 
 
-@pytest.mark.slow
-def test_a_model_without_chroma_skip_is_refused(tiny_corpus, tmp_path):
-    from tests.helpers import smoke
-    from timbre_jax.training.loop import train_and_evaluate
-
-    no_skip = tmp_path / "noskip"
-    train_and_evaluate(smoke(tiny_corpus, train__epochs=1, model__chroma_skip=False), no_skip)
+def test_a_model_without_chroma_skip_is_refused(tiny_corpus):
     with pytest.raises(ParameterError, match="no chroma skip"):
-        mesh_sweep.sweep(load_run(no_skip))
+        mesh_sweep.sweep(initialised_run(tiny_corpus, model__chroma_skip=False))

@@ -55,16 +55,14 @@ def test_shipped_models_from_before_load_as_chroma_models():
 
 @pytest.fixture(scope="module")
 def runs(octave_corpus, tmp_path_factory):
-    """A chroma and a note model, and a note model with the pitch term (pitch_loss.py), same
-    seed and epochs."""
+    """A chroma and a note model, same seed and epochs. (What the pitch term does to a note
+    model is a research result: `launch/pitch_experiment.py` reports it, results/pitch.md.)"""
     out = {}
-    for name, conditioning, pitch_weight in (("chroma", "chroma", 0.0), ("note", "note", 0.0),
-                                             ("note_pitch", "note", 1e-4)):  # fmt: skip
-        workdir = tmp_path_factory.mktemp("runs") / name
-        config = smoke(octave_corpus, model__conditioning=conditioning, train__epochs=60,
-                       train__pitch_weight=pitch_weight)  # fmt: skip
+    for conditioning in ("chroma", "note"):
+        workdir = tmp_path_factory.mktemp("runs") / conditioning
+        config = smoke(octave_corpus, model__conditioning=conditioning, train__epochs=60)
         train_and_evaluate(config, workdir)
-        out[name] = load_run(workdir)
+        out[conditioning] = load_run(workdir)
     return out
 
 
@@ -193,10 +191,3 @@ def test_the_experiment_tabulates_and_draws_both_kinds(runs, tmp_path, monkeypat
     np.testing.assert_array_equal(planes[48], planes[72])
     notes_experiment.figure(workdirs, tmp_path / "figure.png")
     assert_drawn(tmp_path / "figure.png")
-
-
-@pytest.mark.slow
-def test_the_pitch_term_makes_random_pad_points_play_their_note(runs):
-    pad = np.random.default_rng(7).uniform(0.0, 1.0, (40, 2))
-    with_term, without = (decoded_note_accuracy(runs[k], pad) for k in ("note_pitch", "note"))
-    assert with_term > without + 0.2 and with_term > 0.9, (with_term, without)
