@@ -99,6 +99,24 @@ def test_your_model_of_a_shipped_name_is_played_and_said(skip_run, user_models, 
     assert run_folder(model="keys") == PRETRAINED_DIR / "keys"
 
 
+def test_a_package_away_from_its_clone_finds_the_shipped_models_by_the_variable(tmp_path):
+    """As a wheel installed elsewhere would: the package alone (no results/ beside it) says
+    where to look, then finds and describes the models that $TIMBRE_JAX_PRETRAINED names."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "timbre_jax", tmp_path / "timbre_jax")
+    shipped = tmp_path / "models"
+    shutil.copytree(PRETRAINED_DIR / "violin", shipped / "violin")
+    code = ("from timbre_jax.model.run import describe_model, run_folder; "
+            "print(describe_model(run_folder(model='violin')))")  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(tmp_path), "TIMBRE_JAX_MODELS": str(tmp_path / "mine")}
+    env.pop("TIMBRE_JAX_PRETRAINED", None)
+    alone = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)  # fmt: skip
+    assert alone.returncode != 0 and "set $TIMBRE_JAX_PRETRAINED to a clone" in alone.stderr
+    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                           env=env | {"TIMBRE_JAX_PRETRAINED": str(shipped)}, text=True)  # fmt: skip
+    assert found.stdout.strip() == f"model violin: shipped ({shipped / 'violin'})", found.stderr
+
+
 @pytest.mark.parametrize("name", ["", "..", "../x", "a/b"])
 def test_export_names_are_plain(name, capsys):
     with pytest.raises(SystemExit):

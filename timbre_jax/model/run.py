@@ -24,9 +24,10 @@ from timbre_jax.model.autoencoder import Autoencoder
 from timbre_jax.model.checkpoint import BEST, LATEST, Checkpoints, check_spectral
 from timbre_jax.model.conditioning import fold_into_range
 
-PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"  # shipped
+PRETRAINED_DIR = Path(__file__).resolve().parents[2] / "results" / "pretrained"  # the clone's
 PRETRAINED_INFO = "pretrained.json"  # what marks a folder as an exported model
 MODELS_ENV = "TIMBRE_JAX_MODELS"  # the user's models folder, when set
+SHIPPED_ENV = "TIMBRE_JAX_PRETRAINED"  # the shipped models' folder, when set
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,11 +237,20 @@ def user_models_dir() -> Path:
     return Path(data) / "timbre_jax" / "models"
 
 
+def shipped_models_dir() -> Path:
+    """The folder of the shipped models: $TIMBRE_JAX_PRETRAINED, else `results/pretrained` of
+    the clone this package runs from (a copy of the repository, or an editable install). A
+    package installed away from its clone (a wheel) finds them through the variable."""
+    if os.environ.get(SHIPPED_ENV):
+        return Path(os.environ[SHIPPED_ENV]).expanduser()
+    return PRETRAINED_DIR
+
+
 def model_folders() -> dict[str, Path]:
     """{name: folder} of every exported model `--model` can name: the shipped ones, then the
     user's, which take the name where both have it."""
     found = {}
-    for root in (PRETRAINED_DIR, user_models_dir()):
+    for root in (shipped_models_dir(), user_models_dir()):
         if root.is_dir():
             found |= {p.name: p for p in sorted(root.iterdir()) if (p / PRETRAINED_INFO).is_file()}
     return found
@@ -252,8 +262,8 @@ def pretrained_names() -> list[str]:
 
 
 def is_shipped(folder: str | Path) -> bool:
-    """Whether a folder is one of the models shipped in results/pretrained."""
-    return Path(folder).resolve().parent == PRETRAINED_DIR.resolve()
+    """Whether a folder is one of the shipped models (`shipped_models_dir`)."""
+    return Path(folder).resolve().parent == shipped_models_dir().resolve()
 
 
 def run_folder(*, workdir: str | Path | None = None, model: str | None = None) -> Path:
@@ -265,9 +275,12 @@ def run_folder(*, workdir: str | Path | None = None, model: str | None = None) -
         return Path(workdir)
     folders = model_folders()
     if model not in folders:
+        shipped = shipped_models_dir()
+        where = ("" if shipped.is_dir() else f"; no shipped models at {shipped} (installed away "
+                 f"from a clone? set ${SHIPPED_ENV} to a clone's results/pretrained)")  # fmt: skip
         raise ParameterError(
             f"no pretrained model {model!r}; there are {sorted(folders)} (shipped, and yours in "
-            f"{user_models_dir()})"
+            f"{user_models_dir()}){where}"
         )
     return folders[model]
 
