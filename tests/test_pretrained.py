@@ -112,8 +112,9 @@ def test_a_package_away_from_its_clone_finds_the_shipped_models_by_the_variable(
     alone = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                            capture_output=True, text=True)  # fmt: skip
     assert alone.returncode != 0 and "set $TIMBRE_JAX_PRETRAINED to a clone" in alone.stderr
-    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                           env=env | {"TIMBRE_JAX_PRETRAINED": str(shipped)}, text=True)  # fmt: skip
+    env |= {"TIMBRE_JAX_PRETRAINED": str(shipped)}
+    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)  # fmt: skip
     assert found.stdout.strip() == f"model violin: shipped ({shipped / 'violin'})", found.stderr
 
 
