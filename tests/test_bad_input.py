@@ -20,6 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER = ",".join(automation_header(2))
 
 
+def automation(*rows: str) -> str:
+    """A 2-D model's automation CSV of `rows`, each padded with empty fields to the header's."""
+    width = HEADER.count(",")
+    return "".join(f"{row}{',' * (width - row.count(','))}\n" for row in (HEADER, *rows))
+
+
 def digest(folder: Path) -> dict[str, str]:
     """{relative path: sha256} of every file under a folder."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -44,11 +50,9 @@ def inputs(tiny_audio, skip_run, tmp_path_factory) -> Path:
     assert corpus_cli.main(["build", "--audio", str(root / "unlabelled"), "--out",
                             str(root / "unlabelled_corpus")]) == 0  # fmt: skip
     (root / "a_file").write_text("not a folder\n")
-    (root / "unsorted.csv").write_text(
-        f"{HEADER}\n1.0,0.5,0.5,0.8,C4:100,,,\n0.5,0.5,0.5,0.8,,,,\n"
-    )
+    (root / "unsorted.csv").write_text(automation("1.0,0.5,0.5,0.8,C4:100", "0.5,0.5,0.5,0.8"))
     (root / "short.csv").write_text(f"{HEADER}\n0.0,0.5,0.5\n")
-    (root / "take.csv").write_text(f"{HEADER}\n0.0,0.5,0.5,0.8,C4:100,,,\n1.0,0.5,0.5,0.8,,,,\n")
+    (root / "take.csv").write_text(automation("0.0,0.5,0.5,0.8,C4:100", "1.0,0.5,0.5,0.8"))
     return root
 
 
@@ -91,7 +95,7 @@ CASES = {
         mesh, ["--workdir", "{inputs}/run", "--points", "100000"], "hours on this machine"),
     "render a short automation row": (
         render, ["--model", "one_octave", "--automation", "{inputs}/short.csv",
-                 "--out", "{out}/a.wav"], "line 2: 3 fields where the header has 8"),
+                 "--out", "{out}/a.wav"], "line 2: 3 fields where the header has 10"),
 }  # fmt: skip
 
 

@@ -1,12 +1,14 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
-The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices`: seconds, latent values,
-gain 0-1, the notes gated from that time on as space-separated `pitch:velocity` pairs (MIDI
-numbers, e.g. `60:100 64:100 67:90`, or note names, `C4:100 E4 G4:90`; empty for silence),
-the phase method (empty: the engine's), `1` where all sound off (MIDI CC 120) stopped every
-voice at once at that time, and the number of voices the take was played with (the same on
-every row that gives it; empty: `render`'s default). Files without the last two columns, or
-the last three, written before them, read so. One row per change. The panel's recorder writes this
+The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato`: seconds,
+latent values, gain 0-1, the notes gated from that time on as space-separated
+`pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note names,
+`C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1` where all
+sound off (MIDI CC 120) stopped every voice at once at that time, the number of voices the
+take was played with (the same on every row that gives it; empty: `render`'s default), the
+pitch bend of every voice in semitones and the vibrato depth in cents (empty: 0). Files
+without the last two columns, the last four, or the last five, written before them, read
+so. One row per change. The panel's recorder writes this
 format and `python -m timbre_jax.render --automation` replays it. Files of the earlier one-note
 format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at velocity
 100. Values are checked as on the command line; a bad row is named by its line.
@@ -22,7 +24,7 @@ import numpy as np
 from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.progress import progress_bar
-from timbre_jax.synth.engine import Controls, SynthEngine
+from timbre_jax.synth.engine import Controls, SynthEngine, check_bend, check_vibrato
 from timbre_jax.synth.phase import PHASE_METHODS
 from timbre_jax.synth.voices import check_pitch, check_velocity
 
@@ -71,12 +73,14 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
-            "voices"]  # fmt: skip
+            "voices", "bend", "vibrato"]  # fmt: skip
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
-    """Headers of files written before the cut and voices columns, and before phase."""
-    return [automation_header(latent_dim)[:-2], automation_header(latent_dim)[:-3]]
+    """Headers of files written before the bend and vibrato columns, before cut and voices,
+    and before phase."""
+    header = automation_header(latent_dim)
+    return [header[:-2], header[:-4], header[:-5]]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -109,7 +113,8 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             # the exact latent and gain it played)
             values = [repr(float(v)) for v in (*c.latent, c.gain)]
             writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
-                             "1" if c.cut else "", voices or ""])  # fmt: skip
+                             "1" if c.cut else "", voices or "", repr(c.bend),
+                             repr(c.vibrato)])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -131,7 +136,9 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     cut = fields.get("cut") or ""
     if cut not in ("", "0", "1"):
         raise ParameterError(f"cut must be 1, 0 or empty, got {cut!r}")
-    return seconds, Controls(latent, gain, notes, phase, cut == "1")
+    bend = check_bend(float(fields.get("bend") or 0.0))
+    vibrato = check_vibrato(float(fields.get("vibrato") or 0.0))
+    return seconds, Controls(latent, gain, notes, phase, cut == "1", bend, vibrato)
 
 
 def _voices(fields: dict) -> int | None:
@@ -212,6 +219,8 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
         engine.silence()
     engine.set_latent(controls.latent)
     engine.set_gain(controls.gain)
+    engine.set_bend(controls.bend)
+    engine.set_vibrato(controls.vibrato)
     if controls.phase is not None and controls.phase != engine.phase:
         engine.set_phase(controls.phase)
     notes = controls.notes[-engine.voices.count :]

@@ -48,6 +48,33 @@ VOICES = 8  # default polyphony
 NOISE_OFFSET = 97  # frames between the voices' starting points in the shared noise-phase table
 TIMING_WINDOW = 2048  # hops of compute time kept for statistics
 LOWEST_HZ = 20.0  # nothing below this is sounded
+VIBRATO_HZ = 5.5  # default vibrato rate
+MAX_BEND = 48.0  # semitones either way (MPE's widest range)
+MAX_VIBRATO = 100.0  # cents of vibrato depth, either way
+BETWEEN_NOTES = ("blend", "nearest")  # what a note model decodes for a bent voice
+
+
+def modulation_gain(window: np.ndarray, hz: float, sample_rate: int) -> float:
+    """How much of a pitch modulation at `hz` the overlap-add keeps (0..1]: each output sample
+    sums the frames around it weighted by the window squared, so a pitch that moves is heard
+    as that weighted average of the frames' pitches (0.90 at 5.5 Hz for a 4096-point Hann
+    window at 44.1 kHz)."""
+    weights = np.square(window, dtype=np.float64)
+    offsets = np.arange(len(window)) - len(window) // 2
+    return float(abs(np.sum(weights * np.exp(-2j * np.pi * hz * offsets / sample_rate)))
+                 / weights.sum())  # fmt: skip
+
+
+def check_bend(semitones: float) -> float:
+    if not (np.isfinite(semitones) and abs(semitones) <= MAX_BEND):
+        raise ParameterError(f"bend must be within +-{MAX_BEND:g} semitones, got {semitones!r}")
+    return float(semitones)
+
+
+def check_vibrato(cents: float) -> float:
+    if not (np.isfinite(cents) and 0 <= cents <= MAX_VIBRATO):
+        raise ParameterError(f"vibrato depth must be 0-{MAX_VIBRATO:g} cents, got {cents!r}")
+    return float(cents)
 
 
 def phase_methods(run: Run) -> tuple[str, ...]:
@@ -68,6 +95,8 @@ class Controls(NamedTuple):
     notes: tuple[tuple[int, int], ...] = ()  # (MIDI pitch, velocity) of every note gated
     phase: str | None = None  # the phase method (None: leave the engine's as it is)
     cut: bool = False  # all sound off (MIDI CC 120) before this hop: every voice stops at once
+    bend: float = 0.0  # semitones every voice is bent by (the pitch wheel)
+    vibrato: float = 0.0  # vibrato depth in cents (the mod wheel), at the engine's rate
 
 
 def decode_frames(model, params, z, notes):
@@ -99,10 +128,14 @@ class SynthEngine:
       voices: how many notes may sound at once.
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
+      vibrato_hz: the vibrato's rate; its depth is a control (`set_vibrato`).
+      between_notes: what a note model decodes for a voice bent between two notes: "blend"
+        (the two neighbouring notes' frames, mixed by the bend's fraction) or "nearest".
     """
 
     def __init__(self, run: Run, *, phase: str | None = None, voices: int = VOICES,
-                 tolerance_db: float = -60.0, seed: int = 0):  # fmt: skip
+                 tolerance_db: float = -60.0, seed: int = 0,
+                 vibrato_hz: float = VIBRATO_HZ, between_notes: str = "blend"):  # fmt: skip
         spectral = run.spectral
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
         self.hop_length = spectral["hop_length"]
@@ -132,9 +165,19 @@ class SynthEngine:
         self.phases = self._new_phases()
         self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
         self._previous_phase = np.zeros((voices, n_bins))
+        if not 0.1 <= vibrato_hz <= 20.0:
+            raise ParameterError(f"the vibrato rate must be 0.1-20 Hz, got {vibrato_hz!r}")
+        if between_notes not in BETWEEN_NOTES:
+            raise ParameterError(f"between_notes must be one of {BETWEEN_NOTES}")
+        self.vibrato_hz, self.between_notes = vibrato_hz, between_notes
+        # the depth set is the depth heard: deepened by what the overlap-add smooths away
+        self._vibrato_scale = 1 / modulation_gain(self.window, vibrato_hz, self.sample_rate) / 100
+        self._ratio = np.ones(voices)  # each voice's bend, as a frequency ratio, last hop
+        self._detune = np.zeros(voices)  # cycles of its fundamental the bend has added
         self._controls = Controls(run.start_latent, 0.8)
         self._latent = np.asarray(run.start_latent, np.float32)
         self._gain = self._controls.gain
+        self._bend = 0.0  # the bend heard, gliding toward the target's
         self._alpha = 1.0 - np.exp(-self.hop_length / (self.sample_rate * SMOOTHING_SECONDS))
         self._ola = np.zeros(self.n_fft, np.float32)
         self.limiter = Limiter(hop_length=self.hop_length, sample_rate=self.sample_rate)
@@ -158,7 +201,8 @@ class SynthEngine:
 
     def _warm_up(self, phase: str) -> None:
         """Compiles the decoder for each batch size and numba's heap before real time."""
-        for size in {batch_size(k, self.voices.count) for k in range(1, self.voices.count + 1)}:
+        count = self.voices.count
+        for size in {batch_size(k, 2 * count) for k in range(1, 2 * count + 1)}:
             self._decode(self._latent, np.zeros(size, np.int32))
         for method in self.phase_methods:
             self.set_phase(method)
@@ -186,6 +230,15 @@ class SynthEngine:
         if not 0.0 <= gain <= 1.0:
             raise ParameterError(f"gain must be in [0, 1], got {gain!r}")
         self._update(gain=float(gain))
+
+    def set_bend(self, semitones: float) -> None:
+        """Bends every voice by `semitones` (within `MAX_BEND`) from the next hop on; heard
+        under the harmonic phase of a note model (the others play the notes unbent)."""
+        self._update(bend=check_bend(semitones))
+
+    def set_vibrato(self, cents: float) -> None:
+        """Vibrato of `cents` depth (0 to `MAX_VIBRATO`) at `vibrato_hz`, as a bend."""
+        self._update(vibrato=check_vibrato(cents))
 
     def note_on(self, pitch: int, velocity: int = 100) -> None:
         """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`."""
@@ -220,8 +273,9 @@ class SynthEngine:
         self.phases = self._new_phases()
         self._previous_mag[:] = 0.0
         self._previous_phase[:] = 0.0
+        self._ratio[:], self._detune[:] = 1.0, 0.0
         self._latent = np.asarray(self._controls.latent, np.float32)
-        self._gain = self._controls.gain
+        self._gain, self._bend = self._controls.gain, self._controls.bend
         self.voices.settle()
         self.limiter.gain = 1.0
         self.hops = 0
@@ -229,28 +283,63 @@ class SynthEngine:
     def _ramp(self, start: float, stop: float) -> np.ndarray:
         return np.linspace(start, stop, self.hop_length, endpoint=False, dtype=np.float32)
 
-    def _spectrum(self, sounding, pitches, amplitudes, fresh) -> np.ndarray:
-        """The sum of the sounding voices' complex spectra [n_bins]."""
-        size = batch_size(len(sounding), self.voices.count)
-        notes = np.full(size, 60, np.int32)
-        notes[: len(pitches)] = self.decoded_pitches(pitches)
-        mags = np.asarray(self._decode(self._latent, notes))[: len(sounding)] * self._scale
+    def bend_now(self) -> float:
+        """This hop's bend in semitones: the wheel's, gliding toward its target as the latent
+        point does, plus the vibrato at the hop's time."""
+        c, seconds = self._controls, self.hops * self.hop_length / self.sample_rate
+        self._bend += self._alpha * (c.bend - self._bend)
+        wave = float(np.sin(2 * np.pi * self.vibrato_hz * seconds))
+        return self._bend + c.vibrato * self._vibrato_scale * wave
+
+    def _decode_voices(self, decoded: np.ndarray, bend: float) -> np.ndarray:
+        """Magnitude frames [k, n_bins] of the voices' notes `decoded` [k] bent by `bend`
+        semitones: between two notes, by `between_notes` (see the class)."""
+        k = len(decoded)
+        notes, blend = decoded, None
+        if bend:
+            low, high = self.note_range
+            bent = decoded + bend
+            if self.between_notes == "nearest":
+                notes = np.clip(np.rint(bent), low, high)
+            else:
+                below = np.clip(np.floor(bent), low, high)
+                blend = np.clip(bent - below, 0.0, 1.0)[:, None]
+                notes = np.concatenate([below, np.clip(below + 1, low, high)])
+        padded = np.full(batch_size(len(notes), 2 * self.voices.count), 60, np.int32)
+        padded[: len(notes)] = notes
+        mags = np.asarray(self._decode(self._latent, padded))[: len(notes)]
+        return mags if blend is None else (1 - blend) * mags[:k] + blend * mags[k:]
+
+    def _glide(self, sounding, fresh, f0s: np.ndarray, ratio: float) -> None:
+        """Moves the voices' bend on by one hop: each adds (mean ratio over the hop - 1) f0
+        cycles of its fundamental; a new note starts at `ratio` with none added."""
+        step = f0s * ((self._ratio[sounding] + ratio) / 2 - 1) * self.hop_length / self.sample_rate
+        self._detune[sounding] = np.where(fresh, 0.0, self._detune[sounding] + step)
+        self._ratio[sounding] = ratio
+
+    def _spectrum(self, sounding, pitches, amplitudes, fresh, bend: float) -> np.ndarray:
+        """The sum of the sounding voices' complex spectra [n_bins], bent by `bend` semitones
+        (heard under the harmonic phase only)."""
+        decoded = self.decoded_pitches(pitches)
+        bend = bend if self.phase == "harmonic" else 0.0
+        mags = self._decode_voices(decoded, bend) * self._scale
         mags[:, : self._lowest_bins] = 0.0
-        f0s = (
-            midi_to_hz(notes[: len(sounding)])
-            if self.note_range is not None
-            else [None] * len(mags)
-        )
         self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
         methods = [self.phases[v][self.phase] for v in sounding]
+        if self.note_range is None:
+            f0s, ratio, detune = [None] * len(mags), 1.0, np.zeros(len(mags))
+        else:
+            f0s, ratio = midi_to_hz(decoded), 2.0 ** (bend / 12)
+            self._glide(sounding, fresh, f0s, ratio)
+            detune = self._detune[sounding]
         if self.phase == "harmonic":
             mags = np.stack(
-                [m.shape(mag, f0) for m, mag, f0 in zip(methods, mags, f0s, strict=True)]
+                [m.shape(mag, f0 * ratio) for m, mag, f0 in zip(methods, mags, f0s, strict=True)]
             )
+        glides = [{"ratio": ratio, "detune": d} if self.phase == "harmonic" else {} for d in detune]
         phases = np.stack([
-            method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0,
-                   hop=self.hops)
-            for method, mag, v, f0 in zip(methods, mags, sounding, f0s, strict=True)
+            method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0, hop=self.hops, **g)
+            for method, mag, v, f0, g in zip(methods, mags, sounding, f0s, glides, strict=True)
         ])  # fmt: skip
         self._previous_mag[sounding], self._previous_phase[sounding] = mags, phases
         weighted = amplitudes.astype(np.float32)[:, None] * mags
@@ -266,10 +355,11 @@ class SynthEngine:
         self._latent = self._latent + self._alpha * (
             np.asarray(controls.latent, np.float32) - self._latent
         )
+        bend = self.bend_now()
         sounding, pitches, amplitudes, fresh = self.voices.step()
         self.sounding = len(sounding)
         if len(sounding):
-            spectrum = self._spectrum(sounding, pitches, amplitudes, fresh)
+            spectrum = self._spectrum(sounding, pitches, amplitudes, fresh, bend)
             frame = np.fft.irfft(spectrum, n=self.n_fft)
             self._ola += (frame * self.window / self._ola_norm).astype(np.float32)
         else:

@@ -36,6 +36,10 @@ from timbre_jax.synth.keyboard import UntrainedKeys
 from timbre_jax.synth.takes import OfflineTake, StreamedTake, TakeFiles, next_take_number
 from timbre_jax.synth.targets import ControlTargets
 
+UNBENT = (
+    "pitch bend and vibrato sound only with harmonic phase (a note model's): the notes play unbent"
+)
+
 
 class Heard(NamedTuple):
     """What the last hop played, for displays."""
@@ -73,6 +77,7 @@ class Session(ControlTargets):
         self._take_lock = threading.Lock()  # held to swap the takes above, never for a hop
         self._saving: list[TakeFiles] = []  # takes stopped: their workers may still write
         self._last_take = 0
+        self._said_unbent = False  # whether news said once that a bend is not heard
 
     # the audio side
     def open_output(self, **options) -> AudioOutput:
@@ -238,10 +243,18 @@ class Session(ControlTargets):
             self.output.close()
 
     def news(self) -> list[str]:
-        """What went wrong since the last call, each said once: refused keys, bad OSC."""
-        lines = [self.keys.news()]
+        """What went wrong since the last call, each said once: refused keys, bad OSC, a bend
+        played where it is not heard."""
+        lines = [self.keys.news(), self._unbent_news()]
         lines += [line for source in self.sources for line in source.news()]
         return [line for line in lines if line]
+
+    def _unbent_news(self) -> str:
+        c = self.applied
+        if self._said_unbent or not (c.bend or c.vibrato) or c.phase == "harmonic":
+            return ""
+        self._said_unbent = True
+        return UNBENT
 
     def status(self) -> str:
         """One line: voices, hop compute time, underruns (the ring's and the device's), the

@@ -1,7 +1,8 @@
 """What the player asks for: the target controls every source writes and the engine applies.
 
 One method per control (a note on or off with its velocity, the sustain pedal, one latent
-axis, the whole latent point, gain, phase method, all notes off, all sound off). Each changes
+axis, the whole latent point, gain, phase method, pitch bend, vibrato depth, all notes off,
+all sound off). Each changes
 only its own control under a lock, so two sources (say MIDI on one thread and OSC on another)
 never undo each other's changes, and the last write to a control wins. The engine takes a
 `snapshot` at the start of each hop and plays it (`automation.apply_controls`); live play and
@@ -19,7 +20,7 @@ import threading
 import numpy as np
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.synth.engine import Controls
+from timbre_jax.synth.engine import Controls, check_bend, check_vibrato
 from timbre_jax.synth.keyboard import UntrainedKeys
 from timbre_jax.synth.voices import check_pitch, check_velocity
 
@@ -48,10 +49,19 @@ class ControlTargets:
         self._new: set[int] = set()  # pressed since the last snapshot
         self._unheard: dict[int, int] = {}  # of those, released already: in the next snapshot
         self._cut = False  # all sound off asked since the last snapshot
+        self._bend, self._vibrato = 0.0, 0.0  # semitones, cents
         self.version = 0  # counts the changes, for views that redraw on change
 
     def _changed(self) -> None:
         """Called after each change, outside the lock (a session records offline takes)."""
+
+    def _assign(self, **fields) -> None:
+        """Sets `_name` to each value under the lock: one change, then `_changed`."""
+        with self._lock:
+            for name, value in fields.items():
+                setattr(self, f"_{name}", value)
+            self.version += 1
+        self._changed()
 
     def _release(self, pitch: int) -> None:
         """A key goes up (lock held): the note stops, or is held while the pedal is down."""
@@ -111,26 +121,25 @@ class ControlTargets:
         values = [float(v) for v in values]
         if len(values) != self.latent_dim or not np.all(np.isfinite(values)):
             raise ParameterError(f"latent needs {self.latent_dim} finite values, got {values!r}")
-        with self._lock:
-            self._latent = values
-            self.version += 1
-        self._changed()
+        self._assign(latent=values)
 
     def set_gain(self, gain: float) -> None:
         if not 0.0 <= gain <= 1.0:
             raise ParameterError(f"gain must be in [0, 1], got {gain!r}")
-        with self._lock:
-            self._gain = float(gain)
-            self.version += 1
-        self._changed()
+        self._assign(gain=float(gain))
 
     def set_phase(self, method: str) -> None:
         if method not in self.phase_methods:
             raise ParameterError(f"phase must be one of {self.phase_methods}, got {method!r}")
-        with self._lock:
-            self._phase = method
-            self.version += 1
-        self._changed()
+        self._assign(phase=method)
+
+    def set_bend(self, semitones: float) -> None:
+        """Bends every voice by `semitones` (the pitch wheel's reach times its position)."""
+        self._assign(bend=check_bend(semitones))
+
+    def set_vibrato(self, cents: float) -> None:
+        """Vibrato depth in cents (the mod wheel), at the engine's rate."""
+        self._assign(vibrato=check_vibrato(cents))
 
     def all_notes_off(self, *, cut: bool = False) -> None:
         """Every note releases (MIDI CC 123), the pedal's too; with `cut`, every note stops at
@@ -152,7 +161,7 @@ class ControlTargets:
         """The targets now, changing nothing."""
         with self._lock:
             return Controls(tuple(self._latent), self._gain, tuple(self._gated.items()),
-                            self._phase)  # fmt: skip
+                            self._phase, False, self._bend, self._vibrato)  # fmt: skip
 
     def snapshot(self) -> Controls:
         """The targets for the next hop: with the keys pressed and released since the last
@@ -160,7 +169,8 @@ class ControlTargets:
         with self._lock:
             unheard = [(p, v) for p, v in self._unheard.items() if p not in self._gated]
             notes = tuple(self._gated.items()) + tuple(unheard)
-            controls = Controls(tuple(self._latent), self._gain, notes, self._phase, self._cut)
+            controls = Controls(tuple(self._latent), self._gain, notes, self._phase, self._cut,
+                                self._bend, self._vibrato)  # fmt: skip
             self._cut = False
             self._new.clear()
             self._unheard.clear()

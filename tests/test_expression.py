@@ -1,0 +1,86 @@
+"""Expression: pitch bend and vibrato, heard under the harmonic phase of a note model and
+measured by pYIN on audio rendered offline; what they do elsewhere."""
+
+import librosa
+import numpy as np
+import pytest
+
+from timbre_jax.errors import ParameterError
+from timbre_jax.model.run import PRETRAINED_DIR, load_run
+from timbre_jax.synth.engine import SynthEngine, modulation_gain
+from timbre_jax.synth.session import Session
+
+A4 = 69
+
+
+@pytest.fixture(scope="module")
+def violin():
+    return load_run(PRETRAINED_DIR / "violin")
+
+
+def cents_track(audio, sample_rate=44100) -> np.ndarray:
+    """pYIN's pitch every 10 ms in cents from A4 (NaN where unvoiced)."""
+    f0, voiced, _ = librosa.pyin(audio, fmin=300, fmax=700, sr=sample_rate, frame_length=2048,
+                                 hop_length=441)  # fmt: skip
+    return np.where(voiced, 1200 * np.log2(f0 / 440.0), np.nan)
+
+
+def test_a_held_bend_sounds_its_pitch(violin):
+    engine = SynthEngine(violin)
+    engine.note_on(A4)
+    engine.reset()
+    heard = {}
+    for bend in (0.0, 2.0, -1.0, 0.5):
+        engine.set_bend(bend)
+        cents = cents_track(engine.render(0.6))[20:]  # past the glide and the frames before
+        heard[bend] = float(np.nanmedian(cents))
+    assert all(abs(heard[b] - 100 * b) <= 10 for b in heard), heard
+
+
+def test_vibrato_has_the_rate_and_depth_set(violin):
+    engine = SynthEngine(violin, vibrato_hz=5.5)
+    engine.note_on(A4)
+    engine.set_vibrato(50)
+    engine.reset()
+    cents = cents_track(engine.render(3.0))[30:270]
+    t = np.arange(len(cents))[np.isfinite(cents)] * 0.01
+    cents = cents[np.isfinite(cents)] - np.median(cents[np.isfinite(cents)])
+    spectrum = np.abs(np.fft.rfft(cents * np.hanning(len(cents)), 1 << 14))
+    rate = np.fft.rfftfreq(1 << 14, 0.01)[np.argmax(spectrum)]
+    basis = np.stack([np.sin(2 * np.pi * rate * t), np.cos(2 * np.pi * rate * t)], 1)
+    depth = np.hypot(*np.linalg.lstsq(basis, cents, rcond=None)[0])
+    assert abs(rate - 5.5) <= 0.05 * 5.5 and abs(depth - 50) <= 0.05 * 50, (rate, depth)
+
+
+def test_the_overlap_add_keeps_slow_pitch_moves_and_smooths_fast_ones():
+    window = np.hanning(4096)
+    gains = [modulation_gain(window, hz, 44100) for hz in (0.0, 5.5, 11.0)]
+    assert gains[0] == pytest.approx(1.0) and gains[0] > gains[1] > gains[2]
+    assert 0.85 < gains[1] < 0.95  # what the engine deepens a 5.5 Hz vibrato by
+
+
+@pytest.mark.parametrize("model, phase", [("one_octave", "noise"), ("violin", "noise"),
+                                          ("violin", "rtpghi")])  # fmt: skip
+def test_without_the_harmonic_phase_a_bend_changes_nothing_and_says_so(model, phase):
+    """A chroma model has no fundamental to bend, and noise or RTPGHI phase plays the decoded
+    frames as they are: the notes sound unbent, and the session says so once."""
+    run = load_run(PRETRAINED_DIR / model)
+    plain, bent = (Session(run, SynthEngine(run, phase=phase)) for _ in range(2))
+    for session in (plain, bent):
+        session.note_on(60)
+    bent.set_bend(1.5)
+    bent.set_vibrato(30)
+    np.testing.assert_array_equal(plain.render(0.5), bent.render(0.5))
+    assert bent.news() == ["pitch bend and vibrato sound only with harmonic phase "
+                           "(a note model's): the notes play unbent"]  # fmt: skip
+    assert bent.news() == [] and plain.news() == []
+
+
+def test_bends_and_vibrato_out_of_range_are_refused(violin):
+    session = Session(violin, SynthEngine(violin))
+    for call, message in [(lambda: session.set_bend(49), "bend must be within"),
+                          (lambda: session.set_bend(float("nan")), "bend must be within"),
+                          (lambda: session.set_vibrato(-1), "vibrato depth must be 0-100"),
+                          (lambda: SynthEngine(violin, vibrato_hz=0), "vibrato rate")]:  # fmt: skip
+        with pytest.raises(ParameterError, match=message):
+            call()
