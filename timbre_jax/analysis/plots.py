@@ -166,9 +166,8 @@ def embed_run(run: Run, split: str = "train") -> tuple[Path, float]:
     embedding = encode_split(run, split)
     np.savez(run.folder / f"embedding_{split}.npz", **embedding)
     coverage = run_coverage(run, embedding["latents"])
-    title = (
-        f"{run.name}: {split} split, {run.bottleneck} bottleneck, fills {coverage:.0%} of its span"
-    )
+    span = f"fills {coverage:.0%} of its span"
+    title = f"{run.name}: {split} split, {run.bottleneck} bottleneck\n{span}"
     path = run.folder / "plots" / f"embedding_{split}.png"
     plot_embedding(embedding["latents"], embedding["note"], path, title=title)
     return path, coverage

@@ -81,8 +81,9 @@ def format_report(report: dict) -> str:
         + ("unknown (no pitch labels)" if total is None else f"{100 * total:.1f}%")
     )
     with_note = sum(s["frames_with_note"] for s in report["splits"].values())
-    lines.append(f"notes: {with_note} of {report['frames']} frames have one "
-                 f"(from {report['pitch']})")  # fmt: skip
+    source = (f"from {report['pitch']}" if with_note else
+              "no manifest notes; build with --pitch pyin to label them")  # fmt: skip
+    lines.append(f"notes: {with_note} of {report['frames']} frames have one ({source})")
     agree = report.get("pitch_agreement")
     if agree and agree["exact"] is not None:
         lines.append(

@@ -116,11 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         print(devices.table(devices.output_devices()))
         return 0
     check(args)
-    names = midi.input_names(args.midi_api)
     if args.list_midi:
+        names = midi.input_names(args.midi_api)
         print("\n".join(f"{i}: {n}" for i, n in enumerate(names)) or "no MIDI inputs")
         return 0
-    port_name = midi.choose_port(names, args.midi_port)
     folder = run_folder(workdir=args.workdir, model=args.model)
     if args.model:
         print(describe_model(folder), flush=True)
@@ -130,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     loaded = since_launch()
     engine = SynthEngine(run, phase=args.phase, voices=args.voices)
     compiled = since_launch()
+    # the MIDI system is asked last: where it is missing, ALSA writes a line of its own
+    port_name = midi.choose_port(midi.input_names(args.midi_api), args.midi_port)
     session = Session(run, engine, record_dir=args.record_dir)
     try:
         if default_output_available():
