@@ -78,6 +78,7 @@ def vibrato(run, depth_cents: float) -> tuple[float, float]:
     """pYIN's (rate Hz, depth cents) of A4 played with `depth_cents` of vibrato."""
     engine = SynthEngine(run)
     engine.set_vibrato(depth_cents)
+    engine.set_vibrato_rate(VIBRATO_HZ)
     audio = play_bends(engine, [0.0] * round(3.0 * engine.sample_rate / engine.hop_length))
     seconds, cents = pitch_track(audio, engine.sample_rate)
     keep = (seconds > 0.3) & (seconds < 2.7) & np.isfinite(cents)

@@ -18,12 +18,12 @@ from timbre_jax.synth.automation import automation_header
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ",".join(automation_header(2))
+WIDTH = len(automation_header(2))
 
 
 def automation(*rows: str) -> str:
     """A 2-D model's automation CSV of `rows`, each padded with empty fields to the header's."""
-    width = HEADER.count(",")
-    return "".join(f"{row}{',' * (width - row.count(','))}\n" for row in (HEADER, *rows))
+    return "".join(f"{row}{',' * (WIDTH - 1 - row.count(','))}\n" for row in (HEADER, *rows))
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -96,7 +96,7 @@ CASES = {
         mesh, ["--workdir", "{inputs}/run", "--points", "100000"], "hours on this machine"),
     "render a short automation row": (
         render, ["--model", "one_octave", "--automation", "{inputs}/short.csv",
-                 "--out", "{out}/a.wav"], "line 2: 3 fields where the header has 10"),
+                 "--out", "{out}/a.wav"], f"line 2: 3 fields where the header has {WIDTH}"),
 }  # fmt: skip
 
 
@@ -202,6 +202,10 @@ MORE = {
         [*M1, "--cc", "z0=200"],
         [*M1, "--cc", "z9=1"],
         [*M1, "--cc", "nonsense"],
+        [*M1, "--cc", "z0=6"],  # RPN data entry
+        [*M1, "--bend-range", "60"],
+        [*M1, "--vibrato-depth", "-5"],
+        [*M1, "--vibrato-rate", "50"],
         [*M1, "--rate", "-48000"],
         [*M1, "--channels", "0"],
         [*M1, "--midi-port", "no such keyboard"],

@@ -38,9 +38,10 @@ def test_a_held_bend_sounds_its_pitch(violin):
 
 
 def test_vibrato_has_the_rate_and_depth_set(violin):
-    engine = SynthEngine(violin, vibrato_hz=5.5)
+    engine = SynthEngine(violin)
     engine.note_on(A4)
     engine.set_vibrato(50)
+    engine.set_vibrato_rate(5.5)
     engine.reset()
     cents = cents_track(engine.render(3.0))[30:270]
     t = np.arange(len(cents))[np.isfinite(cents)] * 0.01
@@ -78,9 +79,11 @@ def test_without_the_harmonic_phase_a_bend_changes_nothing_and_says_so(model, ph
 
 def test_bends_and_vibrato_out_of_range_are_refused(violin):
     session = Session(violin, SynthEngine(violin))
-    for call, message in [(lambda: session.set_bend(49), "bend must be within"),
-                          (lambda: session.set_bend(float("nan")), "bend must be within"),
-                          (lambda: session.set_vibrato(-1), "vibrato depth must be 0-100"),
-                          (lambda: SynthEngine(violin, vibrato_hz=0), "vibrato rate")]:  # fmt: skip
+    for call, message in [
+        (lambda: session.set_bend(49), "bend must be within"),
+        (lambda: session.set_bend(float("nan")), "bend must be within"),
+        (lambda: session.set_vibrato(-1), "vibrato depth must be 0-100"),
+        (lambda: session.set_vibrato_rate(0), "vibrato rate must be"),
+    ]:
         with pytest.raises(ParameterError, match=message):
             call()

@@ -113,6 +113,31 @@ def test_control_changes_move_latent_neurons(controller):
     assert controller.targets.peek().latent == (0.0, 1.0)
 
 
+def test_the_pitch_wheel_bends_over_its_range_which_rpn_0_sets(controller):
+    targets = controller.targets
+    send(controller, "pitchwheel", pitch=8191)
+    assert targets.peek().bend == pytest.approx(2.0, abs=1e-3)  # +-2 semitones by default
+    send(controller, "pitchwheel", pitch=-4096)
+    assert targets.peek().bend == -1.0
+    for control, value in [(midi.RPN, 0), (midi.RPN_FINE, 0), (midi.DATA_ENTRY, 12),
+                           (midi.DATA_ENTRY_FINE, 50)]:  # fmt: skip
+        send(controller, "control_change", control=control, value=value)
+    assert controller.bend_range == 12.5 and targets.peek().bend == -6.25  # the wheel, re-read
+    send(controller, "control_change", control=midi.RPN, value=127)  # RPN null: no parameter
+    send(controller, "control_change", control=midi.DATA_ENTRY, value=3)
+    assert controller.bend_range == 12.5
+
+
+def test_the_mod_wheel_sets_vibrato_unless_it_moves_a_latent(session):
+    free = midi.MidiController(session, [0, 0], [1, 1], vibrato_depth=40)
+    send(free, "control_change", control=midi.MOD_WHEEL, value=127)
+    assert session.peek().vibrato == 40.0
+    send(free, "control_change", control=midi.MOD_WHEEL, value=0)
+    mapped = midi.MidiController(session, [0, 0], [1, 1], {midi.MOD_WHEEL: 0})
+    send(mapped, "control_change", control=midi.MOD_WHEEL, value=127)
+    assert session.peek().vibrato == 0.0 and session.peek().latent[0] == 1.0
+
+
 def test_the_default_port_skips_through_ports():
     names = ["Midi Through:Midi Through Port-0 14:0", "Keystation 49:Keystation MIDI 1 20:0"]
     assert midi.choose_port(names) == names[1]

@@ -59,6 +59,18 @@ def test_notes_sustain_latents_gain_and_phase(server, targets):
     assert wait_for(lambda: targets.peek().notes == ())
 
 
+def test_bend_and_vibrato(server, targets):
+    client = SimpleUDPClient(LOCALHOST, server.port)
+    client.send_message("/bend", -1.5)
+    client.send_message("/vibrato", [30, 6])
+    assert wait_for(lambda: targets.peek()[-3:] == (-1.5, 30.0, 6.0))
+    client.send_message("/bend", 60)  # past +-48 semitones
+    client.send_message("/vibrato", "deep")
+    assert wait_for(lambda: server.controls.bad["/bend"] == server.controls.bad["/vibrato"] == 1)
+    assert targets.peek()[-3:] == (-1.5, 30.0, 6.0)
+    assert any("/bend: bend must be within +-48 semitones" in n for n in server.news())
+
+
 def test_bad_messages_are_counted_and_said_once_per_address(server, targets):
     client = SimpleUDPClient(LOCALHOST, server.port)
     before = targets.peek()

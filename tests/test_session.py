@@ -132,7 +132,7 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
     script = {
         3: lambda: session.note_on(67, 90),
         5: lambda: session.set_bend(3001 / 8192 * 2),  # a pitch wheel's value, +-2 semitones
-        7: lambda: session.set_vibrato(50 * 90 / 127),  # the mod wheel
+        7: lambda: (session.set_vibrato(50 * 90 / 127), session.set_vibrato_rate(6.25)),
         8: lambda: session.set_axis(0, 37 / 127),  # a MIDI CC's value: no short decimal
         10: lambda: session.set_bend(-0.25),
         11: lambda: (session.note_on(71, 60), session.note_off(71)),  # within one hop
@@ -224,7 +224,7 @@ def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
     np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)
     # a cut replayed as a release (as before the cut column) would not be the take
     released = tmp_path / "released.csv"
-    released.write_text(csv.read_text().replace(",1,3,0.0,0.0\n", ",,3,0.0,0.0\n"))
+    released.write_text(csv.read_text().replace(",1,3,0.0,0.0,5.5\n", ",,3,0.0,0.0,5.5\n"))
     assert render_main([*argv[:3], str(released), "--out", str(tmp_path / "r.wav")]) == 0
     assert not np.array_equal(sf.read(tmp_path / "r.wav", dtype="float32")[0][: len(take)], take)
 

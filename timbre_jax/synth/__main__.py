@@ -34,7 +34,14 @@ from timbre_jax.model.run import (  # noqa: E402
 )
 from timbre_jax.synth import devices, midi  # noqa: E402
 from timbre_jax.synth.audio_out import default_output_available  # noqa: E402
-from timbre_jax.synth.engine import VOICES, SynthEngine  # noqa: E402
+from timbre_jax.synth.engine import (  # noqa: E402
+    MAX_BEND,
+    VIBRATO_HZ,
+    VOICES,
+    SynthEngine,
+    check_vibrato,
+    check_vibrato_rate,
+)
 from timbre_jax.synth.osc import LOCALHOST, OscControls, OscInput  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
 
@@ -74,6 +81,23 @@ def parser() -> ArgumentParser:
     default_cc = f"CC {midi.CC_BASE}, {midi.CC_BASE + 1}, ... for z0, z1, ..."
     p.add_argument("--cc", help=f"controllers for the latent axes, e.g. z0=1,z1=74 (default: "
                    f"{default_cc})")  # fmt: skip
+    p.add_argument(
+        "--bend-range",
+        type=float,
+        default=midi.BEND_RANGE,
+        metavar="SEMITONES",
+        help="the pitch wheel's reach either way (RPN 0 from a controller changes it)",
+    )
+    p.add_argument(
+        "--vibrato-depth",
+        type=float,
+        default=midi.VIBRATO_DEPTH,
+        metavar="CENTS",
+        help="vibrato depth with the mod wheel (CC 1) all the way up",
+    )
+    p.add_argument(
+        "--vibrato-rate", type=float, default=VIBRATO_HZ, metavar="HZ", help="vibrato rate"
+    )
     p.add_argument("--osc", type=int, metavar="PORT", help="listen for OSC on this UDP port")
     p.add_argument("--osc-host", default=LOCALHOST,
                    help="interface OSC listens on (default: localhost, this machine only; "
@@ -93,6 +117,12 @@ def check(args) -> None:
         value = getattr(args, flag)
         if value is not None and value <= 0:
             raise ParameterError(f"--{flag} must be positive, got {value}")
+    if not 0 <= args.bend_range <= MAX_BEND:
+        raise ParameterError(
+            f"--bend-range must be 0-{MAX_BEND:g} semitones, got {args.bend_range}"
+        )
+    check_vibrato(args.vibrato_depth)
+    check_vibrato_rate(args.vibrato_rate)
     if args.osc is not None and not 0 <= args.osc <= 65535:
         raise ParameterError(f"--osc must be a UDP port 0-65535, got {args.osc}")
     if args.quit_after is not None and not 0 < args.quit_after < 1e6:
@@ -132,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     # the MIDI system is asked last: where it is missing, ALSA writes a line of its own
     port_name = midi.choose_port(midi.input_names(args.midi_api), args.midi_port)
     session = Session(run, engine, record_dir=args.record_dir)
+    session.set_vibrato_rate(args.vibrato_rate)
     try:
         if default_output_available():
             session.open_output(device=args.device, rate=args.rate, channels=args.channels)
-        controller = midi.MidiController(session, low, high, cc_map)
+        controller = midi.MidiController(session, low, high, cc_map, bend_range=args.bend_range,
+                                         vibrato_depth=args.vibrato_depth)  # fmt: skip
         session.switch_midi(port_name, controller, args.midi_api)
         none = "none found (--list-midi lists them; --midi-api UNIX_JACK for JACK's)"
         print(f"MIDI in: {port_name or none}", flush=True)

@@ -48,10 +48,18 @@ VOICES = 8  # default polyphony
 NOISE_OFFSET = 97  # frames between the voices' starting points in the shared noise-phase table
 TIMING_WINDOW = 2048  # hops of compute time kept for statistics
 LOWEST_HZ = 20.0  # nothing below this is sounded
-VIBRATO_HZ = 5.5  # default vibrato rate
+VIBRATO_HZ = 5.5  # default vibrato rate (Controls.vibrato_hz's default too)
+VIBRATO_RATES = (0.1, 20.0)  # Hz
 MAX_BEND = 48.0  # semitones either way (MPE's widest range)
 MAX_VIBRATO = 100.0  # cents of vibrato depth, either way
 BETWEEN_NOTES = ("blend", "nearest")  # what a note model decodes for a bent voice
+
+
+@lru_cache(maxsize=64)
+def vibrato_scale(n_fft: int, hz: float, sample_rate: int) -> float:
+    """Semitones of bend per cent of vibrato depth at `hz`, deepened by what the overlap-add
+    smooths away (`modulation_gain`): the depth set is the depth heard."""
+    return 1 / modulation_gain(hann_window(n_fft), hz, sample_rate) / 100
 
 
 def modulation_gain(window: np.ndarray, hz: float, sample_rate: int) -> float:
@@ -69,6 +77,13 @@ def check_bend(semitones: float) -> float:
     if not (np.isfinite(semitones) and abs(semitones) <= MAX_BEND):
         raise ParameterError(f"bend must be within +-{MAX_BEND:g} semitones, got {semitones!r}")
     return float(semitones)
+
+
+def check_vibrato_rate(hz: float) -> float:
+    low, high = VIBRATO_RATES
+    if not (np.isfinite(hz) and low <= hz <= high):
+        raise ParameterError(f"the vibrato rate must be {low:g}-{high:g} Hz, got {hz!r}")
+    return float(hz)
 
 
 def check_vibrato(cents: float) -> float:
@@ -96,7 +111,8 @@ class Controls(NamedTuple):
     phase: str | None = None  # the phase method (None: leave the engine's as it is)
     cut: bool = False  # all sound off (MIDI CC 120) before this hop: every voice stops at once
     bend: float = 0.0  # semitones every voice is bent by (the pitch wheel)
-    vibrato: float = 0.0  # vibrato depth in cents (the mod wheel), at the engine's rate
+    vibrato: float = 0.0  # vibrato depth in cents (the mod wheel)
+    vibrato_hz: float = VIBRATO_HZ  # vibrato rate
 
 
 def decode_frames(model, params, z, notes):
@@ -128,14 +144,13 @@ class SynthEngine:
       voices: how many notes may sound at once.
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
-      vibrato_hz: the vibrato's rate; its depth is a control (`set_vibrato`).
       between_notes: what a note model decodes for a voice bent between two notes: "blend"
         (the two neighbouring notes' frames, mixed by the bend's fraction) or "nearest".
     """
 
     def __init__(self, run: Run, *, phase: str | None = None, voices: int = VOICES,
                  tolerance_db: float = -60.0, seed: int = 0,
-                 vibrato_hz: float = VIBRATO_HZ, between_notes: str = "blend"):  # fmt: skip
+                 between_notes: str = "blend"):  # fmt: skip
         spectral = run.spectral
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
         self.hop_length = spectral["hop_length"]
@@ -165,13 +180,10 @@ class SynthEngine:
         self.phases = self._new_phases()
         self._previous_mag = np.zeros((voices, n_bins))  # each voice's last frame
         self._previous_phase = np.zeros((voices, n_bins))
-        if not 0.1 <= vibrato_hz <= 20.0:
-            raise ParameterError(f"the vibrato rate must be 0.1-20 Hz, got {vibrato_hz!r}")
         if between_notes not in BETWEEN_NOTES:
             raise ParameterError(f"between_notes must be one of {BETWEEN_NOTES}")
-        self.vibrato_hz, self.between_notes = vibrato_hz, between_notes
-        # the depth set is the depth heard: deepened by what the overlap-add smooths away
-        self._vibrato_scale = 1 / modulation_gain(self.window, vibrato_hz, self.sample_rate) / 100
+        self.between_notes = between_notes
+        self._vibrato_cycles = 0.0  # the vibrato's phase, in cycles
         self._ratio = np.ones(voices)  # each voice's bend, as a frequency ratio, last hop
         self._detune = np.zeros(voices)  # cycles of its fundamental the bend has added
         self._controls = Controls(run.start_latent, 0.8)
@@ -237,8 +249,12 @@ class SynthEngine:
         self._update(bend=check_bend(semitones))
 
     def set_vibrato(self, cents: float) -> None:
-        """Vibrato of `cents` depth (0 to `MAX_VIBRATO`) at `vibrato_hz`, as a bend."""
+        """Vibrato of `cents` depth (0 to `MAX_VIBRATO`), as a bend."""
         self._update(vibrato=check_vibrato(cents))
+
+    def set_vibrato_rate(self, hz: float) -> None:
+        """The vibrato's rate; a change keeps its phase (no jump)."""
+        self._update(vibrato_hz=check_vibrato_rate(hz))
 
     def note_on(self, pitch: int, velocity: int = 100) -> None:
         """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`."""
@@ -273,7 +289,7 @@ class SynthEngine:
         self.phases = self._new_phases()
         self._previous_mag[:] = 0.0
         self._previous_phase[:] = 0.0
-        self._ratio[:], self._detune[:] = 1.0, 0.0
+        self._ratio[:], self._detune[:], self._vibrato_cycles = 1.0, 0.0, 0.0
         self._latent = np.asarray(self._controls.latent, np.float32)
         self._gain, self._bend = self._controls.gain, self._controls.bend
         self.voices.settle()
@@ -285,11 +301,14 @@ class SynthEngine:
 
     def bend_now(self) -> float:
         """This hop's bend in semitones: the wheel's, gliding toward its target as the latent
-        point does, plus the vibrato at the hop's time."""
-        c, seconds = self._controls, self.hops * self.hop_length / self.sample_rate
+        point does, plus the vibrato (its phase runs on the engine's clock from a reset)."""
+        c = self._controls
         self._bend += self._alpha * (c.bend - self._bend)
-        wave = float(np.sin(2 * np.pi * self.vibrato_hz * seconds))
-        return self._bend + c.vibrato * self._vibrato_scale * wave
+        wave = float(np.sin(2 * np.pi * self._vibrato_cycles))
+        step = c.vibrato_hz * self.hop_length / self.sample_rate
+        self._vibrato_cycles = (self._vibrato_cycles + step) % 1.0
+        depth = c.vibrato * vibrato_scale(self.n_fft, c.vibrato_hz, self.sample_rate)
+        return self._bend + depth * wave
 
     def _decode_voices(self, decoded: np.ndarray, bend: float) -> np.ndarray:
         """Magnitude frames [k, n_bins] of the voices' notes `decoded` [k] bent by `bend`

@@ -6,10 +6,12 @@ released notes until it goes up; CC 120 (all sound off) stops every voice at onc
 (all notes off) releases them. Controllers move latent neurons across the span the model
 uses: CC 20, 21, ... move z0, z1, ... by default (undefined CCs in General MIDI), `--cc
 z0=1,z1=74` chooses others, and MIDI learn (`MidiController.learn`) maps the next controller
-moved. Pitch bend, aftertouch and program changes are ignored on purpose (a note model is
-conditioned on whole notes; there is nothing to bend) and counted. Every message goes to the
-session's control methods (`ControlTargets`), which refuse keys the model was never trained
-on and say each once.
+moved. The pitch wheel bends every voice over +-`bend_range` semitones (2 by default; RPN 0,
+pitch bend sensitivity, sets it from the controller: CC 101 = 0, CC 100 = 0, then CC 6
+semitones and CC 38 cents); the mod wheel (CC 1, unless mapped to a latent) sets the vibrato
+depth up to `vibrato_depth` cents. Aftertouch and program changes are ignored on purpose and
+counted. Every message goes to the session's control methods (`ControlTargets`), which
+refuse keys the model was never trained on and say each once.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ import threading
 from collections import Counter
 
 from timbre_jax.errors import ParameterError
+from timbre_jax.synth.engine import MAX_BEND
 from timbre_jax.synth.targets import ControlTargets
 
 CC_BASE = 20  # CC 20, 21, ... move latent neurons 0, 1, ... by default
-SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF = 64, 120, 123
-RESERVED = (SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF)  # never mapped to a latent
-IGNORED = ("pitchwheel", "aftertouch", "polytouch", "program_change")
+MOD_WHEEL, SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF = 1, 64, 120, 123
+DATA_ENTRY, DATA_ENTRY_FINE, RPN_FINE, RPN = 6, 38, 100, 101  # registered parameters
+# never mapped to a latent: what the pedal, the all-off messages and RPN 0 need
+RESERVED = (DATA_ENTRY, DATA_ENTRY_FINE, SUSTAIN, RPN_FINE, RPN, ALL_SOUND_OFF, ALL_NOTES_OFF)
+IGNORED = ("aftertouch", "polytouch", "program_change")
+BEND_RANGE = 2.0  # semitones at either end of the pitch wheel, by default
+VIBRATO_DEPTH = 50.0  # cents of vibrato with the mod wheel all the way up, by default
 THROUGH = "through"  # ports whose name has it only echo other ports: never chosen by default
 
 
@@ -46,7 +53,7 @@ def parse_cc_map(text: str, latent_dim: int) -> dict[int, int]:
             raise ParameterError(f"--cc {item}: the model has z0-z{latent_dim - 1}")
         if not 0 <= control <= 127 or control in RESERVED:
             raise ParameterError(f"--cc {item}: a controller is 0-127 other than {RESERVED} "
-                                 "(sustain, all sound off, all notes off)")  # fmt: skip
+                                 "(RPN data entry, sustain, RPN, all sound/notes off)")  # fmt: skip
         if control in mapping or axis in mapping.values():
             raise ParameterError(f"--cc {text}: each controller and each axis once")
         mapping[control] = axis
@@ -60,12 +67,19 @@ class MidiController:
       targets: the session (or its `ControlTargets`).
       low, high: [latent_dim] the latent span controller values 0..127 map onto.
       cc_map: {controller: latent axis}; default `default_cc_map`.
+      bend_range: semitones at either end of the pitch wheel (RPN 0 changes it).
+      vibrato_depth: cents of vibrato with the mod wheel all the way up.
     """
 
-    def __init__(self, targets: ControlTargets, low, high, cc_map: dict[int, int] | None = None):
+    def __init__(self, targets: ControlTargets, low, high, cc_map: dict[int, int] | None = None,
+                 *, bend_range: float = BEND_RANGE,
+                 vibrato_depth: float = VIBRATO_DEPTH):  # fmt: skip
         self.targets = targets
         self.low, self.high = [float(v) for v in low], [float(v) for v in high]
         self.cc_map = dict(cc_map) if cc_map is not None else default_cc_map(len(self.low))
+        self.bend_range, self.vibrato_depth = bend_range, vibrato_depth
+        self._wheel = 0  # the pitch wheel's position, -8192..8191
+        self._rpn = [127, 127]  # the registered parameter selected (MSB, LSB): none
         self.learning: int | None = None  # the axis the next controller moved will move
         self.ignored: Counter = Counter()  # messages ignored on purpose, by type
         self._lock = threading.Lock()  # learning happens on the GUI thread, messages on MIDI's
@@ -83,6 +97,9 @@ class MidiController:
             self.targets.note_off(message.note)
         elif message.type == "control_change":
             self._control(message.control, message.value)
+        elif message.type == "pitchwheel":
+            self._wheel = message.pitch
+            self.targets.set_bend(self._wheel / 8192 * self.bend_range)
         elif message.type in IGNORED:
             self.ignored[message.type] += 1
 
@@ -93,6 +110,12 @@ class MidiController:
             self.targets.all_sound_off()
         elif control == ALL_NOTES_OFF:
             self.targets.all_notes_off()
+        elif control in (RPN, RPN_FINE):
+            self._rpn[control == RPN_FINE] = value
+        elif control in (DATA_ENTRY, DATA_ENTRY_FINE):
+            self._data_entry(control, value)
+        elif control == MOD_WHEEL and control not in self.cc_map and self.learning is None:
+            self.targets.set_vibrato(value / 127 * self.vibrato_depth)
         else:
             with self._lock:
                 if self.learning is not None:
@@ -102,6 +125,20 @@ class MidiController:
             if axis is not None:
                 low, high = self.low[axis], self.high[axis]
                 self.targets.set_axis(axis, low + value / 127 * (high - low))
+
+    def _data_entry(self, control: int, value: int) -> None:
+        """RPN 0 (pitch bend sensitivity): CC 6 sets its semitones, CC 38 its cents; the wheel
+        where it is now bends by the new range at once. Other parameters are not ours."""
+        if self._rpn != [0, 0]:
+            return
+        semitones = int(self.bend_range)
+        cents = round(100 * (self.bend_range - semitones))
+        if control == DATA_ENTRY:
+            semitones, cents = value, 0  # a new coarse value starts its fine part over
+        else:
+            cents = min(value, 99)
+        self.bend_range = min(semitones + cents / 100, MAX_BEND)
+        self.targets.set_bend(self._wheel / 8192 * self.bend_range)
 
 
 class MidiInput:

@@ -14,6 +14,8 @@ model uses, as a fader or a MIDI controller moves them):
 | `/latent` | v0 v1 ... | the whole latent point |
 | `/gain` | 0..1 | output gain |
 | `/phase` | noise, rtpghi or harmonic | phase method |
+| `/bend` | semitones | bends every voice (within +-48; heard under harmonic phase) |
+| `/vibrato` | cents [Hz] | vibrato depth, 0-100, and rate, 0.1-20 (default: as it was) |
 | `/all_notes_off` | | every note releases |
 | `/all_sound_off` | | every note stops at once |
 
@@ -49,6 +51,12 @@ def _integer(value, what: str) -> int:
 def _unit(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ParameterError(f"{what} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{what} must be a number, got {value!r}")
     return float(value)
 
 
@@ -99,6 +107,11 @@ class OscControls:
             raise ParameterError(f"/latent takes {len(self.low)} values, got {len(values)}")
         self.targets.set_latent([self._scaled(i, v) for i, v in enumerate(values)])
 
+    def _vibrato(self, cents, hz=None) -> None:
+        if hz is not None:
+            self.targets.set_vibrato_rate(_number(hz, "vibrato rate"))
+        self.targets.set_vibrato(_number(cents, "vibrato"))
+
     def _phase(self, name) -> None:
         if not isinstance(name, str):
             raise ParameterError(f"phase must be a string, got {name!r}")
@@ -114,6 +127,8 @@ class OscControls:
             "/latent": (self._point, 0, None),
             "/gain": (lambda gain: t.set_gain(_unit(gain, "gain")), 1, 1),
             "/phase": (self._phase, 1, 1),
+            "/bend": (lambda semitones: t.set_bend(_number(semitones, "bend")), 1, 1),
+            "/vibrato": (self._vibrato, 1, 2),
             "/all_notes_off": (t.all_notes_off, 0, 0),
             "/all_sound_off": (t.all_sound_off, 0, 0),
         }

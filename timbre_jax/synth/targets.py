@@ -1,8 +1,8 @@
 """What the player asks for: the target controls every source writes and the engine applies.
 
 One method per control (a note on or off with its velocity, the sustain pedal, one latent
-axis, the whole latent point, gain, phase method, pitch bend, vibrato depth, all notes off,
-all sound off). Each changes
+axis, the whole latent point, gain, phase method, pitch bend, vibrato depth and rate, all notes
+off, all sound off). Each changes
 only its own control under a lock, so two sources (say MIDI on one thread and OSC on another)
 never undo each other's changes, and the last write to a control wins. The engine takes a
 `snapshot` at the start of each hop and plays it (`automation.apply_controls`); live play and
@@ -20,7 +20,13 @@ import threading
 import numpy as np
 
 from timbre_jax.errors import ParameterError
-from timbre_jax.synth.engine import Controls, check_bend, check_vibrato
+from timbre_jax.synth.engine import (
+    VIBRATO_HZ,
+    Controls,
+    check_bend,
+    check_vibrato,
+    check_vibrato_rate,
+)
 from timbre_jax.synth.keyboard import UntrainedKeys
 from timbre_jax.synth.voices import check_pitch, check_velocity
 
@@ -49,7 +55,7 @@ class ControlTargets:
         self._new: set[int] = set()  # pressed since the last snapshot
         self._unheard: dict[int, int] = {}  # of those, released already: in the next snapshot
         self._cut = False  # all sound off asked since the last snapshot
-        self._bend, self._vibrato = 0.0, 0.0  # semitones, cents
+        self._bend, self._vibrato, self._vibrato_hz = 0.0, 0.0, VIBRATO_HZ  # semitones, cents
         self.version = 0  # counts the changes, for views that redraw on change
 
     def _changed(self) -> None:
@@ -138,8 +144,11 @@ class ControlTargets:
         self._assign(bend=check_bend(semitones))
 
     def set_vibrato(self, cents: float) -> None:
-        """Vibrato depth in cents (the mod wheel), at the engine's rate."""
+        """Vibrato depth in cents (the mod wheel)."""
         self._assign(vibrato=check_vibrato(cents))
+
+    def set_vibrato_rate(self, hz: float) -> None:
+        self._assign(vibrato_hz=check_vibrato_rate(hz))
 
     def all_notes_off(self, *, cut: bool = False) -> None:
         """Every note releases (MIDI CC 123), the pedal's too; with `cut`, every note stops at
@@ -161,7 +170,8 @@ class ControlTargets:
         """The targets now, changing nothing."""
         with self._lock:
             return Controls(tuple(self._latent), self._gain, tuple(self._gated.items()),
-                            self._phase, False, self._bend, self._vibrato)  # fmt: skip
+                            self._phase, False, self._bend, self._vibrato,
+                            self._vibrato_hz)  # fmt: skip
 
     def snapshot(self) -> Controls:
         """The targets for the next hop: with the keys pressed and released since the last
@@ -170,7 +180,7 @@ class ControlTargets:
             unheard = [(p, v) for p, v in self._unheard.items() if p not in self._gated]
             notes = tuple(self._gated.items()) + tuple(unheard)
             controls = Controls(tuple(self._latent), self._gain, notes, self._phase, self._cut,
-                                self._bend, self._vibrato)  # fmt: skip
+                                self._bend, self._vibrato, self._vibrato_hz)  # fmt: skip
             self._cut = False
             self._new.clear()
             self._unheard.clear()
