@@ -87,3 +87,20 @@ def test_bends_and_vibrato_out_of_range_are_refused(violin):
     ]:
         with pytest.raises(ParameterError, match=message):
             call()
+
+
+def test_glide_slides_a_new_note_from_the_one_before(violin):
+    engine = SynthEngine(violin, voices=1)
+    engine.set_glide(0.3)
+    engine.note_on(A4)
+    engine.reset()
+    held = engine.render(0.5)
+    engine.note_off(A4)
+    engine.note_on(A4 + 2)  # B4: slides up from A4 in 0.3 s
+    cents = cents_track(np.concatenate([held, engine.render(1.0)]))[50:]  # from B4's press
+    at = {t: float(np.nanmedian(cents[t - 2 : t + 3])) for t in (7, 20, 30, 70)}  # 10 ms steps
+    assert at[7] < 60 and 60 < at[20] < 160 and at[30] < 195 and abs(at[70] - 200) <= 10, at
+    engine.set_glide(0.0)
+    engine.note_on(A4)  # no glide: A4 at once (within the 46 ms a frame's centre takes)
+    cents = cents_track(engine.render(0.5))
+    assert abs(float(np.nanmedian(cents[8:20]))) <= 10

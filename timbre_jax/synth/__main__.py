@@ -39,6 +39,7 @@ from timbre_jax.synth.engine import (  # noqa: E402
     VIBRATO_HZ,
     VOICES,
     SynthEngine,
+    check_glide,
     check_vibrato,
     check_vibrato_rate,
 )
@@ -98,6 +99,13 @@ def parser() -> ArgumentParser:
     p.add_argument(
         "--vibrato-rate", type=float, default=VIBRATO_HZ, metavar="HZ", help="vibrato rate"
     )
+    p.add_argument(
+        "--glide",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="portamento: each new note slides from the one before in MS ms",
+    )
     p.add_argument("--osc", type=int, metavar="PORT", help="listen for OSC on this UDP port")
     p.add_argument("--osc-host", default=LOCALHOST,
                    help="interface OSC listens on (default: localhost, this machine only; "
@@ -123,6 +131,7 @@ def check(args) -> None:
         )
     check_vibrato(args.vibrato_depth)
     check_vibrato_rate(args.vibrato_rate)
+    check_glide(args.glide / 1000)
     if args.osc is not None and not 0 <= args.osc <= 65535:
         raise ParameterError(f"--osc must be a UDP port 0-65535, got {args.osc}")
     if args.quit_after is not None and not 0 < args.quit_after < 1e6:
@@ -163,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     port_name = midi.choose_port(midi.input_names(args.midi_api), args.midi_port)
     session = Session(run, engine, record_dir=args.record_dir)
     session.set_vibrato_rate(args.vibrato_rate)
+    session.set_glide(args.glide / 1000)
     try:
         if default_output_available():
             session.open_output(device=args.device, rate=args.rate, channels=args.channels)

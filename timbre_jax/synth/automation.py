@@ -1,17 +1,19 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
-The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz`:
-seconds, latent values, gain 0-1, the notes gated from that time on as space-separated
+The header is
+`time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide`: seconds,
+latent values, gain 0-1, the notes gated from that time on as space-separated
 `pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note names,
 `C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1` where all
 sound off (MIDI CC 120) stopped every voice at once at that time, the number of voices the
 take was played with (the same on every row that gives it; empty: `render`'s default), the
-pitch bend of every voice in semitones, the vibrato depth in cents (empty: 0) and its rate
-in Hz (empty: 5.5). Files without the last three columns, the last five, or the last six,
-written before them, read so. One row per change. The panel's recorder writes this
-format and `python -m timbre_jax.render --automation` replays it. Files of the earlier one-note
-format (`...,note,gain,gate`, a pitch class) are read as that note in octave 4 at velocity
-100. Values are checked as on the command line; a bad row is named by its line.
+pitch bend of every voice in semitones, the vibrato depth in cents (empty: 0), its rate in Hz
+(empty: 5.5) and the glide in seconds (empty: 0). Files without the last four columns, the
+last six, or the last seven, written before them, read so. One row per change. A session's
+takes are written in this format and `python -m timbre_jax.render --automation` replays it.
+Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that
+note in octave 4 at velocity 100. Values are checked as on the command line; a bad row is
+named by its line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from timbre_jax.synth.engine import (
     Controls,
     SynthEngine,
     check_bend,
+    check_glide,
     check_vibrato,
     check_vibrato_rate,
 )
@@ -80,14 +83,14 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
-            "voices", "bend", "vibrato", "vibrato_hz"]  # fmt: skip
+            "voices", "bend", "vibrato", "vibrato_hz", "glide"]  # fmt: skip
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
-    """Headers of files written before the bend and vibrato columns, before cut and voices,
-    and before phase."""
+    """Headers of files written before the bend, vibrato and glide columns, before cut and
+    voices, and before phase."""
     header = automation_header(latent_dim)
-    return [header[:-3], header[:-5], header[:-6]]
+    return [header[:-4], header[:-6], header[:-7]]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -121,7 +124,7 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             values = [repr(float(v)) for v in (*c.latent, c.gain)]
             writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
                              "1" if c.cut else "", voices or "", repr(c.bend),
-                             repr(c.vibrato), repr(c.vibrato_hz)])  # fmt: skip
+                             repr(c.vibrato), repr(c.vibrato_hz), repr(c.glide)])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -146,7 +149,9 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     bend = check_bend(float(fields.get("bend") or 0.0))
     vibrato = check_vibrato(float(fields.get("vibrato") or 0.0))
     vibrato_hz = check_vibrato_rate(float(fields.get("vibrato_hz") or VIBRATO_HZ))
-    return seconds, Controls(latent, gain, notes, phase, cut == "1", bend, vibrato, vibrato_hz)
+    glide = check_glide(float(fields.get("glide") or 0.0))
+    return seconds, Controls(latent, gain, notes, phase, cut == "1", bend, vibrato, vibrato_hz,
+                             glide)  # fmt: skip
 
 
 def _voices(fields: dict) -> int | None:
@@ -230,6 +235,7 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
     engine.set_bend(controls.bend)
     engine.set_vibrato(controls.vibrato)
     engine.set_vibrato_rate(controls.vibrato_hz)
+    engine.set_glide(controls.glide)
     if controls.phase is not None and controls.phase != engine.phase:
         engine.set_phase(controls.phase)
     notes = controls.notes[-engine.voices.count :]

@@ -50,6 +50,7 @@ TIMING_WINDOW = 2048  # hops of compute time kept for statistics
 LOWEST_HZ = 20.0  # nothing below this is sounded
 VIBRATO_HZ = 5.5  # default vibrato rate (Controls.vibrato_hz's default too)
 VIBRATO_RATES = (0.1, 20.0)  # Hz
+MAX_GLIDE = 10.0  # seconds of portamento
 MAX_BEND = 48.0  # semitones either way (MPE's widest range)
 MAX_VIBRATO = 100.0  # cents of vibrato depth, either way
 BETWEEN_NOTES = ("blend", "nearest")  # what a note model decodes for a bent voice
@@ -77,6 +78,12 @@ def check_bend(semitones: float) -> float:
     if not (np.isfinite(semitones) and abs(semitones) <= MAX_BEND):
         raise ParameterError(f"bend must be within +-{MAX_BEND:g} semitones, got {semitones!r}")
     return float(semitones)
+
+
+def check_glide(seconds: float) -> float:
+    if not (np.isfinite(seconds) and 0 <= seconds <= MAX_GLIDE):
+        raise ParameterError(f"glide must be 0-{MAX_GLIDE:g} s, got {seconds!r}")
+    return float(seconds)
 
 
 def check_vibrato_rate(hz: float) -> float:
@@ -113,6 +120,7 @@ class Controls(NamedTuple):
     bend: float = 0.0  # semitones every voice is bent by (the pitch wheel)
     vibrato: float = 0.0  # vibrato depth in cents (the mod wheel)
     vibrato_hz: float = VIBRATO_HZ  # vibrato rate
+    glide: float = 0.0  # portamento: seconds a new note takes from the one before (0: none)
 
 
 def decode_frames(model, params, z, notes):
@@ -186,6 +194,8 @@ class SynthEngine:
         self._vibrato_cycles = 0.0  # the vibrato's phase, in cycles
         self._ratio = np.ones(voices)  # each voice's bend, as a frequency ratio, last hop
         self._detune = np.zeros(voices)  # cycles of its fundamental the bend has added
+        self._slide = np.zeros(voices)  # each voice's portamento still to go, semitones
+        self._slide_step = np.zeros(voices)  # ... and how far it moves a hop
         self._controls = Controls(run.start_latent, 0.8)
         self._latent = np.asarray(run.start_latent, np.float32)
         self._gain = self._controls.gain
@@ -256,6 +266,11 @@ class SynthEngine:
         """The vibrato's rate; a change keeps its phase (no jump)."""
         self._update(vibrato_hz=check_vibrato_rate(hz))
 
+    def set_glide(self, seconds: float) -> None:
+        """Portamento: each new note starts at the note played before it and slides to its
+        own in `seconds` (0: none); heard where bends are."""
+        self._update(glide=check_glide(seconds))
+
     def note_on(self, pitch: int, velocity: int = 100) -> None:
         """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`."""
         self.voices.note_on(pitch, velocity)
@@ -290,6 +305,7 @@ class SynthEngine:
         self._previous_mag[:] = 0.0
         self._previous_phase[:] = 0.0
         self._ratio[:], self._detune[:], self._vibrato_cycles = 1.0, 0.0, 0.0
+        self._slide[:], self._slide_step[:] = 0.0, 0.0
         self._latent = np.asarray(self._controls.latent, np.float32)
         self._gain, self._bend = self._controls.gain, self._controls.bend
         self.voices.settle()
@@ -310,14 +326,14 @@ class SynthEngine:
         depth = c.vibrato * vibrato_scale(self.n_fft, c.vibrato_hz, self.sample_rate)
         return self._bend + depth * wave
 
-    def _decode_voices(self, decoded: np.ndarray, bend: float) -> np.ndarray:
-        """Magnitude frames [k, n_bins] of the voices' notes `decoded` [k] bent by `bend`
+    def _decode_voices(self, decoded: np.ndarray, bends: np.ndarray) -> np.ndarray:
+        """Magnitude frames [k, n_bins] of the voices' notes `decoded` [k] bent by `bends` [k]
         semitones: between two notes, by `between_notes` (see the class)."""
         k = len(decoded)
         notes, blend = decoded, None
-        if bend:
+        if np.any(bends):
             low, high = self.note_range
-            bent = decoded + bend
+            bent = decoded + bends
             if self.between_notes == "nearest":
                 notes = np.clip(np.rint(bent), low, high)
             else:
@@ -329,33 +345,53 @@ class SynthEngine:
         mags = np.asarray(self._decode(self._latent, padded))[: len(notes)]
         return mags if blend is None else (1 - blend) * mags[:k] + blend * mags[k:]
 
-    def _glide(self, sounding, fresh, f0s: np.ndarray, ratio: float) -> None:
-        """Moves the voices' bend on by one hop: each adds (mean ratio over the hop - 1) f0
-        cycles of its fundamental; a new note starts at `ratio` with none added."""
-        step = f0s * ((self._ratio[sounding] + ratio) / 2 - 1) * self.hop_length / self.sample_rate
+    def _advance_detune(self, sounding, fresh, f0s: np.ndarray, ratios: np.ndarray) -> None:
+        """Moves the voices' bends on by one hop: each adds (mean ratio over the hop - 1) f0
+        cycles of its fundamental; a new note starts at its ratio with none added."""
+        mean = (self._ratio[sounding] + ratios) / 2
+        step = f0s * (mean - 1) * self.hop_length / self.sample_rate
         self._detune[sounding] = np.where(fresh, 0.0, self._detune[sounding] + step)
-        self._ratio[sounding] = ratio
+        self._ratio[sounding] = ratios
+
+    def _slides(self, sounding, pitches, fresh, glide_seconds: float) -> np.ndarray:
+        """[k] the sounding voices' portamento, in semitones, this hop: a new note starts at
+        the note played before it (`Voices.glide_from`) and slides to its own in
+        `glide_seconds` (none when 0); then every slide moves on by one hop."""
+        starts = sounding[fresh]
+        came_from = self.voices.glide_from[starts]
+        glides = (came_from >= 0) & (glide_seconds > 0)
+        self._slide[starts] = np.where(glides, came_from - pitches[fresh], 0.0)
+        hops = max(glide_seconds * self.sample_rate / self.hop_length, 1.0)
+        self._slide_step[starts] = np.abs(self._slide[starts]) / hops
+        slides = self._slide[sounding].copy()
+        moved = np.abs(slides) - self._slide_step[sounding]
+        self._slide[sounding] = np.sign(slides) * np.maximum(moved, 0.0)
+        return slides
 
     def _spectrum(self, sounding, pitches, amplitudes, fresh, bend: float) -> np.ndarray:
         """The sum of the sounding voices' complex spectra [n_bins], bent by `bend` semitones
-        (heard under the harmonic phase only)."""
+        and each voice's portamento (heard under the harmonic phase only)."""
         decoded = self.decoded_pitches(pitches)
-        bend = bend if self.phase == "harmonic" else 0.0
-        mags = self._decode_voices(decoded, bend) * self._scale
+        bends = bend + self._slides(sounding, pitches, fresh, self._controls.glide)
+        if self.phase != "harmonic":
+            bends = np.zeros(len(sounding))
+        mags = self._decode_voices(decoded, bends) * self._scale
         mags[:, : self._lowest_bins] = 0.0
         self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
         methods = [self.phases[v][self.phase] for v in sounding]
+        ratios = 2.0 ** (bends / 12)
         if self.note_range is None:
-            f0s, ratio, detune = [None] * len(mags), 1.0, np.zeros(len(mags))
+            f0s, detune = [None] * len(mags), np.zeros(len(mags))
         else:
-            f0s, ratio = midi_to_hz(decoded), 2.0 ** (bend / 12)
-            self._glide(sounding, fresh, f0s, ratio)
+            f0s = midi_to_hz(decoded)
+            self._advance_detune(sounding, fresh, f0s, ratios)
             detune = self._detune[sounding]
         if self.phase == "harmonic":
-            mags = np.stack(
-                [m.shape(mag, f0 * ratio) for m, mag, f0 in zip(methods, mags, f0s, strict=True)]
-            )
-        glides = [{"ratio": ratio, "detune": d} if self.phase == "harmonic" else {} for d in detune]
+            bent = [f0 * r for f0, r in zip(f0s, ratios, strict=True)]
+            shaped = zip(methods, mags, bent, strict=True)
+            mags = np.stack([method.shape(mag, f0) for method, mag, f0 in shaped])
+        glides = [{"ratio": r, "detune": d} if self.phase == "harmonic" else {}
+                  for r, d in zip(ratios, detune, strict=True)]  # fmt: skip
         phases = np.stack([
             method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0, hop=self.hops, **g)
             for method, mag, v, f0, g in zip(methods, mags, sounding, f0s, glides, strict=True)

@@ -16,6 +16,7 @@ model uses, as a fader or a MIDI controller moves them):
 | `/phase` | noise, rtpghi or harmonic | phase method |
 | `/bend` | semitones | bends every voice (within +-48; heard under harmonic phase) |
 | `/vibrato` | cents [Hz] | vibrato depth, 0-100, and rate, 0.1-20 (default: as it was) |
+| `/glide` | seconds | portamento from the note played before, 0-10 (0: none) |
 | `/all_notes_off` | | every note releases |
 | `/all_sound_off` | | every note stops at once |
 
@@ -129,6 +130,7 @@ class OscControls:
             "/phase": (self._phase, 1, 1),
             "/bend": (lambda semitones: t.set_bend(_number(semitones, "bend")), 1, 1),
             "/vibrato": (self._vibrato, 1, 2),
+            "/glide": (lambda seconds: t.set_glide(_number(seconds, "glide")), 1, 1),
             "/all_notes_off": (t.all_notes_off, 0, 0),
             "/all_sound_off": (t.all_sound_off, 0, 0),
         }

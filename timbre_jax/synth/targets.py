@@ -1,8 +1,8 @@
 """What the player asks for: the target controls every source writes and the engine applies.
 
 One method per control (a note on or off with its velocity, the sustain pedal, one latent
-axis, the whole latent point, gain, phase method, pitch bend, vibrato depth and rate, all notes
-off, all sound off). Each changes
+axis, the whole latent point, gain, phase method, pitch bend, vibrato depth and rate, glide,
+all notes off, all sound off). Each changes
 only its own control under a lock, so two sources (say MIDI on one thread and OSC on another)
 never undo each other's changes, and the last write to a control wins. The engine takes a
 `snapshot` at the start of each hop and plays it (`automation.apply_controls`); live play and
@@ -24,6 +24,7 @@ from timbre_jax.synth.engine import (
     VIBRATO_HZ,
     Controls,
     check_bend,
+    check_glide,
     check_vibrato,
     check_vibrato_rate,
 )
@@ -56,6 +57,7 @@ class ControlTargets:
         self._unheard: dict[int, int] = {}  # of those, released already: in the next snapshot
         self._cut = False  # all sound off asked since the last snapshot
         self._bend, self._vibrato, self._vibrato_hz = 0.0, 0.0, VIBRATO_HZ  # semitones, cents
+        self._glide = 0.0  # seconds
         self.version = 0  # counts the changes, for views that redraw on change
 
     def _changed(self) -> None:
@@ -150,6 +152,10 @@ class ControlTargets:
     def set_vibrato_rate(self, hz: float) -> None:
         self._assign(vibrato_hz=check_vibrato_rate(hz))
 
+    def set_glide(self, seconds: float) -> None:
+        """Portamento: seconds a new note takes to slide from the note played before it."""
+        self._assign(glide=check_glide(seconds))
+
     def all_notes_off(self, *, cut: bool = False) -> None:
         """Every note releases (MIDI CC 123), the pedal's too; with `cut`, every note stops at
         once instead (all sound off, MIDI CC 120)."""
@@ -171,7 +177,7 @@ class ControlTargets:
         with self._lock:
             return Controls(tuple(self._latent), self._gain, tuple(self._gated.items()),
                             self._phase, False, self._bend, self._vibrato,
-                            self._vibrato_hz)  # fmt: skip
+                            self._vibrato_hz, self._glide)  # fmt: skip
 
     def snapshot(self) -> Controls:
         """The targets for the next hop: with the keys pressed and released since the last
@@ -180,7 +186,8 @@ class ControlTargets:
             unheard = [(p, v) for p, v in self._unheard.items() if p not in self._gated]
             notes = tuple(self._gated.items()) + tuple(unheard)
             controls = Controls(tuple(self._latent), self._gain, notes, self._phase, self._cut,
-                                self._bend, self._vibrato, self._vibrato_hz)  # fmt: skip
+                                self._bend, self._vibrato, self._vibrato_hz,
+                                self._glide)  # fmt: skip
             self._cut = False
             self._new.clear()
             self._unheard.clear()

@@ -59,6 +59,8 @@ class Voices:
         self.envelope = np.zeros(count)
         self.fresh = np.zeros(count, bool)  # a new note since the last hop: reset its phase
         self.started = np.zeros(count, int)  # order of note-ons, for stealing the oldest
+        self.glide_from = np.full(count, -1)  # the note played before each voice's (-1: none)
+        self.last_pitch = -1  # the last note played
         self.pedal = False
         self._notes_on = 0
 
@@ -84,6 +86,8 @@ class Voices:
         v = self._allocate(pitch)
         if self.pitch[v] != pitch:
             self.envelope[v], self.fresh[v] = 0.0, True
+            self.glide_from[v] = self.last_pitch if self.last_pitch != pitch else -1
+        self.last_pitch = pitch
         self.pitch[v], self.velocity[v] = pitch, velocity
         self.key_down[v], self.sustained[v] = True, False
         self._notes_on += 1
@@ -118,7 +122,8 @@ class Voices:
         notes = [(self.pitch[v], self.velocity[v], self.key_down[v]) for v in order]
         self.pitch[:], self.velocity[:], self.started[:] = -1, 0, 0
         self.key_down[:], self.sustained[:], self.envelope[:] = False, False, 0.0
-        self.fresh[:] = False
+        self.fresh[:], self.glide_from[:] = False, -1
+        self.last_pitch = int(notes[-1][0]) if notes else -1
         for v, (pitch, velocity, down) in enumerate(notes):
             self.pitch[v], self.velocity[v], self.started[v] = pitch, velocity, v + 1
             self.key_down[v], self.sustained[v] = down, not down
