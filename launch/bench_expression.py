@@ -12,7 +12,9 @@ For each shipped note model (`--models`, default violin and keys) it prints:
   - between notes: a bend of two semitones over 2 s decoded as a blend of the neighbouring
     notes' frames or as the nearest note: the median and largest change of the decoded
     timbre from one hop to the next (MFCC distance, `decoded_jumps`). A nearest-note
-    decode jumps where the bend crosses half a semitone.
+    decode jumps where the bend crosses half a semitone;
+  - cost: per-hop compute of eight voices on one moving latent point, and of eight voices
+    each with its own moving latent point and bend (MPE), in the same run.
 
 Usage: python launch/bench_expression.py [--models violin keys] [--ramp 0.5] [--depth 50]
 """
@@ -110,6 +112,26 @@ def decoded_jumps(run, between_notes: str) -> tuple[float, float]:
     return float(np.median(jumps)), float(jumps.max())
 
 
+def hop_cost(run, own: bool, hops: int = 600) -> dict:
+    """Per-hop compute (median, p99 ms) of eight voices on keys the model knows, moving
+    together on one latent circle, or (`own`) each on its own circle, with its own bend."""
+    engine = SynthEngine(run)
+    pitches = [p for p in range(55, 100) if run.plays(p)][::3][:8]
+    for pitch in pitches:
+        engine.note_on(pitch)
+    engine.reset()
+    for k in range(hops):
+        for v, pitch in enumerate(pitches):
+            angle = 2 * np.pi * (k / 200 + (v / 8 if own else 0))
+            point = (0.5 + 0.3 * np.cos(angle), 0.5 + 0.3 * np.sin(angle))
+            if own:
+                engine.set_expression(pitch, 0.3 * np.sin(angle), point)
+            else:
+                engine.set_latent(point)
+        engine.next_hop()
+    return engine.timing()
+
+
 @command
 def main(argv: list[str] | None = None) -> int | None:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
@@ -130,6 +152,16 @@ def main(argv: list[str] | None = None) -> int | None:
         print(f"| {name} | {median:.1f} / {worst:.1f} | {rate:.2f} (set {VIBRATO_HZ}), "
               f"{depth:.1f} (set {args.depth:g}) | {blend[0]:.2f} / {blend[1]:.2f} | "
               f"{nearest[0]:.2f} / {nearest[1]:.2f} |")  # fmt: skip
+    print(
+        "\n| model | 8 voices, one latent: hop median / p99 (ms) | each its own latent and bend "
+        "| p99 ratio |\n|---|---|---|---|"
+    )
+    for name in args.models:
+        run = load_run(run_folder(model=name))
+        shared, own = hop_cost(run, own=False), hop_cost(run, own=True)
+        print(f"| {name} | {shared['median_ms']:.2f} / {shared['p99_ms']:.2f} | "
+              f"{own['median_ms']:.2f} / {own['p99_ms']:.2f} | "
+              f"{own['p99_ms'] / shared['p99_ms']:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -104,3 +104,48 @@ def test_glide_slides_a_new_note_from_the_one_before(violin):
     engine.note_on(A4)  # no glide: A4 at once (within the 46 ms a frame's centre takes)
     cents = cents_track(engine.render(0.5))
     assert abs(float(np.nanmedian(cents[8:20]))) <= 10
+
+
+def test_two_held_notes_sound_two_timbres(violin):
+    """Each voice decodes at its own latent point in the one batched call: a chord of A4 at
+    one corner of the pad and E5 at the other is the sum of each note played alone there,
+    and the two differ from the pair played at one point."""
+    corners = {A4: (0.1, 0.9), A4 + 7: (0.9, 0.1)}
+    chord = SynthEngine(violin)
+    for pitch, corner in corners.items():
+        chord.note_on(pitch)
+        chord.set_expression(pitch, 0.0, corner)
+    chord.reset()
+    chord.render(0.3)
+    alone = []
+    for pitch, corner in corners.items():
+        engine = SynthEngine(violin)
+        engine.set_latent(corner)
+        engine.note_on(pitch)
+        engine.reset()
+        engine.render(0.3)
+        alone.append(engine.last_magnitude)
+    np.testing.assert_allclose(chord.last_magnitude, np.sum(alone, axis=0), rtol=1e-4, atol=1e-6)
+    shared = SynthEngine(violin)
+    shared.set_latent(corners[A4])
+    for pitch in corners:
+        shared.note_on(pitch)
+    shared.reset()
+    shared.render(0.3)
+    assert not np.allclose(shared.last_magnitude, chord.last_magnitude, rtol=0.05)
+
+
+def test_a_notes_own_bend_is_heard_on_it_alone(violin):
+    engine = SynthEngine(violin, voices=2)
+    engine.note_on(A4)
+    engine.note_on(A4 - 12)  # A3 beside it, unbent
+    engine.set_expression(A4, 1.0, ())
+    engine.reset()
+    audio = engine.render(1.2)[13230:]  # from 0.3 s
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio)), 44100))  # bins of 1 Hz
+
+    def peak(low, high) -> float:
+        return low + float(np.argmax(spectrum[low:high]))
+
+    assert abs(peak(400, 520) - 440 * 2 ** (1 / 12)) <= 2  # A4 up a semitone: 466.2 Hz
+    assert abs(peak(180, 260) - 220) <= 2  # A3 where it was

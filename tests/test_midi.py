@@ -200,3 +200,42 @@ def test_list_midi_prints_and_exits(capsys):
     names = midi.input_names()
     listing = "\n".join(f"{i}: {n}" for i, n in enumerate(names)) or "no MIDI inputs"
     assert capsys.readouterr().out == listing + "\n"
+
+
+def test_an_mpe_zone_gives_each_note_its_own_bend_and_timbre(session):
+    """Channel 1 is the manager; channels 2 and 3 carry one note each, with their own pitch
+    wheel (+-48 semitones), pressure (z1) and CC 74 (z0). What a member channel sends before
+    its note applies to the note when it comes."""
+    mpe = midi.MidiController(session, [0, 0], [1, 1], mpe=True, pressure=1, slide=0)
+    send(mpe, "pitchwheel", channel=1, pitch=4096)  # before the note: +24 semitones
+    send(mpe, "note_on", channel=1, note=60, velocity=100)
+    send(mpe, "note_on", channel=2, note=64, velocity=90)
+    send(mpe, "control_change", channel=2, control=midi.SLIDE, value=127)
+    send(mpe, "aftertouch", channel=2, value=0)
+    send(mpe, "pitchwheel", channel=0, pitch=-8192)  # the manager: every note, +-2
+    c = session.peek()
+    assert c.notes == ((60, 100), (64, 90)) and c.bend == -2.0
+    assert c.expression == ((60, 24.0, ()), (64, 0.0, (1.0, 0.0)))
+    send(mpe, "note_off", channel=1, note=60)
+    send(mpe, "note_on", channel=3, note=67, velocity=80)  # a fresh channel: no expression
+    c = session.peek()
+    assert c.notes == ((64, 90), (67, 80)) and c.expression == ((64, 0.0, (1.0, 0.0)),)
+    session.next_hop()  # C4 was never heard: this hop plays it once, with its expression
+    assert session.applied.expression == ((64, 0.0, (1.0, 0.0)), (60, 24.0, ()))
+    session.next_hop()
+    assert session.applied.expression == ((64, 0.0, (1.0, 0.0)),)
+
+
+def test_pressure_moves_an_axis_or_the_gain(session):
+    axis = midi.MidiController(session, [0, 0], [1, 1], pressure=1)
+    send(axis, "aftertouch", value=127)
+    assert session.peek().latent[1] == 1.0
+    send(axis, "note_on", note=60, velocity=100)
+    send(axis, "polytouch", note=60, value=0)
+    assert session.peek().expression == ((60, 0.0, (0.5, 0.0)),)
+    gain = midi.MidiController(session, [0, 0], [1, 1], pressure="gain")
+    send(gain, "aftertouch", value=64)
+    assert session.peek().gain == 64 / 127
+    unmapped = midi.MidiController(session, [0, 0], [1, 1])
+    send(unmapped, "aftertouch", value=10)
+    assert unmapped.ignored["aftertouch"] == 1

@@ -63,11 +63,16 @@ def test_bend_and_vibrato(server, targets):
     client = SimpleUDPClient(LOCALHOST, server.port)
     client.send_message("/bend", -1.5)
     client.send_message("/vibrato", [30, 6])
-    assert wait_for(lambda: targets.peek()[-3:] == (-1.5, 30.0, 6.0))
+
+    def vibrato():
+        c = targets.peek()
+        return c.bend, c.vibrato, c.vibrato_hz
+
+    assert wait_for(lambda: vibrato() == (-1.5, 30.0, 6.0))
     client.send_message("/bend", 60)  # past +-48 semitones
     client.send_message("/vibrato", "deep")
     assert wait_for(lambda: server.controls.bad["/bend"] == server.controls.bad["/vibrato"] == 1)
-    assert targets.peek()[-3:] == (-1.5, 30.0, 6.0)
+    assert vibrato() == (-1.5, 30.0, 6.0)
     assert any("/bend: bend must be within +-48 semitones" in n for n in server.news())
 
 

@@ -134,6 +134,7 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
         5: lambda: session.set_bend(3001 / 8192 * 2),  # a pitch wheel's value, +-2 semitones
         7: lambda: (session.set_vibrato(50 * 90 / 127), session.set_vibrato_rate(6.25)),
         8: lambda: session.set_axis(0, 37 / 127),  # a MIDI CC's value: no short decimal
+        9: lambda: (session.set_note_axis(67, 1, 0.8), session.set_note_bend(67, 0.37)),
         10: lambda: session.set_bend(-0.25),
         11: lambda: (session.note_on(71, 60), session.note_off(71)),  # within one hop
         14: lambda: session.set_phase("rtpghi"),
@@ -148,6 +149,7 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
     rows, voices = read_automation(csv, 2)
     assert {c.phase for _, c in rows} == {"harmonic", "rtpghi", "noise"}
     assert {c.bend for _, c in rows} == {0.0, 3001 / 8192 * 2, -0.25}
+    assert ((67, 0.37, (37 / 127, 0.8)),) in {c.expression for _, c in rows}  # from z0 then
     hop = session.engine.hop_length
     assert len(take) % hop == 0 and 50 * hop < len(take) < 80 * hop  # from the silence on
     assert np.abs(take[:hop]).max() == 0

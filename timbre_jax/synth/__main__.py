@@ -177,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         if default_output_available():
             session.open_output(device=args.device, rate=args.rate, channels=args.channels)
         controller = midi.MidiController(session, low, high, cc_map, bend_range=args.bend_range,
-                                         vibrato_depth=args.vibrato_depth)  # fmt: skip
+                                         vibrato_depth=args.vibrato_depth,
+                                         **expression_axes(args, run.latent_dim))  # fmt: skip
         session.switch_midi(port_name, controller, args.midi_api)
         none = "none found (--list-midi lists them; --midi-api UNIX_JACK for JACK's)"
         print(f"MIDI in: {port_name or none}", flush=True)
@@ -196,6 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut it short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         session.close()
+
+
+def expression_axes(args, latent_dim: int) -> dict:
+    """The MIDI controller's pressure, slide and MPE options from the flags (MPE's defaults:
+    CC 74 moves z0, pressure z1)."""
+    pressure = midi.parse_axis(args.pressure, latent_dim, "--pressure", gain=not args.mpe)
+    slide = midi.parse_axis(args.slide, latent_dim, "--slide")
+    if args.mpe:
+        slide = 0 if slide is None else slide
+        pressure = min(1, latent_dim - 1) if pressure is None else pressure
+    elif args.slide is not None:
+        raise ParameterError("--slide is MPE's CC 74 per note: give --mpe too")
+    return {"pressure": pressure, "mpe": args.mpe, "slide": slide}
 
 
 def stop_playing(signum, frame) -> None:

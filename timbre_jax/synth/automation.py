@@ -1,19 +1,21 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
 The header is
-`time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide`: seconds,
-latent values, gain 0-1, the notes gated from that time on as space-separated
+`time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide,expression`:
+seconds, latent values, gain 0-1, the notes gated from that time on as space-separated
 `pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note names,
 `C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1` where all
 sound off (MIDI CC 120) stopped every voice at once at that time, the number of voices the
 take was played with (the same on every row that gives it; empty: `render`'s default), the
 pitch bend of every voice in semitones, the vibrato depth in cents (empty: 0), its rate in Hz
-(empty: 5.5) and the glide in seconds (empty: 0). Files without the last four columns, the
-last six, or the last seven, written before them, read so. One row per change. A session's
-takes are written in this format and `python -m timbre_jax.render --automation` replays it.
-Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that
-note in octave 4 at velocity 100. Values are checked as on the command line; a bad row is
-named by its line.
+(empty: 5.5), the glide in seconds (empty: 0), and the notes with an expression of their own
+(`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top of the channel's and
+its own latent point; MPE and polyphonic pressure). Files without the last column, the last
+five, the last seven or the last eight, written before them, read so. One row per change.
+A session's takes are written in this format and `python -m timbre_jax.render --automation`
+replays it. Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are
+read as that note in octave 4 at velocity 100. Values are checked as on the command line; a
+bad row is named by its line.
 """
 
 from __future__ import annotations
@@ -83,14 +85,14 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
-            "voices", "bend", "vibrato", "vibrato_hz", "glide"]  # fmt: skip
+            "voices", "bend", "vibrato", "vibrato_hz", "glide", "expression"]  # fmt: skip
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
-    """Headers of files written before the bend, vibrato and glide columns, before cut and
-    voices, and before phase."""
+    """Headers of files written before the per-note expression column; before bend, vibrato
+    and glide; before cut and voices; and before phase."""
     header = automation_header(latent_dim)
-    return [header[:-4], header[:-6], header[:-7]]
+    return [header[:-1], header[:-5], header[:-7], header[:-8]]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -112,6 +114,30 @@ def parse_notes(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(notes)
 
 
+def format_expression(expression) -> str:
+    """((60, 0.5, (0.2, 0.8)), (64, -1.0, ())) -> `60:0.5:0.2/0.8 64:-1.0`."""
+    items = []
+    for pitch, bend, latent in expression:
+        point = ":" + "/".join(repr(float(v)) for v in latent) if latent else ""
+        items.append(f"{pitch}:{float(bend)!r}{point}")
+    return " ".join(items)
+
+
+def parse_expression(text: str, notes, latent_dim: int) -> tuple:
+    """The `expression` column: `pitch:bend[:z0/z1/...]` per note with its own, each a note of
+    the row's `notes`."""
+    gated, expression = {pitch for pitch, _ in notes}, []
+    for item in text.split():
+        pitch, bend, *point = item.split(":")
+        pitch, latent = int(pitch), tuple(float(v) for v in point[0].split("/")) if point else ()
+        if pitch not in gated:
+            raise ParameterError(f"expression for {pitch}, a note the row does not gate")
+        if latent and (len(latent) != latent_dim or not np.all(np.isfinite(latent))):
+            raise ParameterError(f"a note's latent needs {latent_dim} finite values: {item!r}")
+        expression.append((pitch, check_bend(float(bend)), latent))
+    return tuple(expression)
+
+
 def write_automation(path: str | Path, rows: list[tuple[float, Controls]], latent_dim: int,
                      voices: int | None = None) -> None:  # fmt: skip
     """Writes (seconds, controls) rows as an automation CSV; `voices`: the engine's."""
@@ -124,7 +150,8 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             values = [repr(float(v)) for v in (*c.latent, c.gain)]
             writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
                              "1" if c.cut else "", voices or "", repr(c.bend),
-                             repr(c.vibrato), repr(c.vibrato_hz), repr(c.glide)])  # fmt: skip
+                             repr(c.vibrato), repr(c.vibrato_hz), repr(c.glide),
+                             format_expression(c.expression)])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -150,8 +177,9 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     vibrato = check_vibrato(float(fields.get("vibrato") or 0.0))
     vibrato_hz = check_vibrato_rate(float(fields.get("vibrato_hz") or VIBRATO_HZ))
     glide = check_glide(float(fields.get("glide") or 0.0))
+    expression = parse_expression(fields.get("expression") or "", notes, latent_dim)
     return seconds, Controls(latent, gain, notes, phase, cut == "1", bend, vibrato, vibrato_hz,
-                             glide)  # fmt: skip
+                             glide, expression)  # fmt: skip
 
 
 def _voices(fields: dict) -> int | None:
@@ -247,6 +275,8 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
     for pitch, velocity in notes:
         if pitch not in playing:
             engine.note_on(pitch, velocity)
+    for pitch, bend, latent in controls.expression:
+        engine.set_expression(pitch, bend, latent)
 
 
 def first_hops(times, seconds_per_hop: float) -> np.ndarray:

@@ -121,14 +121,17 @@ class Controls(NamedTuple):
     vibrato: float = 0.0  # vibrato depth in cents (the mod wheel)
     vibrato_hz: float = VIBRATO_HZ  # vibrato rate
     glide: float = 0.0  # portamento: seconds a new note takes from the one before (0: none)
+    # per-note expression (MPE, polyphonic pressure): (pitch, its own bend in semitones on top
+    # of the channel's, its own latent point or () for the channel's) of gated notes that have
+    # any; the others play the channel's
+    expression: tuple[tuple[int, float, tuple[float, ...]], ...] = ()
 
 
 def decode_frames(model, params, z, notes):
-    """Magnitude frames [k, n_bins] for one latent point z [d] and MIDI pitches notes [k]
+    """Magnitude frames [k, n_bins] for latent points z [k, d] and MIDI pitches notes [k]
     (a chroma model hears pitch % 12, a note model the pitch)."""
     condition = condition_of_pitches(notes, model.conditioning)
-    return model.apply({"params": params}, jax.numpy.broadcast_to(z, (len(notes), len(z))),
-                       condition, method="decode")  # fmt: skip
+    return model.apply({"params": params}, z, condition, method="decode")
 
 
 @lru_cache(maxsize=8)
@@ -197,7 +200,11 @@ class SynthEngine:
         self._slide = np.zeros(voices)  # each voice's portamento still to go, semitones
         self._slide_step = np.zeros(voices)  # ... and how far it moves a hop
         self._controls = Controls(run.start_latent, 0.8)
-        self._latent = np.asarray(run.start_latent, np.float32)
+        # each voice's latent point as heard (gliding toward its target: its own, where a
+        # note has one, else the channel's), its own target (NaN: none) and its own bend
+        self._latent = np.tile(np.asarray(run.start_latent, np.float32), (voices, 1))
+        self._own = np.full((voices, self.latent_dim), np.nan, np.float32)
+        self._note_bend = np.zeros(voices)
         self._gain = self._controls.gain
         self._bend = 0.0  # the bend heard, gliding toward the target's
         self._alpha = 1.0 - np.exp(-self.hop_length / (self.sample_rate * SMOOTHING_SECONDS))
@@ -225,7 +232,7 @@ class SynthEngine:
         """Compiles the decoder for each batch size and numba's heap before real time."""
         count = self.voices.count
         for size in {batch_size(k, 2 * count) for k in range(1, 2 * count + 1)}:
-            self._decode(self._latent, np.zeros(size, np.int32))
+            self._decode(np.zeros((size, self.latent_dim), np.float32), np.zeros(size, np.int32))
         for method in self.phase_methods:
             self.set_phase(method)
             self.note_on(60)
@@ -272,8 +279,21 @@ class SynthEngine:
         self._update(glide=check_glide(seconds))
 
     def note_on(self, pitch: int, velocity: int = 100) -> None:
-        """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`."""
-        self.voices.note_on(pitch, velocity)
+        """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`; a new note
+        starts with the channel's latent point and bend (`set_expression` gives it its own)."""
+        v = self.voices.note_on(pitch, velocity)
+        if self.voices.fresh[v]:
+            self._own[v], self._note_bend[v] = np.nan, 0.0
+
+    def set_expression(self, pitch: int, bend: float, latent=()) -> None:
+        """Gives the gated note `pitch` its own bend (semitones, on top of the channel's) and
+        latent point [latent_dim] (() : the channel's); the voice glides to them."""
+        latent = tuple(float(v) for v in latent)
+        if latent and (len(latent) != self.latent_dim or not np.all(np.isfinite(latent))):
+            raise ParameterError(f"a note's latent needs {self.latent_dim} finite values")
+        for v in np.flatnonzero(self.voices.gated & (self.voices.pitch == pitch)):
+            self._note_bend[v] = check_bend(bend)
+            self._own[v] = latent if latent else np.nan
 
     def note_off(self, pitch: int) -> None:
         self.voices.note_off(pitch)
@@ -306,9 +326,12 @@ class SynthEngine:
         self._previous_phase[:] = 0.0
         self._ratio[:], self._detune[:], self._vibrato_cycles = 1.0, 0.0, 0.0
         self._slide[:], self._slide_step[:] = 0.0, 0.0
-        self._latent = np.asarray(self._controls.latent, np.float32)
+        order = self.voices.settle()
+        own, bends = self._own[order], self._note_bend[order]  # each note keeps its own ...
+        self._own[:], self._note_bend[:] = np.nan, 0.0
+        self._own[: len(order)], self._note_bend[: len(order)] = own, bends  # ... on its voice
+        self._latent[:] = self._latent_targets()
         self._gain, self._bend = self._controls.gain, self._controls.bend
-        self.voices.settle()
         self.limiter.gain = 1.0
         self.hops = 0
 
@@ -326,9 +349,10 @@ class SynthEngine:
         depth = c.vibrato * vibrato_scale(self.n_fft, c.vibrato_hz, self.sample_rate)
         return self._bend + depth * wave
 
-    def _decode_voices(self, decoded: np.ndarray, bends: np.ndarray) -> np.ndarray:
-        """Magnitude frames [k, n_bins] of the voices' notes `decoded` [k] bent by `bends` [k]
-        semitones: between two notes, by `between_notes` (see the class)."""
+    def _decode_voices(self, sounding, decoded: np.ndarray, bends: np.ndarray) -> np.ndarray:
+        """Magnitude frames [k, n_bins] of the `sounding` voices [k], each at its own latent
+        row, their notes `decoded` [k] bent by `bends` [k] semitones: between two notes, by
+        `between_notes` (see the class)."""
         k = len(decoded)
         notes, blend = decoded, None
         if np.any(bends):
@@ -342,7 +366,8 @@ class SynthEngine:
                 notes = np.concatenate([below, np.clip(below + 1, low, high)])
         padded = np.full(batch_size(len(notes), 2 * self.voices.count), 60, np.int32)
         padded[: len(notes)] = notes
-        mags = np.asarray(self._decode(self._latent, padded))[: len(notes)]
+        rows = np.tile(self._latent[sounding], (len(padded) // k + 1, 1))[: len(padded)]
+        mags = np.asarray(self._decode(rows, padded))[: len(notes)]
         return mags if blend is None else (1 - blend) * mags[:k] + blend * mags[k:]
 
     def _advance_detune(self, sounding, fresh, f0s: np.ndarray, ratios: np.ndarray) -> None:
@@ -372,10 +397,11 @@ class SynthEngine:
         """The sum of the sounding voices' complex spectra [n_bins], bent by `bend` semitones
         and each voice's portamento (heard under the harmonic phase only)."""
         decoded = self.decoded_pitches(pitches)
-        bends = bend + self._slides(sounding, pitches, fresh, self._controls.glide)
+        bends = bend + self._note_bend[sounding]
+        bends += self._slides(sounding, pitches, fresh, self._controls.glide)
         if self.phase != "harmonic":
             bends = np.zeros(len(sounding))
-        mags = self._decode_voices(decoded, bends) * self._scale
+        mags = self._decode_voices(sounding, decoded, bends) * self._scale
         mags[:, : self._lowest_bins] = 0.0
         self._previous_mag[sounding[fresh]] = 0.0  # a new note: no history to continue
         methods = [self.phases[v][self.phase] for v in sounding]
@@ -407,9 +433,7 @@ class SynthEngine:
         """The next `hop_length` output samples [hop_length] float32."""
         started = time.perf_counter()
         controls = self._controls
-        self._latent = self._latent + self._alpha * (
-            np.asarray(controls.latent, np.float32) - self._latent
-        )
+        self._latent += self._alpha * (self._latent_targets() - self._latent)
         bend = self.bend_now()
         sounding, pitches, amplitudes, fresh = self.voices.step()
         self.sounding = len(sounding)
@@ -429,6 +453,11 @@ class SynthEngine:
         self.hop_seconds[self.hops % TIMING_WINDOW] = time.perf_counter() - started
         self.hops += 1
         return out
+
+    def _latent_targets(self) -> np.ndarray:
+        """[voices, d] where each voice's latent point is going: its own, else the channel's."""
+        channel = np.asarray(self._controls.latent, np.float32)
+        return np.where(np.isnan(self._own), channel, self._own)
 
     def decoded_pitches(self, pitches) -> np.ndarray:
         """The pitches the decoder is conditioned on: as played, or for a note model moved

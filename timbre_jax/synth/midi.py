@@ -9,9 +9,15 @@ z0=1,z1=74` chooses others, and MIDI learn (`MidiController.learn`) maps the nex
 moved. The pitch wheel bends every voice over +-`bend_range` semitones (2 by default; RPN 0,
 pitch bend sensitivity, sets it from the controller: CC 101 = 0, CC 100 = 0, then CC 6
 semitones and CC 38 cents); the mod wheel (CC 1, unless mapped to a latent) sets the vibrato
-depth up to `vibrato_depth` cents. Aftertouch and program changes are ignored on purpose and
-counted. Every message goes to the session's control methods (`ControlTargets`), which
-refuse keys the model was never trained on and say each once.
+depth up to `vibrato_depth` cents. Pressure (channel aftertouch) moves a latent axis or the
+gain (`pressure`), polyphonic aftertouch that axis of its note's own latent point. With `mpe`,
+an MPE lower zone: channel 1 is the manager (a plain keyboard, as above) and channels 2-16
+each carry one note with its own pitch wheel (+-48 semitones; RPN 0 on a member channel sets
+the members' range), pressure and CC 74 (slide), which move that note alone: its own bend and
+its own latent point on the axes `pressure` and `slide` name. Program changes, and pressure
+with no axis to move, are ignored on purpose and counted. Every message goes to the
+session's control methods (`ControlTargets`), which refuse keys the model was never trained
+on and say each once.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ MOD_WHEEL, SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF = 1, 64, 120, 123
 DATA_ENTRY, DATA_ENTRY_FINE, RPN_FINE, RPN = 6, 38, 100, 101  # registered parameters
 # never mapped to a latent: what the pedal, the all-off messages and RPN 0 need
 RESERVED = (DATA_ENTRY, DATA_ENTRY_FINE, SUSTAIN, RPN_FINE, RPN, ALL_SOUND_OFF, ALL_NOTES_OFF)
-IGNORED = ("aftertouch", "polytouch", "program_change")
+SLIDE = 74  # MPE's third dimension (timbre), per member channel
+MEMBER_BEND_RANGE = 48.0  # semitones: MPE's default for member channels
 BEND_RANGE = 2.0  # semitones at either end of the pitch wheel, by default
 VIBRATO_DEPTH = 50.0  # cents of vibrato with the mod wheel all the way up, by default
 THROUGH = "through"  # ports whose name has it only echo other ports: never chosen by default
@@ -60,6 +67,18 @@ def parse_cc_map(text: str, latent_dim: int) -> dict[int, int]:
     return mapping
 
 
+def parse_axis(text: str | None, latent_dim: int, flag: str, *, gain: bool = False):
+    """`z1` -> 1 (a latent axis), `gain` -> "gain" where `gain` is allowed, None -> None."""
+    if text is None:
+        return None
+    if gain and text == "gain":
+        return "gain"
+    if not (text.startswith("z") and text[1:].isdigit() and int(text[1:]) < latent_dim):
+        choices = f"z0-z{latent_dim - 1}" + (" or gain" if gain else "")
+        raise ParameterError(f"{flag} takes {choices}, got {text!r}")
+    return int(text[1:])
+
+
 class MidiController:
     """Turns MIDI messages into session controls; callable with a `mido.Message`.
 
@@ -69,17 +88,24 @@ class MidiController:
       cc_map: {controller: latent axis}; default `default_cc_map`.
       bend_range: semitones at either end of the pitch wheel (RPN 0 changes it).
       vibrato_depth: cents of vibrato with the mod wheel all the way up.
+      pressure: the latent axis pressure moves, or "gain" (channel pressure only), or None.
+      mpe: play an MPE lower zone (channels 2-16 one note each).
+      slide: the latent axis an MPE member channel's CC 74 moves for its note, or None.
     """
 
     def __init__(self, targets: ControlTargets, low, high, cc_map: dict[int, int] | None = None,
-                 *, bend_range: float = BEND_RANGE,
-                 vibrato_depth: float = VIBRATO_DEPTH):  # fmt: skip
+                 *, bend_range: float = BEND_RANGE, vibrato_depth: float = VIBRATO_DEPTH,
+                 pressure: int | str | None = None, mpe: bool = False,
+                 slide: int | None = None):  # fmt: skip
         self.targets = targets
         self.low, self.high = [float(v) for v in low], [float(v) for v in high]
         self.cc_map = dict(cc_map) if cc_map is not None else default_cc_map(len(self.low))
         self.bend_range, self.vibrato_depth = bend_range, vibrato_depth
         self._wheel = 0  # the pitch wheel's position, -8192..8191
         self._rpn = [127, 127]  # the registered parameter selected (MSB, LSB): none
+        self.pressure, self.mpe, self.slide = pressure, mpe, slide
+        self.member_bend_range = MEMBER_BEND_RANGE
+        self._members: dict[int, dict] = {}  # MPE member channel -> its note and expression
         self.learning: int | None = None  # the axis the next controller moved will move
         self.ignored: Counter = Counter()  # messages ignored on purpose, by type
         self._lock = threading.Lock()  # learning happens on the GUI thread, messages on MIDI's
@@ -91,6 +117,19 @@ class MidiController:
             self.learning = axis
 
     def __call__(self, message) -> None:
+        if self.mpe and getattr(message, "channel", 0) > 0:
+            self._member(message)
+            return
+        if message.type == "aftertouch" and self.pressure is not None:
+            if self.pressure == "gain":
+                self.targets.set_gain(message.value / 127)
+            else:
+                self.targets.set_axis(self.pressure, self._scaled(self.pressure, message.value))
+            return
+        if message.type == "polytouch" and isinstance(self.pressure, int):
+            axis = self.pressure
+            self.targets.set_note_axis(message.note, axis, self._scaled(axis, message.value))
+            return
         if message.type == "note_on" and message.velocity > 0:
             self.targets.note_on(message.note, message.velocity)
         elif message.type in ("note_off", "note_on"):
@@ -100,10 +139,57 @@ class MidiController:
         elif message.type == "pitchwheel":
             self._wheel = message.pitch
             self.targets.set_bend(self._wheel / 8192 * self.bend_range)
-        elif message.type in IGNORED:
+        else:  # program changes, pressure with no axis to move
             self.ignored[message.type] += 1
 
-    def _control(self, control: int, value: int) -> None:
+    def _scaled(self, axis: int, value: int) -> float:
+        """A controller value 0..127 across latent `axis`'s span."""
+        return self.low[axis] + value / 127 * (self.high[axis] - self.low[axis])
+
+    def _member(self, message) -> None:
+        """A message on an MPE member channel: its one note, and that note's own expression
+        (kept per channel: a controller may send it before the note, as MPE advises)."""
+        state = self._members.setdefault(message.channel, {"note": None})
+        kind, note = message.type, state["note"]
+        if kind == "note_on" and message.velocity > 0:
+            if note is not None:
+                self.targets.note_off(note)
+            played = self.targets.note_on(message.note, message.velocity)
+            state["note"] = message.note if played else None
+            self._express(state)
+        elif kind in ("note_off", "note_on"):
+            if note == message.note:
+                self.targets.note_off(note)
+                state["note"] = None
+        elif kind == "pitchwheel":
+            state["bend"] = message.pitch / 8192 * self.member_bend_range
+            self._express(state)
+        elif kind == "aftertouch" and isinstance(self.pressure, int):
+            state[self.pressure] = self._scaled(self.pressure, message.value)
+            self._express(state)
+        elif kind == "control_change" and message.control == SLIDE and self.slide is not None:
+            state[self.slide] = self._scaled(self.slide, message.value)
+            self._express(state)
+        elif kind == "control_change" and message.control in (RPN, RPN_FINE, DATA_ENTRY,
+                                                              DATA_ENTRY_FINE):  # fmt: skip
+            self._control(message.control, message.value, member=True)
+        elif kind == "control_change":
+            self._control(message.control, message.value)
+        else:
+            self.ignored[kind] += 1
+
+    def _express(self, state: dict) -> None:
+        """Sends a member channel's bend and axes to its note, if one sounds."""
+        note = state["note"]
+        if note is None:
+            return
+        if "bend" in state:
+            self.targets.set_note_bend(note, state["bend"])
+        for axis in {self.pressure, self.slide} - {None, "gain"}:
+            if axis in state:
+                self.targets.set_note_axis(note, axis, state[axis])
+
+    def _control(self, control: int, value: int, *, member: bool = False) -> None:
         if control == SUSTAIN:
             self.targets.set_sustain(value >= 64)
         elif control == ALL_SOUND_OFF:
@@ -113,7 +199,7 @@ class MidiController:
         elif control in (RPN, RPN_FINE):
             self._rpn[control == RPN_FINE] = value
         elif control in (DATA_ENTRY, DATA_ENTRY_FINE):
-            self._data_entry(control, value)
+            self._data_entry(control, value, member=member)
         elif control == MOD_WHEEL and control not in self.cc_map and self.learning is None:
             self.targets.set_vibrato(value / 127 * self.vibrato_depth)
         else:
@@ -126,19 +212,24 @@ class MidiController:
                 low, high = self.low[axis], self.high[axis]
                 self.targets.set_axis(axis, low + value / 127 * (high - low))
 
-    def _data_entry(self, control: int, value: int) -> None:
+    def _data_entry(self, control: int, value: int, *, member: bool = False) -> None:
         """RPN 0 (pitch bend sensitivity): CC 6 sets its semitones, CC 38 its cents; the wheel
-        where it is now bends by the new range at once. Other parameters are not ours."""
+        where it is now bends by the new range at once. On an MPE member channel it sets the
+        members' range. Other parameters are not ours."""
         if self._rpn != [0, 0]:
             return
-        semitones = int(self.bend_range)
-        cents = round(100 * (self.bend_range - semitones))
+        old = self.member_bend_range if member else self.bend_range
+        semitones, cents = int(old), round(100 * (old - int(old)))
         if control == DATA_ENTRY:
             semitones, cents = value, 0  # a new coarse value starts its fine part over
         else:
             cents = min(value, 99)
-        self.bend_range = min(semitones + cents / 100, MAX_BEND)
-        self.targets.set_bend(self._wheel / 8192 * self.bend_range)
+        new = min(semitones + cents / 100, MAX_BEND)
+        if member:
+            self.member_bend_range = new
+        else:
+            self.bend_range = new
+            self.targets.set_bend(self._wheel / 8192 * self.bend_range)
 
 
 class MidiInput:

@@ -17,6 +17,8 @@ model uses, as a fader or a MIDI controller moves them):
 | `/bend` | semitones | bends every voice (within +-48; heard under harmonic phase) |
 | `/vibrato` | cents [Hz] | vibrato depth, 0-100, and rate, 0.1-20 (default: as it was) |
 | `/glide` | seconds | portamento from the note played before, 0-10 (0: none) |
+| `/note/bend` | pitch semitones | the held note's own bend, on top of `/bend` |
+| `/note/z/I` | pitch value | latent axis I of the held note's own latent point (0..1) |
 | `/all_notes_off` | | every note releases |
 | `/all_sound_off` | | every note stops at once |
 
@@ -113,6 +115,9 @@ class OscControls:
             self.targets.set_vibrato_rate(_number(hz, "vibrato rate"))
         self.targets.set_vibrato(_number(cents, "vibrato"))
 
+    def _note_bend(self, pitch, semitones) -> None:
+        self.targets.set_note_bend(_integer(pitch, "pitch"), _number(semitones, "bend"))
+
     def _phase(self, name) -> None:
         if not isinstance(name, str):
             raise ParameterError(f"phase must be a string, got {name!r}")
@@ -131,6 +136,7 @@ class OscControls:
             "/bend": (lambda semitones: t.set_bend(_number(semitones, "bend")), 1, 1),
             "/vibrato": (self._vibrato, 1, 2),
             "/glide": (lambda seconds: t.set_glide(_number(seconds, "glide")), 1, 1),
+            "/note/bend": (self._note_bend, 2, 2),
             "/all_notes_off": (t.all_notes_off, 0, 0),
             "/all_sound_off": (t.all_sound_off, 0, 0),
         }
@@ -140,6 +146,10 @@ class OscControls:
         for axis in range(len(self.low)):
             set_axis = lambda value, a=axis: t.set_axis(a, self._scaled(a, value))  # noqa: E731
             dispatcher.map(f"/z/{axis}", self._guarded(_checked(set_axis, 1, 1)))
+            note_axis = lambda pitch, value, a=axis: t.set_note_axis(  # noqa: E731
+                _integer(pitch, "pitch"), a, self._scaled(a, value)
+            )
+            dispatcher.map(f"/note/z/{axis}", self._guarded(_checked(note_axis, 2, 2)))
         dispatcher.set_default_handler(lambda address, *_: self.count(address, "unknown address"))
         return dispatcher
 

@@ -58,6 +58,8 @@ class ControlTargets:
         self._cut = False  # all sound off asked since the last snapshot
         self._bend, self._vibrato, self._vibrato_hz = 0.0, 0.0, VIBRATO_HZ  # semitones, cents
         self._glide = 0.0  # seconds
+        # pitch -> (its own bend, its own latent point or ()) of gated notes that have any
+        self._expression: dict[int, tuple[float, tuple[float, ...]]] = {}
         self.version = 0  # counts the changes, for views that redraw on change
 
     def _changed(self) -> None:
@@ -86,6 +88,7 @@ class ControlTargets:
         with self._lock:
             self._gated.pop(pitch, None)  # pressed again: it moves to the end of the order
             self._gated[pitch] = velocity
+            self._expression.pop(pitch, None)  # a new note starts with the channel's
             self._down.add(pitch)
             self._new.add(pitch)
             self._unheard.pop(pitch, None)
@@ -172,12 +175,43 @@ class ControlTargets:
         """Every note stops at once (MIDI CC 120), not through its release."""
         self.all_notes_off(cut=True)
 
+    def set_note_bend(self, pitch: int, semitones: float) -> None:
+        """The gated note `pitch`'s own bend, on top of the channel's (MPE: its channel's
+        pitch wheel); nothing if it is not gated."""
+        semitones = check_bend(semitones)
+        with self._lock:
+            if pitch in self._gated:
+                _, latent = self._expression.get(pitch, (0.0, ()))
+                self._expression[pitch] = (semitones, latent)
+                self.version += 1
+        self._changed()
+
+    def set_note_axis(self, pitch: int, axis: int, value: float) -> None:
+        """Latent neuron `axis` of the gated note `pitch`'s own latent point (which starts as
+        the channel's); nothing if it is not gated. Two held notes so sound two timbres."""
+        if not 0 <= axis < self.latent_dim:
+            raise ParameterError(f"latent axis must be 0-{self.latent_dim - 1}, got {axis!r}")
+        if not np.isfinite(value):
+            raise ParameterError(f"latent z{axis} must be finite, got {value!r}")
+        with self._lock:
+            if pitch in self._gated:
+                bend, latent = self._expression.get(pitch, (0.0, ()))
+                point = list(latent or self._latent)
+                point[axis] = float(value)
+                self._expression[pitch] = (bend, tuple(point))
+                self.version += 1
+        self._changed()
+
+    def _controls(self, notes, cut: bool) -> Controls:
+        """The targets with `notes` (lock held)."""
+        expression = tuple((p, *self._expression[p]) for p, _ in notes if p in self._expression)
+        return Controls(tuple(self._latent), self._gain, notes, self._phase, cut, self._bend,
+                        self._vibrato, self._vibrato_hz, self._glide, expression)  # fmt: skip
+
     def peek(self) -> Controls:
         """The targets now, changing nothing."""
         with self._lock:
-            return Controls(tuple(self._latent), self._gain, tuple(self._gated.items()),
-                            self._phase, False, self._bend, self._vibrato,
-                            self._vibrato_hz, self._glide)  # fmt: skip
+            return self._controls(tuple(self._gated.items()), False)
 
     def snapshot(self) -> Controls:
         """The targets for the next hop: with the keys pressed and released since the last
@@ -185,9 +219,8 @@ class ControlTargets:
         with self._lock:
             unheard = [(p, v) for p, v in self._unheard.items() if p not in self._gated]
             notes = tuple(self._gated.items()) + tuple(unheard)
-            controls = Controls(tuple(self._latent), self._gain, notes, self._phase, self._cut,
-                                self._bend, self._vibrato, self._vibrato_hz,
-                                self._glide)  # fmt: skip
+            controls = self._controls(notes, self._cut)
+            self._expression = {p: e for p, e in self._expression.items() if p in self._gated}
             self._cut = False
             self._new.clear()
             self._unheard.clear()

@@ -114,10 +114,11 @@ class Voices:
         self.key_down[:], self.sustained[:] = False, False
         self.envelope[:] = 0.0
 
-    def settle(self) -> None:
+    def settle(self) -> list[int]:
         """Starts over with the gated notes only: they take voices 0, 1, ... in the order they
         were played, at full level, as fresh notes; every other voice is unused and silent.
-        What the voices do next depends only on the notes gated now, not on earlier ones."""
+        What the voices do next depends only on the notes gated now, not on earlier ones.
+        Returns the voices they had: voice i is now what voice order[i] was."""
         order = [v for v in np.argsort(self.started) if self.gated[v]]
         notes = [(self.pitch[v], self.velocity[v], self.key_down[v]) for v in order]
         self.pitch[:], self.velocity[:], self.started[:] = -1, 0, 0
@@ -129,6 +130,7 @@ class Voices:
             self.key_down[v], self.sustained[v] = down, not down
             self.envelope[v], self.fresh[v] = 1.0, True
         self._notes_on = len(notes)
+        return order
 
     def held(self) -> tuple[tuple[int, int], ...]:
         """(pitch, velocity) of every gated voice, in the order they were played."""
