@@ -68,6 +68,20 @@ def test_clicking_the_xy_pad_sets_the_latent(panel, qtbot):
     assert panel.sliders[0].value() == pytest.approx(250, abs=20)
 
 
+def test_the_pad_shows_each_note_that_plays_its_own_point(panel):
+    session = panel.session
+    for pitch in (60, 64):
+        session.note_on(pitch)
+    session.set_note_axis(60, 0, 0.2)  # MPE: C4's own point moves right, E4's up
+    session.set_note_axis(64, 1, 0.9)
+    panel.redraw()
+    x, y = panel.pad.notes.getData()
+    assert sorted(zip(x.tolist(), y.tolist())) == [(0.2, 0.5), (0.5, 0.9)]
+    session.all_notes_off()
+    panel.redraw()
+    assert len(panel.pad.notes.getData()[0]) == 0
+
+
 def test_the_pad_has_a_legend_of_the_twelve_note_colours(panel):
     assert [label.text for _, label in panel.pad.legend.items] == list(NOTE_NAMES)
     brushes = [sample.item.opts["brush"].color().getRgb() for sample, _ in panel.pad.legend.items]

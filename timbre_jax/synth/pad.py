@@ -56,10 +56,27 @@ class LatentPad(pg.PlotWidget):
         self.addItem(self.shade_image)
         self.target = pg.TargetItem(movable=True)
         self.addItem(self.target)
+        # the notes playing a latent point of their own (MPE), one ring each in its colour
+        self.notes = pg.ScatterPlotItem(size=14, brush=None, symbol="o")
+        self.notes.setZValue(8)
+        self.addItem(self.notes)
+        self.colors, self.shown_notes = colors, ()
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def _clicked(self, event) -> None:
         self.target.setPos(self.getViewBox().mapSceneToView(event.scenePos()))
+
+    def show_notes(self, expression) -> None:
+        """A ring at each note's own latent point (`Controls.expression`), in its class's
+        colour; none for the notes that play the target's."""
+        own = tuple((pitch, latent) for pitch, _, latent in expression if latent)
+        if own == self.shown_notes:
+            return
+        self.shown_notes = own
+        pens = [pg.mkPen(tuple(int(c) for c in self.colors[pitch % 12]), width=3)
+                for pitch, _ in own]  # fmt: skip
+        x, y = [latent[0] for _, latent in own], [latent[1] for _, latent in own]
+        self.notes.setData(x, y, pen=pens)
 
     def shade(self, held: tuple[int, ...]) -> None:
         """Shades the pad for the held notes (sorted MIDI pitches, as the decoder is

@@ -382,6 +382,7 @@ class SynthPanel(QtWidgets.QWidget):
         if self.pad is not None:
             held = self.engine.decoded_pitches([pitch for pitch, _ in controls.notes])
             self.pad.shade(tuple(sorted(set(held.tolist()))))
+            self.pad.show_notes(controls.expression)
         heard = self.session.heard
         names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
         self.voices.setText(f"voices {heard.sounding}/{self.engine.voices.count}: {names}")
