@@ -23,6 +23,7 @@ from timbre_jax.evaluation.pitch_audit import (
 from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth.engine import SynthEngine, default_phase
 from timbre_jax.synth.harmonic_phase import (
+    RESIDUAL_DB,
     HarmonicPhase,
     harmonic_lobes,
     midi_to_hz,
@@ -49,7 +50,10 @@ def test_each_harmonic_gathers_its_energy_at_its_exact_frequency():
     bin_of = lambda hz: hz * 4096 / 44100  # noqa: E731
     flat = np.ones(2049, np.float32)
     shaped = shape_harmonics(flat, 440.0, n_fft=4096, sample_rate=44100)
-    assert shaped[round(bin_of(660))] == shaped[round(bin_of(1100))] == pytest.approx(0.1)
+    between = 10 ** (RESIDUAL_DB / 20)  # the residual between the harmonics, -12 dB
+    assert shaped[round(bin_of(660))] == shaped[round(bin_of(1100))] == pytest.approx(between)
+    louder = shape_harmonics(flat, 440.0, n_fft=4096, sample_rate=44100, residual_db=0.0)
+    assert louder[round(bin_of(660))] == pytest.approx(1.0)  # all of the decoded level
     assert not shaped[: round(bin_of(440)) - 2].any()  # nothing below the fundamental
     # a quarter spacing either side of 440 Hz: 2 x 110 Hz of unit bins, now in one lobe
     lobe = shaped[round(bin_of(440)) - 2 : round(bin_of(440)) + 3]

@@ -239,3 +239,10 @@ def test_pressure_moves_an_axis_or_the_gain(session):
     unmapped = midi.MidiController(session, [0, 0], [1, 1])
     send(unmapped, "aftertouch", value=10)
     assert unmapped.ignored["aftertouch"] == 1
+
+
+def test_cc_71_sets_the_residual_between_the_harmonics(controller):
+    send(controller, "control_change", control=midi.HARMONIC_CONTENT, value=127)
+    assert controller.targets.peek().residual == 0.0
+    send(controller, "control_change", control=midi.HARMONIC_CONTENT, value=0)
+    assert controller.targets.peek().residual == -60.0

@@ -76,7 +76,7 @@ def test_the_pad_shows_each_note_that_plays_its_own_point(panel):
     session.set_note_axis(64, 1, 0.9)
     panel.redraw()
     x, y = panel.pad.notes.getData()
-    assert sorted(zip(x.tolist(), y.tolist())) == [(0.2, 0.5), (0.5, 0.9)]
+    assert sorted(zip(x.tolist(), y.tolist(), strict=True)) == [(0.2, 0.5), (0.5, 0.9)]
     session.all_notes_off()
     panel.redraw()
     assert len(panel.pad.notes.getData()[0]) == 0

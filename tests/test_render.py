@@ -70,8 +70,10 @@ def test_input_recording_is_resynthesised(skip_run, tiny_audio, tmp_path):
 def test_old_one_note_automation_still_reads(tmp_path):
     path = tmp_path / "old.csv"
     path.write_text("time,z0,z1,note,gain,gate\n0.0,0.2,0.2,E,0.8,1\n1.0,0.2,0.2,E,0.8,0\n")
-    assert read_automation(path, 2) == ([(0.0, Controls((0.2, 0.2), 0.8, ((64, 100),))),
-                                         (1.0, Controls((0.2, 0.2), 0.8, ()))], None)  # fmt: skip
+    old = {"residual": -20.0}  # the harmonic phase's residual before it was a column
+    rows = [(0.0, Controls((0.2, 0.2), 0.8, ((64, 100),), **old)),
+            (1.0, Controls((0.2, 0.2), 0.8, (), **old))]  # fmt: skip
+    assert read_automation(path, 2) == (rows, None)
 
 
 @pytest.mark.parametrize("line, message", [

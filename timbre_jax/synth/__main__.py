@@ -40,9 +40,11 @@ from timbre_jax.synth.engine import (  # noqa: E402
     VOICES,
     SynthEngine,
     check_glide,
+    check_residual,
     check_vibrato,
     check_vibrato_rate,
 )
+from timbre_jax.synth.harmonic_phase import RESIDUAL_DB  # noqa: E402
 from timbre_jax.synth.osc import LOCALHOST, OscControls, OscInput  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
 
@@ -82,30 +84,32 @@ def parser() -> ArgumentParser:
     default_cc = f"CC {midi.CC_BASE}, {midi.CC_BASE + 1}, ... for z0, z1, ..."
     p.add_argument("--cc", help=f"controllers for the latent axes, e.g. z0=1,z1=74 (default: "
                    f"{default_cc})")  # fmt: skip
-    p.add_argument(
-        "--bend-range",
-        type=float,
-        default=midi.BEND_RANGE,
-        metavar="SEMITONES",
-        help="the pitch wheel's reach either way (RPN 0 from a controller changes it)",
-    )
-    p.add_argument(
-        "--vibrato-depth",
-        type=float,
-        default=midi.VIBRATO_DEPTH,
-        metavar="CENTS",
-        help="vibrato depth with the mod wheel (CC 1) all the way up",
-    )
-    p.add_argument(
-        "--vibrato-rate", type=float, default=VIBRATO_HZ, metavar="HZ", help="vibrato rate"
-    )
-    p.add_argument(
-        "--glide",
-        type=float,
-        default=0.0,
-        metavar="MS",
-        help="portamento: each new note slides from the one before in MS ms",
-    )
+    expression = p.add_argument_group("expression (heard under the harmonic phase)")
+    expression.add_argument("--bend-range", type=float, default=midi.BEND_RANGE,
+                            metavar="SEMITONES", help="the pitch wheel's reach either way (RPN 0 "
+                            "from a controller changes it)")  # fmt: skip
+    expression.add_argument("--vibrato-depth", type=float, default=midi.VIBRATO_DEPTH,
+                            metavar="CENTS", help="vibrato with the mod wheel (CC 1) all the "
+                            "way up")  # fmt: skip
+    expression.add_argument("--vibrato-rate", type=float, default=VIBRATO_HZ, metavar="HZ",
+                            help="vibrato rate")  # fmt: skip
+    expression.add_argument("--glide", type=float, default=0.0, metavar="MS",
+                            help="portamento: each new note slides from the one before in MS "
+                            "ms")  # fmt: skip
+    expression.add_argument("--residual", type=float, default=RESIDUAL_DB, metavar="DB",
+                            help="level between the harmonics, -60 to 0 dB (CC 71 moves "
+                            "it)")  # fmt: skip
+    expression.add_argument("--pressure", metavar="z1|gain",
+                            help="what pressure (aftertouch) moves: a latent axis, or the gain "
+                            "(not with --mpe); polyphonic and MPE pressure move that axis of "
+                            "the note's own point (default: none; with --mpe, z1)")  # fmt: skip
+    expression.add_argument("--mpe", action="store_true",
+                            help="an MPE lower zone: channels 2-16 one note each, with its own "
+                            "pitch wheel, pressure and CC 74 (--slide), so held notes bend and "
+                            "change timbre apart")  # fmt: skip
+    expression.add_argument("--slide", metavar="z0",
+                            help="the latent axis an MPE note's CC 74 moves (default with "
+                            "--mpe: z0)")  # fmt: skip
     p.add_argument("--osc", type=int, metavar="PORT", help="listen for OSC on this UDP port")
     p.add_argument("--osc-host", default=LOCALHOST,
                    help="interface OSC listens on (default: localhost, this machine only; "
@@ -132,6 +136,7 @@ def check(args) -> None:
     check_vibrato(args.vibrato_depth)
     check_vibrato_rate(args.vibrato_rate)
     check_glide(args.glide / 1000)
+    check_residual(args.residual)
     if args.osc is not None and not 0 <= args.osc <= 65535:
         raise ParameterError(f"--osc must be a UDP port 0-65535, got {args.osc}")
     if args.quit_after is not None and not 0 < args.quit_after < 1e6:
@@ -173,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(run, engine, record_dir=args.record_dir)
     session.set_vibrato_rate(args.vibrato_rate)
     session.set_glide(args.glide / 1000)
+    session.set_residual(args.residual)
     try:
         if default_output_available():
             session.open_output(device=args.device, rate=args.rate, channels=args.channels)

@@ -1,21 +1,22 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
-The header is
-`time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide,expression`:
-seconds, latent values, gain 0-1, the notes gated from that time on as space-separated
-`pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note names,
-`C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1` where all
-sound off (MIDI CC 120) stopped every voice at once at that time, the number of voices the
-take was played with (the same on every row that gives it; empty: `render`'s default), the
-pitch bend of every voice in semitones, the vibrato depth in cents (empty: 0), its rate in Hz
-(empty: 5.5), the glide in seconds (empty: 0), and the notes with an expression of their own
-(`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top of the channel's and
-its own latent point; MPE and polyphonic pressure). Files without the last column, the last
-five, the last seven or the last eight, written before them, read so. One row per change.
-A session's takes are written in this format and `python -m timbre_jax.render --automation`
-replays it. Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are
-read as that note in octave 4 at velocity 100. Values are checked as on the command line; a
-bad row is named by its line.
+The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide,`
+`expression,residual`: seconds, latent values, gain 0-1, the notes gated from that time on as
+space-separated `pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note
+names, `C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1`
+where all sound off (MIDI CC 120) stopped every voice at once at that time, the number of
+voices the take was played with (the same on every row that gives it; empty: `render`'s
+default), the pitch bend of every voice in semitones, the vibrato depth in cents (empty: 0),
+its rate in Hz (empty: 5.5), the glide in seconds (empty: 0), the notes with an expression of
+their own (`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top of the
+channel's and its own latent point; MPE and polyphonic pressure), and the level between the
+harmonics under the harmonic phase in dB (empty: the synth's default). Files without the last
+two columns, the last six, the last eight or the last nine, written before them, read so
+(with the residual they were played with, -20 dB). One row per change. A session's takes are
+written in this format and `python -m timbre_jax.render --automation` replays it. Files of
+the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that note in
+octave 4 at velocity 100. Values are checked as on the command line; a bad row is named by
+its line.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ from timbre_jax.synth.engine import (
     SynthEngine,
     check_bend,
     check_glide,
+    check_residual,
     check_vibrato,
     check_vibrato_rate,
 )
+from timbre_jax.synth.harmonic_phase import RESIDUAL_DB
 from timbre_jax.synth.phase import PHASE_METHODS
 from timbre_jax.synth.voices import check_pitch, check_velocity
 
+OLD_RESIDUAL_DB = -20.0  # the harmonic phase's residual before it was a column
 FLATS = {"DB": "C#", "EB": "D#", "GB": "F#", "AB": "G#", "BB": "A#"}
 DEFAULT_OCTAVE = 4  # a note name without an octave: C -> C4 = MIDI 60
 DEFAULT_VELOCITY = 100
@@ -85,14 +89,15 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
-            "voices", "bend", "vibrato", "vibrato_hz", "glide", "expression"]  # fmt: skip
+            "voices", "bend", "vibrato", "vibrato_hz", "glide", "expression",
+            "residual"]  # fmt: skip
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
-    """Headers of files written before the per-note expression column; before bend, vibrato
-    and glide; before cut and voices; and before phase."""
+    """Headers of files written before the expression and residual columns; before bend,
+    vibrato and glide; before cut and voices; and before phase."""
     header = automation_header(latent_dim)
-    return [header[:-1], header[:-5], header[:-7], header[:-8]]
+    return [header[:-2], header[:-6], header[:-8], header[:-9]]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -151,7 +156,7 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
                              "1" if c.cut else "", voices or "", repr(c.bend),
                              repr(c.vibrato), repr(c.vibrato_hz), repr(c.glide),
-                             format_expression(c.expression)])  # fmt: skip
+                             format_expression(c.expression), repr(c.residual)])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -178,8 +183,11 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     vibrato_hz = check_vibrato_rate(float(fields.get("vibrato_hz") or VIBRATO_HZ))
     glide = check_glide(float(fields.get("glide") or 0.0))
     expression = parse_expression(fields.get("expression") or "", notes, latent_dim)
+    residual = fields.get("residual")  # None: a file from before the column
+    residual = check_residual(OLD_RESIDUAL_DB if residual is None else
+                              float(residual) if residual else RESIDUAL_DB)  # fmt: skip
     return seconds, Controls(latent, gain, notes, phase, cut == "1", bend, vibrato, vibrato_hz,
-                             glide, expression)  # fmt: skip
+                             glide, expression, residual)  # fmt: skip
 
 
 def _voices(fields: dict) -> int | None:
@@ -264,6 +272,7 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
     engine.set_vibrato(controls.vibrato)
     engine.set_vibrato_rate(controls.vibrato_hz)
     engine.set_glide(controls.glide)
+    engine.set_residual(controls.residual)
     if controls.phase is not None and controls.phase != engine.phase:
         engine.set_phase(controls.phase)
     notes = controls.notes[-engine.voices.count :]

@@ -16,7 +16,8 @@ device: it renders offline too. Notes are MIDI pitches; a chroma model plays pit
 Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut, and the bins
 whose window main lobe reaches below it: up to 32 Hz at 44.1 kHz and 4096 points); under
 `harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
-at its exact frequency, 20 dB down between the harmonics, nothing below the fundamental).
+at its exact frequency, the residual (12 dB down by default) between the harmonics, nothing
+below the fundamental).
 The engine is single-threaded: one thread calls its setters and `next_hop` (a session's
 producer while it plays, or an offline render). Other threads play it through a `Session`.
 """
@@ -35,7 +36,7 @@ from timbre_jax.errors import ParameterError
 from timbre_jax.model.conditioning import condition_of_pitches, fold_into_range
 from timbre_jax.model.run import Run
 from timbre_jax.progress import progress_bar
-from timbre_jax.synth.harmonic_phase import LOBE_BINS, HarmonicPhase, midi_to_hz
+from timbre_jax.synth.harmonic_phase import LOBE_BINS, RESIDUAL_DB, HarmonicPhase, midi_to_hz
 from timbre_jax.synth.limiter import Limiter
 from timbre_jax.synth.phase import PHASE_METHODS, RTPGHI, NoisePhase
 from timbre_jax.synth.voices import Voices
@@ -51,6 +52,7 @@ LOWEST_HZ = 20.0  # nothing below this is sounded
 VIBRATO_HZ = 5.5  # default vibrato rate (Controls.vibrato_hz's default too)
 VIBRATO_RATES = (0.1, 20.0)  # Hz
 MAX_GLIDE = 10.0  # seconds of portamento
+RESIDUALS = (-60.0, 0.0)  # dB: the residual between the harmonics, from almost none to all
 MAX_BEND = 48.0  # semitones either way (MPE's widest range)
 MAX_VIBRATO = 100.0  # cents of vibrato depth, either way
 BETWEEN_NOTES = ("blend", "nearest")  # what a note model decodes for a bent voice
@@ -78,6 +80,13 @@ def check_bend(semitones: float) -> float:
     if not (np.isfinite(semitones) and abs(semitones) <= MAX_BEND):
         raise ParameterError(f"bend must be within +-{MAX_BEND:g} semitones, got {semitones!r}")
     return float(semitones)
+
+
+def check_residual(db: float) -> float:
+    low, high = RESIDUALS
+    if not (np.isfinite(db) and low <= db <= high):
+        raise ParameterError(f"the residual must be {low:g} to {high:g} dB, got {db!r}")
+    return float(db)
 
 
 def check_glide(seconds: float) -> float:
@@ -125,6 +134,7 @@ class Controls(NamedTuple):
     # of the channel's, its own latent point or () for the channel's) of gated notes that have
     # any; the others play the channel's
     expression: tuple[tuple[int, float, tuple[float, ...]], ...] = ()
+    residual: float = RESIDUAL_DB  # dB between the harmonics under the harmonic phase
 
 
 def decode_frames(model, params, z, notes):
@@ -273,6 +283,11 @@ class SynthEngine:
         """The vibrato's rate; a change keeps its phase (no jump)."""
         self._update(vibrato_hz=check_vibrato_rate(hz))
 
+    def set_residual(self, db: float) -> None:
+        """The level between the harmonics under the harmonic phase (bow noise, breath), in
+        dB of the decoded level: 0 keeps it all, -60 almost none."""
+        self._update(residual=check_residual(db))
+
     def set_glide(self, seconds: float) -> None:
         """Portamento: each new note starts at the note played before it and slides to its
         own in `seconds` (0: none); heard where bends are."""
@@ -415,7 +430,8 @@ class SynthEngine:
         if self.phase == "harmonic":
             bent = [f0 * r for f0, r in zip(f0s, ratios, strict=True)]
             shaped = zip(methods, mags, bent, strict=True)
-            mags = np.stack([method.shape(mag, f0) for method, mag, f0 in shaped])
+            residual = self._controls.residual
+            mags = np.stack([method.shape(mag, f0, residual) for method, mag, f0 in shaped])
         glides = [{"ratio": r, "detune": d} if self.phase == "harmonic" else {}
                   for r, d in zip(ratios, detune, strict=True)]  # fmt: skip
         phases = np.stack([

@@ -15,7 +15,7 @@ reinforcing or cancelling by the chance of random starting phases.
 of the bins within a quarter of the harmonic spacing of h * f0 (or its main lobe, if wider)
 is put into a Hann main lobe centred on h * f0, so a partial the decoder places off the
 harmonic (a high note decoded a semitone flat in a corner of the pad) sounds at the harmonic
-with the decoded level; what lies between the harmonics sounds `RESIDUAL_DB` down (with noise
+with the decoded level; what lies between the harmonics sounds `residual_db` down (with noise
 phase, so noise stays noise), and nothing below the fundamental: what the decoder puts halfway
 between the note's harmonics (a partial of the octave below, at 1.5 f0) can no longer make the
 note heard an octave low, and there is no rumble under a note. The decoded timbre is kept as
@@ -33,7 +33,11 @@ from timbre_jax.synth.phase import NoisePhase
 
 GOLDEN = (5**0.5 - 1) / 2  # spreads the starting phases of neighbouring frequencies
 LOBE_BINS = 2.0  # half-width of a periodic Hann window's main lobe, in bins
-RESIDUAL_DB = -20.0  # level of the bins between the harmonics
+# level of the bins between the harmonics, by default: the highest at which pYIN hears the
+# note at every point of a 5 x 5 pad (violin G3, A4, E6; keys C4, C6), with the most of the
+# decoded timbre (launch/bench_residual.py: violin A4's variety 0.78 of noise phase's, 0.68
+# at -20 dB)
+RESIDUAL_DB = -12.0
 KEPT_SPACING = 0.25  # bins this close to a harmonic (in harmonic spacings) keep their level
 
 
@@ -105,10 +109,11 @@ class HarmonicPhase:
         phase[bins] = oscillators[harmonics]
         return phase
 
-    def shape(self, mag: np.ndarray, f0: float) -> np.ndarray:
+    def shape(self, mag: np.ndarray, f0: float, residual_db: float = RESIDUAL_DB) -> np.ndarray:
         """[n_bins] the frame with each harmonic's energy in a main lobe at exactly h * f0,
-        `RESIDUAL_DB` between the harmonics, nothing below the fundamental's lobe."""
-        return shape_harmonics(mag, f0, n_fft=self.n_fft, sample_rate=self.sample_rate)
+        `residual_db` between the harmonics, nothing below the fundamental's lobe."""
+        return shape_harmonics(mag, f0, n_fft=self.n_fft, sample_rate=self.sample_rate,
+                               residual_db=residual_db)  # fmt: skip
 
 
 def hann_lobe(offset: np.ndarray) -> np.ndarray:
@@ -142,14 +147,15 @@ def harmonic_regions(f0: float, *, n_bins: int, n_fft: int, sample_rate: int):
     return region, bins, harmonics, kernel
 
 
-def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int) -> np.ndarray:
+def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
+                    residual_db: float = RESIDUAL_DB) -> np.ndarray:  # fmt: skip
     """`HarmonicPhase.shape` of one frame [n_bins] (float32)."""
     region, bins, harmonics, kernel = harmonic_regions(f0, n_bins=len(mag), n_fft=n_fft,
                                                        sample_rate=sample_rate)  # fmt: skip
     inside = region >= 0
     energy = np.bincount(region[inside], weights=np.square(mag[inside], dtype=np.float64),
                          minlength=harmonics.max() + 1 if len(harmonics) else 0)  # fmt: skip
-    out = np.where(inside, 0.0, mag * 10 ** (RESIDUAL_DB / 20))
+    out = np.where(inside, 0.0, mag * 10 ** (residual_db / 20))
     out[bins] = np.sqrt(energy[harmonics]) * kernel
     out[: below_fundamental(f0, n_fft=n_fft, sample_rate=sample_rate)] = 0.0
     return out.astype(np.float32)

@@ -19,7 +19,7 @@ from timbre_jax.analysis.note_map import NoteShading
 from timbre_jax.dsp.chroma import NOTE_NAMES, note_name
 from timbre_jax.model.run import Run
 from timbre_jax.synth import midi
-from timbre_jax.synth.engine import SynthEngine
+from timbre_jax.synth.engine import RESIDUALS, SynthEngine
 from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
 from timbre_jax.synth.pad import SHADING_TEXT, LatentPad
 from timbre_jax.synth.session import Session
@@ -111,7 +111,13 @@ class SynthPanel(QtWidgets.QWidget):
         self.gain.setRange(0, 100)
         self.gain.setValue(round(100 * session.peek().gain))
         self.gain.valueChanged.connect(lambda v: self._updating or session.set_gain(v / 100))
-        for widget in (QtWidgets.QLabel("phase"), self.phase, QtWidgets.QLabel("gain"), self.gain):
+        self.residual = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.residual.setRange(*(round(db) for db in RESIDUALS))
+        self.residual.setValue(round(session.peek().residual))
+        self.residual.setToolTip("dB between the harmonics (harmonic phase): bow noise, breath")
+        self.residual.valueChanged.connect(lambda v: self._updating or session.set_residual(v))
+        for widget in (QtWidgets.QLabel("phase"), self.phase, QtWidgets.QLabel("gain"), self.gain,
+                       QtWidgets.QLabel("residual"), self.residual):  # fmt: skip
             row.addWidget(widget)
         controls.addLayout(row)
         row = QtWidgets.QHBoxLayout()
@@ -355,6 +361,7 @@ class SynthPanel(QtWidgets.QWidget):
             self.pad.target.setPos(c.latent[0], c.latent[1])
         self.phase.setCurrentText(c.phase)  # as OSC may have set them
         self.gain.setValue(round(100 * c.gain))
+        self.residual.setValue(round(c.residual))
         self._light({pitch % 12 for pitch, _ in c.notes})
         self._show_octave()
         self._updating = False

@@ -2,7 +2,7 @@
 
 One method per control (a note on or off with its velocity, the sustain pedal, one latent
 axis, the whole latent point, gain, phase method, pitch bend, vibrato depth and rate, glide,
-all notes off, all sound off). Each changes
+residual, per-note bend and latent, all notes off, all sound off). Each changes
 only its own control under a lock, so two sources (say MIDI on one thread and OSC on another)
 never undo each other's changes, and the last write to a control wins. The engine takes a
 `snapshot` at the start of each hop and plays it (`automation.apply_controls`); live play and
@@ -25,9 +25,11 @@ from timbre_jax.synth.engine import (
     Controls,
     check_bend,
     check_glide,
+    check_residual,
     check_vibrato,
     check_vibrato_rate,
 )
+from timbre_jax.synth.harmonic_phase import RESIDUAL_DB
 from timbre_jax.synth.keyboard import UntrainedKeys
 from timbre_jax.synth.voices import check_pitch, check_velocity
 
@@ -58,6 +60,7 @@ class ControlTargets:
         self._cut = False  # all sound off asked since the last snapshot
         self._bend, self._vibrato, self._vibrato_hz = 0.0, 0.0, VIBRATO_HZ  # semitones, cents
         self._glide = 0.0  # seconds
+        self._residual = RESIDUAL_DB  # dB between the harmonics (harmonic phase)
         # pitch -> (its own bend, its own latent point or ()) of gated notes that have any
         self._expression: dict[int, tuple[float, tuple[float, ...]]] = {}
         self.version = 0  # counts the changes, for views that redraw on change
@@ -155,6 +158,10 @@ class ControlTargets:
     def set_vibrato_rate(self, hz: float) -> None:
         self._assign(vibrato_hz=check_vibrato_rate(hz))
 
+    def set_residual(self, db: float) -> None:
+        """dB between the harmonics under the harmonic phase (0: all the decoded timbre)."""
+        self._assign(residual=check_residual(db))
+
     def set_glide(self, seconds: float) -> None:
         """Portamento: seconds a new note takes to slide from the note played before it."""
         self._assign(glide=check_glide(seconds))
@@ -206,7 +213,8 @@ class ControlTargets:
         """The targets with `notes` (lock held)."""
         expression = tuple((p, *self._expression[p]) for p, _ in notes if p in self._expression)
         return Controls(tuple(self._latent), self._gain, notes, self._phase, cut, self._bend,
-                        self._vibrato, self._vibrato_hz, self._glide, expression)  # fmt: skip
+                        self._vibrato, self._vibrato_hz, self._glide, expression,
+                        self._residual)  # fmt: skip
 
     def peek(self) -> Controls:
         """The targets now, changing nothing."""
