@@ -27,3 +27,17 @@ def test_playing_without_an_audio_output_is_refused(flag, capsys, monkeypatch):
     monkeypatch.setattr(synth, "default_output_available", lambda: False)
     assert synth.main(["--model", "violin", flag]) == 2
     assert f"{flag} needs an audio output and PortAudio finds none" in capsys.readouterr().err
+
+
+def test_a_missing_midi_port_is_one_line_even_from_alsa():
+    """Where there is no ALSA sequencer (a container, CI), ALSA's library writes its own error
+    to the C stderr when the ports are listed: the synth silences it and says ours alone."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "timbre_jax.synth", "--model", "one_octave",
+               "--midi-port", "no such keyboard"]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    lines = run.stderr.splitlines()
+    assert run.returncode == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("error: MIDI input 'no such keyboard' not found; inputs: ")

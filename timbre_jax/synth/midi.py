@@ -24,6 +24,7 @@ on and say each once.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections import Counter
 
@@ -308,8 +309,29 @@ def watch_ports(session, controller: MidiController, api: str | None = None):
         return None
 
 
+def quiet_alsa() -> None:
+    """Stops ALSA's library from writing its own errors to stderr (`open /dev/snd/seq failed`
+    where there is no sequencer): what is missing is said in our words. Once per process;
+    nothing where there is no libasound."""
+    global _ALSA_HANDLER
+    if _ALSA_HANDLER is not None:
+        return
+    try:
+        alsa = ctypes.CDLL("libasound.so.2")
+    except OSError:
+        return
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                    ctypes.c_int, ctypes.c_char_p)  # fmt: skip
+    _ALSA_HANDLER = handler_type(lambda *_: None)  # kept: ALSA holds the pointer
+    alsa.snd_lib_error_set_handler(_ALSA_HANDLER)
+
+
+_ALSA_HANDLER = None
+
+
 def input_names(api: str | None = None) -> list[str]:
     """MIDI input ports (empty when there is no MIDI system); api e.g. "UNIX_JACK"."""
+    quiet_alsa()
     try:
         return backend(api).get_input_names()
     except Exception:  # no ALSA sequencer or JACK server, or no rtmidi
