@@ -67,6 +67,34 @@ def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it()
     assert ring_underruns(summary) <= TOLERATED_UNDERRUNS, summary
 
 
+def test_an_mpe_chord_from_a_jack_keyboard_bends_and_colours_each_note_apart():
+    """Member channels 2 and 3 of an MPE zone each carry a note: A4 bent up a semitone by its
+    own wheel with its own timbre (CC 74), D4 as played. The stream sounds A4 at 466 Hz
+    beside D4 at 294 Hz, and the final controls hold each note's own expression."""
+    with jack_dummy(48000), open_keyboard() as keyboard, Synth("violin", 48000, "--mpe") as synth:
+        synth.wait_for(r"^ready in [\d.]+ s from launch")
+        for message in [mido.Message("pitchwheel", channel=1, pitch=170),  # +0.996 semitone
+                        mido.Message("control_change", channel=1, control=74, value=10),
+                        mido.Message("note_on", channel=1, note=69, velocity=100),
+                        mido.Message("note_on", channel=2, note=62, velocity=100)]:  # fmt: skip
+            keyboard.send(message)
+        synth.wait_for(r"^voices 2/8", seconds=20)
+        with Capture(48000) as capture:
+            capture.start()
+            time.sleep(1.5)
+            held = capture.audio()[-48000:]
+        _, final = synth.stop()
+    spectrum = np.abs(np.fft.rfft(held * np.hanning(len(held))))  # bins of 1 Hz
+
+    def peak(low, high) -> float:
+        return low + float(np.argmax(spectrum[low:high]))
+
+    assert abs(peak(440, 500) - 440 * 2 ** (1 / 12)) <= 2 and abs(peak(270, 320) - 293.7) <= 2
+    own = {pitch: (bend, latent) for pitch, bend, latent in final["expression"]}
+    assert set(own) == {69} and own[69][0] == pytest.approx(170 / 8192 * 48)  # the wheel
+    assert own[69][1][0] == pytest.approx(10 / 127, abs=1e-6)  # z0 by CC 74, on the 0-1 span
+
+
 def test_a_keyboard_plugged_in_after_launch_is_played():
     with jack_dummy(48000), Synth("violin", 48000, keyboard=None) as synth:
         assert synth.wait_for(r"^MIDI in: (.+)$").group(1).startswith("none found")

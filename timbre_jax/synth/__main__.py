@@ -255,7 +255,8 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None,
     if output.problems():
         print(f"{output.problems()} of the stream")
     controls = {"latent": final.latent, "gain": final.gain, "phase": final.phase,
-                "notes": final.notes, "sounding": session.engine.sounding}  # fmt: skip
+                "notes": final.notes, "sounding": session.engine.sounding, "bend": final.bend,
+                "vibrato": final.vibrato, "expression": final.expression}  # fmt: skip
     print(f"final {json.dumps(controls)}")
     if session.error is not None:
         print(f"error: the sound stopped: {session.error!r}", file=sys.stderr)
