@@ -246,3 +246,11 @@ def test_cc_71_sets_the_residual_between_the_harmonics(controller):
     assert controller.targets.peek().residual == 0.0
     send(controller, "control_change", control=midi.HARMONIC_CONTENT, value=0)
     assert controller.targets.peek().residual == -60.0
+
+
+def test_midi_learn_maps_pressure_too(controller):
+    controller.learn(0)
+    send(controller, "aftertouch", value=30)  # the first pressure is the learning gesture
+    assert controller.pressure == 0 and controller.learning is None
+    send(controller, "aftertouch", value=127)
+    assert controller.targets.peek().latent[0] == 1.0

@@ -115,14 +115,16 @@ class MidiController:
         self._lock = threading.Lock()  # learning happens on the GUI thread, messages on MIDI's
 
     def learn(self, axis: int | None) -> None:
-        """The next controller moved (other than the reserved ones) moves latent `axis` from
-        then on, in place of the controller it had; None cancels."""
+        """The next controller moved (other than the reserved ones), or pressure, moves latent
+        `axis` from then on, in place of the controller it had; None cancels."""
         with self._lock:
             self.learning = axis
 
     def __call__(self, message) -> None:
         if self.mpe and getattr(message, "channel", 0) > 0:
             self._member(message)
+            return
+        if message.type in ("aftertouch", "polytouch") and self._learned_pressure():
             return
         if message.type == "aftertouch" and self.pressure is not None:
             if self.pressure == "gain":
@@ -145,6 +147,14 @@ class MidiController:
             self.targets.set_bend(self._wheel / 8192 * self.bend_range)
         else:  # program changes, pressure with no axis to move
             self.ignored[message.type] += 1
+
+    def _learned_pressure(self) -> bool:
+        """MIDI learn: pressure while an axis waits for a controller maps pressure to it."""
+        with self._lock:
+            if self.learning is None:
+                return False
+            self.pressure, self.learning = self.learning, None
+            return True
 
     def _scaled(self, axis: int, value: int) -> float:
         """A controller value 0..127 across latent `axis`'s span."""

@@ -287,7 +287,9 @@ class SynthPanel(QtWidgets.QWidget):
             if button.isChecked() and self.controller.learning is None:
                 button.setChecked(False)
                 cc = [c for c, a in self.controller.cc_map.items() if a == axis]
-                self.status.setText(f"z{axis}: MIDI CC {cc[0]}" if cc else "")
+                pressure = self.controller.pressure == axis
+                self.status.setText(f"z{axis}: MIDI CC {cc[0]}" if cc
+                                    else f"z{axis}: pressure" if pressure else "")  # fmt: skip
 
     def rescan_midi(self, *, select: str | None = None) -> None:
         """Lists the MIDI inputs again; keeps the open one (or opens `select`) if listed."""
