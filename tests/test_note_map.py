@@ -22,7 +22,7 @@ from timbre_jax.analysis.note_map import (
 )
 from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth.engine import SynthEngine
-from timbre_jax.synth.pad import SHADES
+from timbre_jax.synth.pad import HARMONIC_TEXT, SHADES
 from timbre_jax.synth.panel import SynthPanel
 from timbre_jax.synth.session import Session
 
@@ -85,6 +85,7 @@ def test_the_panel_shades_the_pad_for_the_held_notes(qtbot):
     panel = open_panel(qtbot, run)
     stored = load_note_map(run.folder)
     assert panel.pad.shade_image.image is None
+    panel.session.set_phase("noise")  # the decoded frames as they are: the map's notes
     panel.session.note_on(90)
     panel.redraw()
     np.testing.assert_array_equal(shown_verdicts(panel), verdicts(stored.notes[90], 90))
@@ -93,6 +94,10 @@ def test_the_panel_shades_the_pad_for_the_held_notes(qtbot):
     np.testing.assert_array_equal(shown_verdicts(panel), shade(stored, [37, 90]))
     rect = panel.pad.shade_image.mapRectToParent(panel.pad.shade_image.boundingRect())
     assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx((0, 0, 1, 1))
+    panel.session.set_phase("harmonic")  # every point plays the keys: nothing to shade
+    panel.redraw()
+    assert panel.pad.shade_image.image is None and panel.shading_text.text() == HARMONIC_TEXT
+    panel.session.set_phase("noise")
     panel.session.all_notes_off()
     panel.redraw()
     assert panel.pad.shade_image.image is None
@@ -105,6 +110,7 @@ def test_without_a_stored_map_the_held_note_is_decoded_in_the_background(qtbot, 
     (copy / NOTE_MAP).unlink()
     run = load_run(copy)
     panel = open_panel(qtbot, run)
+    panel.session.set_phase("noise")  # the phase whose pitch the decoded frames decide
     panel.session.note_on(61)
     qtbot.waitUntil(lambda: panel.pad.shaded == (61,), timeout=60_000)  # the redraw timer's ticks
     decode, _ = make_note_decoder(run)

@@ -19,9 +19,12 @@ SHADES = {
     NO_PITCH: (90, 90, 90, 200),
 }  # RGBA of the pad's verdicts on the held notes, over the embedding
 SHADING_TEXT = (
-    "pad shaded for the held notes: green plays them, amber an octave off, red "
-    "another note, grey no clear pitch"
+    "pad shaded for the held notes as noise and RTPGHI phase play them: green plays them, "
+    "amber an octave off, red another note, grey no clear pitch"
 )
+# the harmonic phase puts every voice's partials on its key's harmonics: pYIN hears the held
+# key at every point of the pad (launch/bench_residual.py), so there is nothing to shade
+HARMONIC_TEXT = "harmonic phase: every pad point plays the held keys (no shading needed)"
 
 
 class LatentPad(pg.PlotWidget):

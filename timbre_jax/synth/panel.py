@@ -21,7 +21,7 @@ from timbre_jax.model.run import Run
 from timbre_jax.synth import midi
 from timbre_jax.synth.engine import RESIDUALS, SynthEngine
 from timbre_jax.synth.keyboard import KEYS, ComputerKeyboard, pitch_of
-from timbre_jax.synth.pad import SHADING_TEXT, LatentPad
+from timbre_jax.synth.pad import HARMONIC_TEXT, SHADING_TEXT, LatentPad
 from timbre_jax.synth.session import Session
 
 SLIDER_STEPS = 1000
@@ -100,7 +100,8 @@ class SynthPanel(QtWidgets.QWidget):
             self.pad.target.sigPositionChanged.connect(self._target_moved)
             controls.addWidget(self.pad, 3)
             if shading is not None:
-                controls.addWidget(QtWidgets.QLabel(SHADING_TEXT, wordWrap=True))
+                self.shading_text = QtWidgets.QLabel(SHADING_TEXT, wordWrap=True)
+                controls.addWidget(self.shading_text)
         controls.addLayout(self._make_notes())
         row = QtWidgets.QHBoxLayout()
         self.phase = QtWidgets.QComboBox()
@@ -389,8 +390,11 @@ class SynthPanel(QtWidgets.QWidget):
         controls = self.session.peek()
         self._show_learned()
         if self.pad is not None:
+            harmonic = controls.phase == "harmonic"  # it plays the keys held all over the pad
             held = self.engine.decoded_pitches([pitch for pitch, _ in controls.notes])
-            self.pad.shade(tuple(sorted(set(held.tolist()))))
+            self.pad.shade(() if harmonic else tuple(sorted(set(held.tolist()))))
+            if self.pad.shading is not None:
+                self.shading_text.setText(HARMONIC_TEXT if harmonic else SHADING_TEXT)
             self.pad.show_notes(controls.expression)
         heard = self.session.heard
         names = " ".join(played_name(self.engine, pitch) for pitch, _ in controls.notes)
