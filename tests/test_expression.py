@@ -165,3 +165,35 @@ def test_the_residual_is_heard_between_the_harmonics(violin):
         spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio)), 44100))  # 1 Hz bins
         between[db] = float(np.sum(spectrum[600:800] ** 2))  # between 440 and 880 Hz
     assert between[0.0] > 1e5 * between[-60.0]  # 60 dB more power
+
+
+def test_a_key_struck_again_after_it_died_away_is_a_new_note():
+    """A silent voice taken again by its own key starts a new note (its old expression and
+    latent point gone, a glide from the note before); one still ringing continues."""
+    from timbre_jax.synth.voices import Voices
+
+    voices = Voices(2, attack_rate=1.0, release_rate=0.5)
+    voices.note_on(60)
+    voices.note_on(64)
+    for pitch in (60, 64):
+        voices.note_off(pitch)
+    for _ in range(3):
+        voices.step()  # both released and faded out
+    v = voices.note_on(60)
+    assert voices.fresh[v] and voices.glide_from[v] == 64
+    voices.step()
+    voices.note_off(60)
+    voices.step()  # releasing, still heard
+    assert not voices.fresh[voices.note_on(60)]
+
+
+def test_takes_from_every_earlier_header_still_read(tmp_path):
+    from timbre_jax.synth.automation import automation_header, read_automation
+
+    header = automation_header(2)
+    for width in range(len(header) - 9, len(header) + 1):
+        path = tmp_path / f"take_{width}.csv"
+        row = ["0.0", "0.5", "0.5", "0.8", "69:100", *[""] * (width - 5)]
+        path.write_text(",".join(header[:width]) + "\n" + ",".join(row) + "\n")
+        rows, _ = read_automation(path, 2)
+        assert rows[0][1].notes == ((69, 100),), width

@@ -167,10 +167,14 @@ class Producer:
         except Exception as err:  # the callback plays silence; the panel shows the error
             self.error = err
 
-    def start(self) -> None:
-        """Starts producing in a new thread (again after `stop`)."""
+    def check_stopped(self) -> None:
+        """Refuses to go on while a thread of an earlier start still runs."""
         if self._thread is not None and self._thread.is_alive():
             raise ParameterError("the producer is still running: stop it before a start")
+
+    def start(self) -> None:
+        """Starts producing in a new thread (again after `stop`)."""
+        self.check_stopped()
         self.error = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stop,),
@@ -272,6 +276,7 @@ class AudioOutput:
         return "; ".join(times)
 
     def start(self) -> None:
+        self.producer.check_stopped()  # the pre-fill plays the source: one thread at a time
         # The callback runs Python: with the default 5 ms GIL switch interval another thread
         # could hold it for most of a 5.8 ms period.
         sys.setswitchinterval(SWITCH_INTERVAL)

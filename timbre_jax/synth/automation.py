@@ -10,8 +10,8 @@ default), the pitch bend of every voice in semitones, the vibrato depth in cents
 its rate in Hz (empty: 5.5), the glide in seconds (empty: 0), the notes with an expression of
 their own (`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top of the
 channel's and its own latent point; MPE and polyphonic pressure), and the level between the
-harmonics under the harmonic phase in dB (empty: the synth's default). Files without the last
-two columns, the last six, the last eight or the last nine, written before them, read so
+harmonics under the harmonic phase in dB (empty: the synth's default). Files without any
+number of the last nine columns, written before them, read so
 (with the residual they were played with, -20 dB). One row per change. A session's takes are
 written in this format and `python -m timbre_jax.render --automation` replays it. Files of
 the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that note in
@@ -94,10 +94,10 @@ def automation_header(latent_dim: int) -> list[str]:
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
-    """Headers of files written before the expression and residual columns; before bend,
-    vibrato and glide; before cut and voices; and before phase."""
+    """Headers of files written before later columns: each shorter prefix down to the one
+    before phase (the columns came one or two at a time)."""
     header = automation_header(latent_dim)
-    return [header[:-2], header[:-6], header[:-8], header[:-9]]
+    return [header[:n] for n in range(len(header) - 9, len(header))]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -134,6 +134,8 @@ def parse_expression(text: str, notes, latent_dim: int) -> tuple:
     gated, expression = {pitch for pitch, _ in notes}, []
     for item in text.split():
         pitch, bend, *point = item.split(":")
+        if len(point) > 1:
+            raise ParameterError(f"an expression is pitch:bend[:z0/z1/...], got {item!r}")
         pitch, latent = int(pitch), tuple(float(v) for v in point[0].split("/")) if point else ()
         if pitch not in gated:
             raise ParameterError(f"expression for {pitch}, a note the row does not gate")
@@ -284,8 +286,9 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
     for pitch, velocity in notes:
         if pitch not in playing:
             engine.note_on(pitch, velocity)
-    for pitch, bend, latent in controls.expression:
-        engine.set_expression(pitch, bend, latent)
+    own = {pitch: (bend, latent) for pitch, bend, latent in controls.expression}
+    for pitch, _ in notes:  # each note its own, or the channel's (none left from before)
+        engine.set_expression(pitch, *own.get(pitch, (0.0, ())))
 
 
 def first_hops(times, seconds_per_hop: float) -> np.ndarray:

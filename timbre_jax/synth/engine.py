@@ -297,12 +297,14 @@ class SynthEngine:
         """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`; a new note
         starts with the channel's latent point and bend (`set_expression` gives it its own)."""
         v = self.voices.note_on(pitch, velocity)
-        if self.voices.fresh[v]:
+        if self.voices.fresh[v]:  # none of the voice's last note: its point, bend or timbre
             self._own[v], self._note_bend[v] = np.nan, 0.0
+            self._latent[v] = self._controls.latent
 
     def set_expression(self, pitch: int, bend: float, latent=()) -> None:
         """Gives the gated note `pitch` its own bend (semitones, on top of the channel's) and
-        latent point [latent_dim] (() : the channel's); the voice glides to them."""
+        latent point [latent_dim] (() : the channel's): the bend at once (an MPE wheel sends
+        every step), the latent point gliding as the shared one does."""
         latent = tuple(float(v) for v in latent)
         if latent and (len(latent) != self.latent_dim or not np.all(np.isfinite(latent))):
             raise ParameterError(f"a note's latent needs {self.latent_dim} finite values")
@@ -358,6 +360,8 @@ class SynthEngine:
         point does, plus the vibrato (its phase runs on the engine's clock from a reset)."""
         c = self._controls
         self._bend += self._alpha * (c.bend - self._bend)
+        if abs(c.bend - self._bend) < 1e-6:  # there: exactly, so an unbent voice decodes once
+            self._bend = c.bend
         wave = float(np.sin(2 * np.pi * self._vibrato_cycles))
         step = c.vibrato_hz * self.hop_length / self.sample_rate
         self._vibrato_cycles = (self._vibrato_cycles + step) % 1.0
@@ -400,7 +404,11 @@ class SynthEngine:
         starts = sounding[fresh]
         came_from = self.voices.glide_from[starts]
         glides = (came_from >= 0) & (glide_seconds > 0)
-        self._slide[starts] = np.where(glides, came_from - pitches[fresh], 0.0)
+        # in the pitches the decoder plays (a note model's, moved by octaves into its range)
+        distance = self.decoded_pitches(np.maximum(came_from, 0)) - self.decoded_pitches(
+            pitches[fresh]
+        )
+        self._slide[starts] = np.where(glides, distance, 0.0)
         hops = max(glide_seconds * self.sample_rate / self.hop_length, 1.0)
         self._slide_step[starts] = np.abs(self._slide[starts]) / hops
         slides = self._slide[sounding].copy()

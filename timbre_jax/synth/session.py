@@ -75,6 +75,7 @@ class Session(ControlTargets):
         self._offline: OfflineTake | None = None  # the take recorded without a stream
         self._offline_started = 0.0
         self._take_lock = threading.Lock()  # held to swap the takes above, never for a hop
+        self._rows_lock = threading.RLock()  # an offline take's rows, appended by any source
         self._saving: list[TakeFiles] = []  # takes stopped: their workers may still write
         self._last_take = 0
         self._said_unbent = False  # whether news said once that a bend is not heard
@@ -144,6 +145,8 @@ class Session(ControlTargets):
     def start_recording(self, streamed: bool | None = None) -> None:
         """Arms a take from the stream (`streamed`, default: while playing: `next_hop` records
         it), else starts an offline take."""
+        if self.recording != "off":
+            self.stop_recording()  # a second Record ends the take before it, not loses it
         columns = {"latent_dim": self.latent_dim, "voices": self.engine.voices.count}
         if self.playing if streamed is None else streamed:
             take = StreamedTake(self._next_csv(), sample_rate=self.sample_rate,
@@ -157,19 +160,21 @@ class Session(ControlTargets):
                                         render=self._render_offline, **columns)  # fmt: skip
 
     def all_notes_off(self, *, cut: bool = False) -> None:
-        take = self._offline
-        written = len(take.rows) if take is not None else 0
-        super().all_notes_off(cut=cut)
-        if cut and take is not None:  # an offline take keeps the cut where it was asked:
-            if len(take.rows) > written:  # on the row the release just wrote, else on a new one
-                take.rows.pop()
-            take.rows.append((time.perf_counter() - self._offline_started,
-                              self.peek()._replace(cut=True)))  # fmt: skip
+        with self._rows_lock:
+            take = self._offline
+            written = len(take.rows) if take is not None else 0
+            super().all_notes_off(cut=cut)
+            if cut and take is not None:  # an offline take keeps the cut where it was asked:
+                if len(take.rows) > written:  # on the row the release wrote, else a new one
+                    take.rows.pop()
+                take.rows.append((time.perf_counter() - self._offline_started,
+                                  self.peek()._replace(cut=True)))  # fmt: skip
 
     def _changed(self) -> None:
-        take = self._offline
-        if take is not None and (controls := self.peek()) != take.rows[-1][1]:
-            take.rows.append((time.perf_counter() - self._offline_started, controls))
+        with self._rows_lock:
+            take = self._offline
+            if take is not None and (controls := self.peek()) != take.rows[-1][1]:
+                take.rows.append((time.perf_counter() - self._offline_started, controls))
 
     def stop_recording(self) -> TakeFiles | None:
         """Ends the take; returns it at once (its `result()` waits for the files: (wav, csv),
@@ -177,11 +182,13 @@ class Session(ControlTargets):
         with self._take_lock:
             take = self._take or self._armed
             self._take = self._armed = None
-        offline, self._offline = self._offline, None
+        with self._rows_lock:  # no source appends a row once the take has ended
+            offline, self._offline = self._offline, None
+            if offline is not None:
+                offline.finish(time.perf_counter() - self._offline_started, self.peek())
         if take is not None:
             take.finish()
         elif offline is not None:
-            offline.finish(time.perf_counter() - self._offline_started, self.peek())
             take = offline
         else:
             return None
@@ -237,10 +244,16 @@ class Session(ControlTargets):
         for source in self.sources:
             self._close(source)
         self.stop_recording()
+        failed = []
         for take in self._saving:
-            take.result()
+            try:
+                take.result()
+            except Exception as err:  # said below, after the device is let go
+                failed.append(err)
         if self.output is not None:
             self.output.close()
+        if failed:
+            raise failed[0]
 
     def news(self) -> list[str]:
         """What went wrong since the last call, each said once: refused keys, bad OSC, a bend

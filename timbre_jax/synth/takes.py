@@ -95,8 +95,10 @@ class StreamedTake(TakeFiles):
         self._thread.start()
 
     def add(self, controls: Controls, hop: np.ndarray) -> None:
-        """The controls the engine applied for `hop` [hop_length], and its samples."""
-        self._hops.put((controls, hop))
+        """The controls the engine applied for `hop` [hop_length], and its samples (dropped
+        once the writer has failed: `result` says why)."""
+        if self.error is None:
+            self._hops.put((controls, hop))
 
     def finish(self) -> None:
         """Ends the take at the last hop added (later ones are dropped)."""

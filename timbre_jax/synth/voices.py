@@ -84,7 +84,8 @@ class Voices:
         """Gates `pitch` at `velocity`; returns the voice that plays it."""
         pitch, velocity = check_pitch(pitch), check_velocity(velocity)
         v = self._allocate(pitch)
-        if self.pitch[v] != pitch:
+        ringing = self.envelope[v] > 0 or self.gated[v]  # the same key again continues it
+        if self.pitch[v] != pitch or not ringing:
             self.envelope[v], self.fresh[v] = 0.0, True
             self.glide_from[v] = self.last_pitch if self.last_pitch != pitch else -1
         self.last_pitch = pitch
