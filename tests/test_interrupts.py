@@ -11,13 +11,19 @@ import time
 import pytest
 
 
+def ignoring_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Command:
     """A command run in a child process, its output (stdout and stderr together) read as it
-    comes."""
+    comes. It starts with SIGINT ignored, as a child of a test runner's worker or of a shell
+    script's background job does: Ctrl-C must stop it all the same."""
 
     def __init__(self, argv: list[str], cwd):
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
-        self.process = subprocess.Popen([sys.executable, "-m", *argv], cwd=cwd, text=True, **pipes)
+        self.process = subprocess.Popen([sys.executable, "-m", *argv], cwd=cwd, text=True,
+                                        preexec_fn=ignoring_sigint, **pipes)  # fmt: skip
         self.err = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -95,6 +95,10 @@ def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[st
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> int:
+        if threading.current_thread() is threading.main_thread():
+            # Ctrl-C stops the command even where it started with SIGINT ignored (a child of
+            # a process that ignores it, such as a test runner's worker, inherits that)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return main(argv) or 0
         except ParameterError as err:
