@@ -44,12 +44,11 @@ corpora: $(foreach p,$(PRESETS),data/corpora/$(p)/corpus.json)
 	for p in $(PRESETS); do $(PY) -m timbre_jax.corpus info data/corpora/$$p; done
 
 # Tests run on every core (pytest-xdist), except the audio tier: it streams through a JACK
-# server in real time and runs alone, after the rest. Compiled XLA programs are kept between
-# runs in .cache/jax, so a second run compiles little (`make clean` removes it).
-PYTEST := JAX_COMPILATION_CACHE_DIR=$(CURDIR)/.cache/jax \
-	JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0.2 $(PY) -m pytest -q
+# server in real time and runs alone, after the rest. tests/conftest.py keeps compiled XLA
+# programs in .cache/jax between runs, so a second run compiles little (`make clean` removes it).
+PYTEST := $(PY) -m pytest -q
 
-# the fast tier: every module, no test marked slow or audio (under 90 s on 2 cores)
+# the fast tier: every module, no test marked slow or audio (under 60 s on 2 cores)
 check: $(STAMP)
 	$(PYTEST) -n auto --dist worksteal -m "not slow and not audio"
 

@@ -1,7 +1,10 @@
 """Shared fixtures: real audio rendered from the bundled SoundFont, corpora and runs built
 from it, and a JACK server for audio and MIDI. Qt runs offscreen."""
 
+import hashlib
 import os
+import platform
+from importlib.metadata import version
 from pathlib import Path
 
 # Numba's on-disk cache (librosa's functions, RTPGHI) is not safe for two processes compiling
@@ -14,6 +17,23 @@ os.environ.setdefault(
         / os.environ.get("PYTEST_XDIST_WORKER", "main")),
 )  # fmt: skip
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _compile_cache_dir() -> Path:
+    """`.cache/jax/<key>`, the key naming this CPU's instruction set and the installed jaxlib,
+    so that an executable compiled on one machine is never loaded on another (an AVX-512 one on
+    an AMD EPYC would be illegal)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else platform.processor()
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), text)
+    key = hashlib.sha1(f"{flags} {version('jaxlib')}".encode()).hexdigest()[:12]
+    return Path(__file__).resolve().parents[1] / ".cache" / "jax" / key
+
+
+# The test processes, and the commands they start, share compiled XLA executables: each xdist
+# worker would otherwise compile the same models again. Set before anything imports jax.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_compile_cache_dir()))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import pytest  # noqa: E402
 

@@ -43,6 +43,7 @@ def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path
         audit_run(run, grid=2)
 
 
+@pytest.mark.slow
 def test_paper_grid_places_runs_by_bottleneck_and_skip(skip_run, tiny_corpus, tmp_path):
     runs = [load_run(skip_run)]
     for bottleneck, skip in (("leaky_relu", False), ("leaky_relu", True), ("sigmoid", False)):

@@ -60,8 +60,11 @@ def test_the_overlap_add_keeps_slow_pitch_moves_and_smooths_fast_ones():
     assert 0.85 < gains[1] < 0.95  # what the engine deepens a 5.5 Hz vibrato by
 
 
-@pytest.mark.parametrize("model, phase", [("one_octave", "noise"), ("violin", "noise"),
-                                          ("violin", "rtpghi")])  # fmt: skip
+@pytest.mark.parametrize("model, phase", [
+    ("violin", "noise"),
+    pytest.param("one_octave", "noise", marks=pytest.mark.slow),
+    pytest.param("violin", "rtpghi", marks=pytest.mark.slow),
+])  # fmt: skip
 def test_without_the_harmonic_phase_a_bend_changes_nothing_and_says_so(model, phase):
     """A chroma model has no fundamental to bend, and noise or RTPGHI phase plays the decoded
     frames as they are: the notes sound unbent, and the session says so once."""

@@ -51,7 +51,7 @@ def test_mesh_accuracy_matches_a_direct_decode(skip_run):
 
 
 def test_sobol_sampling_and_the_table(skip_run, capsys):
-    result = mesh_sweep.sweep(load_run(skip_run), sobol=256, chunk=128, progress=False)
+    result = mesh_sweep.sweep(load_run(skip_run), sobol=256, chunk=64, progress=False)
     assert result["sampling"] == "sobol" and result["points_per_class"] == 256
     assert mesh.main(["--workdir", str(skip_run), "--points", "10", "--chunk", "64"]) == 0
     header, rule, row = capsys.readouterr().out.splitlines()[:3]

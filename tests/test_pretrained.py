@@ -99,6 +99,7 @@ def test_your_model_of_a_shipped_name_is_played_and_said(skip_run, user_models, 
     assert run_folder(model="keys") == PRETRAINED_DIR / "keys"
 
 
+@pytest.mark.slow
 def test_a_package_away_from_its_clone_finds_the_shipped_models_by_the_variable(tmp_path):
     """As a wheel installed elsewhere would: the package alone (no results/ beside it) says
     where to look, then finds and describes the models that $TIMBRE_JAX_PRETRAINED names."""

@@ -29,6 +29,7 @@ def test_playing_without_an_audio_output_is_refused(flag, capsys, monkeypatch):
     assert f"{flag} needs an audio output and PortAudio finds none" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_missing_midi_port_is_one_line_even_from_alsa():
     """Where there is no ALSA sequencer (a container, CI), ALSA's library writes its own error
     to the C stderr when the ports are listed: the synth silences it and says ours alone."""

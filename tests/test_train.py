@@ -80,6 +80,7 @@ def test_a_changed_config_is_refused(trained_run, tiny_corpus):
     assert (workdir / "config.json").read_text() == saved
 
 
+@pytest.mark.slow
 def test_a_finished_run_trains_further_to_the_same_metrics(tiny_corpus, tmp_path):
     straight = train_and_evaluate(smoke(tiny_corpus, train__epochs=4), tmp_path / "straight")
     first = train_and_evaluate(smoke(tiny_corpus, train__epochs=2), tmp_path / "further")
@@ -232,6 +233,7 @@ def test_unknown_field_and_mismatched_corpus_are_refused(tiny_corpus, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_cli_errors_exit_2(tiny_corpus, tmp_path):
     # the real command line; every other mistake is tried in-process in tests/test_cli.py
     run = train_cli(tmp_path / "w", tiny_corpus, "--config.model.latent_dim=0")
@@ -272,6 +274,7 @@ def test_two_processes_train_like_one(one_cpu_run, tiny_corpus, tmp_path):
         np.testing.assert_allclose(final[key], one_cpu_run[key], rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_the_timed_step_trains_the_configured_model_on_random_frames():
     from timbre_jax.training.throughput import SyntheticSteps
 
