@@ -109,6 +109,48 @@ def test_glide_slides_a_new_note_from_the_one_before(violin):
     assert abs(float(np.nanmedian(cents[8:20]))) <= 10
 
 
+def test_legato_moves_one_voice_to_the_new_key_without_an_attack(violin):
+    """A key pressed while A4 is held moves A4's voice to B4 (one voice sounds throughout),
+    sliding by the glide with its oscillators running on: the level dips no more than under
+    a pitch wheel's bend (it dipped to 0.28x with the oscillators restarted at B4's phases);
+    releasing B4 goes back to A4, still held."""
+    engine = SynthEngine(violin)
+    engine.set_legato(True)
+    engine.set_glide(0.15)
+    engine.note_on(A4)
+    engine.reset()
+    held = engine.render(0.5)
+    engine.note_on(A4 + 2)
+    hops, sounding = [], []
+    for _ in range(40):
+        hops.append(engine.next_hop())
+        sounding.append(engine.sounding)
+    moved = np.concatenate(hops)
+    assert set(sounding) == {1} and engine.controls.notes == ((A4, 100), (A4 + 2, 100))
+    engine.note_off(A4 + 2)
+    back = engine.render(0.6)
+    cents = cents_track(np.concatenate([held, moved, back]))
+    assert abs(np.nanmedian(cents[80:90]) - 200) <= 10 and abs(np.nanmedian(cents[140:])) <= 10
+    level = np.sqrt(np.convolve(np.concatenate([held, moved]) ** 2, np.ones(441) / 441, "same"))
+    assert level[20000:40000].min() > 0.5 * np.median(level[20000:40000])
+    engine.note_off(A4)
+    assert engine.controls.notes == () and engine.voices.key_down.sum() == 0
+
+
+def test_a_legato_line_goes_back_to_the_last_key_still_held(violin):
+    voices = SynthEngine(violin).voices
+    voices.set_legato(True)
+    v = voices.note_on(60)
+    assert voices.note_on(64) == v and voices.note_on(67) == v and voices.moved[v]
+    voices.note_off(67)
+    assert voices.pitch[v] == 64 and voices.glide_from[v] == 67
+    voices.note_off(60)  # held, not sounding: the line goes on at 64
+    assert voices.pitch[v] == 64 and voices.held() == ((64, 100),)
+    voices.note_off(64)
+    assert not voices.gated.any() and voices.held() == ()
+    assert voices.note_on(62) != v or voices.fresh[v]  # a new line starts with an attack
+
+
 def test_two_held_notes_sound_two_timbres(violin):
     """Each voice decodes at its own latent point in the one batched call: a chord of A4 at
     one corner of the pad and E5 at the other is the sum of each note played alone there,

@@ -248,6 +248,13 @@ def test_cc_71_sets_the_residual_between_the_harmonics(controller):
     assert controller.targets.peek().residual == -60.0
 
 
+def test_cc_68_plays_legato_while_down(controller):
+    send(controller, "control_change", control=midi.LEGATO, value=127)
+    assert controller.targets.peek().legato
+    send(controller, "control_change", control=midi.LEGATO, value=63)
+    assert not controller.targets.peek().legato
+
+
 def test_midi_learn_maps_pressure_too(controller):
     controller.learn(0)
     send(controller, "aftertouch", value=30)  # the first pressure is the learning gesture

@@ -63,12 +63,13 @@ def test_bend_and_vibrato(server, targets):
     client = SimpleUDPClient(LOCALHOST, server.port)
     client.send_message("/bend", -1.5)
     client.send_message("/vibrato", [30, 6])
+    client.send_message("/legato", 1)
 
     def vibrato():
         c = targets.peek()
         return c.bend, c.vibrato, c.vibrato_hz
 
-    assert wait_for(lambda: vibrato() == (-1.5, 30.0, 6.0))
+    assert wait_for(lambda: vibrato() == (-1.5, 30.0, 6.0) and targets.peek().legato)
     client.send_message("/bend", 60)  # past +-48 semitones
     client.send_message("/vibrato", "deep")
     assert wait_for(lambda: server.controls.bad["/bend"] == server.controls.bad["/vibrato"] == 1)

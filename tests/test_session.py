@@ -142,16 +142,28 @@ def test_a_streamed_take_replays_sample_for_sample(session, violin, tmp_path):
         26: lambda: (session.set_sustain(False), session.set_gain(0.12345)),  # an OSC fader
         31: lambda: session.set_phase("noise"),
         40: session.all_notes_off,
+        42: lambda: (
+            session.set_phase("harmonic"),
+            session.set_legato(True),
+            session.set_glide(0.05),
+            session.note_on(64),
+        ),  # fmt: skip
+        45: lambda: session.note_on(66, 70),  # moves the note, no attack
+        47: lambda: session.note_off(64),  # a key held, not sounding
+        48: lambda: (session.note_on(69), session.note_off(66)),  # within one hop: still legato
+        50: lambda: (session.set_legato(False), session.note_on(62)),
+        53: session.all_notes_off,
     }
-    play_script(session, script, 50)
+    play_script(session, script, 60)
     wav, csv = session.stop_recording().result()
     take, _ = sf.read(wav, dtype="float32")
     rows, voices = read_automation(csv, 2)
     assert {c.phase for _, c in rows} == {"harmonic", "rtpghi", "noise"}
+    assert ((64, 100), (66, 70)) in {c.notes for _, c in rows if c.legato}
     assert {c.bend for _, c in rows} == {0.0, 3001 / 8192 * 2, -0.25}
     assert ((67, 0.37, (37 / 127, 0.8)),) in {c.expression for _, c in rows}  # from z0 then
     hop = session.engine.hop_length
-    assert len(take) % hop == 0 and 50 * hop < len(take) < 80 * hop  # from the silence on
+    assert len(take) % hop == 0 and 60 * hop < len(take) < 90 * hop  # from the silence on
     assert np.abs(take[:hop]).max() == 0
     assert np.abs(take).max() > 0.05
     out = tmp_path / "replay.wav"

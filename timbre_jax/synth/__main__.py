@@ -96,6 +96,10 @@ def parser() -> ArgumentParser:
     expression.add_argument("--glide", type=float, default=0.0, metavar="MS",
                             help="portamento: each new note slides from the one before in MS "
                             "ms")  # fmt: skip
+    expression.add_argument("--legato", action="store_true",
+                            help="one line of notes, as a violinist plays: a key pressed while "
+                            "one is held moves that note to it, with no new attack (CC 68 "
+                            "turns it on and off)")  # fmt: skip
     expression.add_argument("--residual", type=float, default=RESIDUAL_DB, metavar="DB",
                             help="level between the harmonics, -60 to 0 dB (CC 71 moves "
                             "it)")  # fmt: skip
@@ -137,6 +141,9 @@ def check(args) -> None:
     check_vibrato_rate(args.vibrato_rate)
     check_glide(args.glide / 1000)
     check_residual(args.residual)
+    if args.legato and args.mpe:
+        raise ParameterError("--legato plays one line of notes and --mpe a note per channel: "
+                             "choose one")  # fmt: skip
     if args.osc is not None and not 0 <= args.osc <= 65535:
         raise ParameterError(f"--osc must be a UDP port 0-65535, got {args.osc}")
     if args.quit_after is not None and not 0 < args.quit_after < 1e6:
@@ -178,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(run, engine, record_dir=args.record_dir)
     session.set_vibrato_rate(args.vibrato_rate)
     session.set_glide(args.glide / 1000)
+    session.set_legato(args.legato)
     session.set_residual(args.residual)
     try:
         if default_output_available():

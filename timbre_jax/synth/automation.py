@@ -1,7 +1,7 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
 The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide,`
-`expression,residual`: seconds, latent values, gain 0-1, the notes gated from that time on as
+`expression,residual,legato`: seconds, latent values, gain 0-1, the notes gated from that time on as
 space-separated `pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note
 names, `C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1`
 where all sound off (MIDI CC 120) stopped every voice at once at that time, the number of
@@ -10,9 +10,10 @@ default), the pitch bend of every voice in semitones, the vibrato depth in cents
 its rate in Hz (empty: 5.5), the glide in seconds (empty: 0), the notes with an expression of
 their own (`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top of the
 channel's and its own latent point; MPE and polyphonic pressure), and the level between the
-harmonics under the harmonic phase in dB (empty: the synth's default). Files without any
-number of the last nine columns, written before them, read so
-(with the residual they were played with, -20 dB). One row per change. A session's takes are
+harmonics under the harmonic phase in dB (empty: the synth's default), and `1` where the
+notes play legato (one line: the last of `notes` sounds, the others are keys still held).
+Files without any number of the last ten columns, written before them, read so (with the
+residual they were played with, -20 dB). One row per change. A session's takes are
 written in this format and `python -m timbre_jax.render --automation` replays it. Files of
 the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that note in
 octave 4 at velocity 100. Values are checked as on the command line; a bad row is named by
@@ -89,15 +90,15 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
-            "voices", "bend", "vibrato", "vibrato_hz", "glide", "expression",
-            "residual"]  # fmt: skip
+            "voices", "bend", "vibrato", "vibrato_hz", "glide", "expression", "residual",
+            "legato"]  # fmt: skip
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
     """Headers of files written before later columns: each shorter prefix down to the one
     before phase (the columns came one or two at a time)."""
     header = automation_header(latent_dim)
-    return [header[:n] for n in range(len(header) - 9, len(header))]
+    return [header[:n] for n in range(len(header) - 10, len(header))]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -158,7 +159,8 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
                              "1" if c.cut else "", voices or "", repr(c.bend),
                              repr(c.vibrato), repr(c.vibrato_hz), repr(c.glide),
-                             format_expression(c.expression), repr(c.residual)])  # fmt: skip
+                             format_expression(c.expression), repr(c.residual),
+                             "1" if c.legato else ""])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -177,9 +179,7 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     seconds = float(fields["time"])
     if not (np.isfinite(seconds) and seconds >= 0):
         raise ParameterError(f"time must be a non-negative number of seconds, got {seconds}")
-    cut = fields.get("cut") or ""
-    if cut not in ("", "0", "1"):
-        raise ParameterError(f"cut must be 1, 0 or empty, got {cut!r}")
+    cut, legato = (_flag(fields, name) for name in ("cut", "legato"))
     bend = check_bend(float(fields.get("bend") or 0.0))
     vibrato = check_vibrato(float(fields.get("vibrato") or 0.0))
     vibrato_hz = check_vibrato_rate(float(fields.get("vibrato_hz") or VIBRATO_HZ))
@@ -188,8 +188,15 @@ def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
     residual = fields.get("residual")  # None: a file from before the column
     residual = check_residual(OLD_RESIDUAL_DB if residual is None else
                               float(residual) if residual else RESIDUAL_DB)  # fmt: skip
-    return seconds, Controls(latent, gain, notes, phase, cut == "1", bend, vibrato, vibrato_hz,
-                             glide, expression, residual)  # fmt: skip
+    return seconds, Controls(latent, gain, notes, phase, cut, bend, vibrato, vibrato_hz, glide,
+                             expression, residual, legato)  # fmt: skip
+
+
+def _flag(fields: dict, name: str) -> bool:
+    value = fields.get(name) or ""
+    if value not in ("", "0", "1"):
+        raise ParameterError(f"{name} must be 1, 0 or empty, got {value!r}")
+    return value == "1"
 
 
 def _voices(fields: dict) -> int | None:
@@ -277,18 +284,31 @@ def apply_controls(engine: SynthEngine, controls: Controls) -> None:
     engine.set_residual(controls.residual)
     if controls.phase is not None and controls.phase != engine.phase:
         engine.set_phase(controls.phase)
+    if controls.legato != engine.voices.legato:
+        engine.set_legato(controls.legato)
     notes = controls.notes[-engine.voices.count :]
-    wanted = dict(notes)
-    for pitch, velocity in engine.controls.notes:
-        if wanted.get(pitch) != velocity:
-            engine.note_off(pitch)
-    playing = dict(engine.controls.notes)
-    for pitch, velocity in notes:
-        if pitch not in playing:
-            engine.note_on(pitch, velocity)
+    wanted, playing = dict(notes), dict(engine.controls.notes)
+    releases = [p for p, v in engine.controls.notes if wanted.get(p) != v]
+    presses = [(p, v) for p, v in notes if playing.get(p) != v]
+    if controls.legato:  # a key pressed and the one before released in one hop: still legato
+        _press(engine, presses)  # (a key pressed again at a new velocity: moved, not released)
+        _release(engine, [p for p in releases if p not in dict(presses)])
+    else:  # the keys released first free their voices
+        _release(engine, releases)
+        _press(engine, presses)
     own = {pitch: (bend, latent) for pitch, bend, latent in controls.expression}
     for pitch, _ in notes:  # each note its own, or the channel's (none left from before)
         engine.set_expression(pitch, *own.get(pitch, (0.0, ())))
+
+
+def _press(engine: SynthEngine, notes) -> None:
+    for pitch, velocity in notes:
+        engine.note_on(pitch, velocity)
+
+
+def _release(engine: SynthEngine, pitches) -> None:
+    for pitch in pitches:
+        engine.note_off(pitch)
 
 
 def first_hops(times, seconds_per_hop: float) -> np.ndarray:

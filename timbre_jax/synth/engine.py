@@ -135,6 +135,7 @@ class Controls(NamedTuple):
     # any; the others play the channel's
     expression: tuple[tuple[int, float, tuple[float, ...]], ...] = ()
     residual: float = RESIDUAL_DB  # dB between the harmonics under the harmonic phase
+    legato: bool = False  # one line of notes: a key pressed while one is held moves it there
 
 
 def decode_frames(model, params, z, notes):
@@ -206,6 +207,8 @@ class SynthEngine:
         self.between_notes = between_notes
         self._vibrato_cycles = 0.0  # the vibrato's phase, in cycles
         self._ratio = np.ones(voices)  # each voice's bend, as a frequency ratio, last hop
+        self._f0 = np.zeros(voices)  # ... and the fundamental it was decoded at, Hz
+        self._started_at = np.zeros(voices)  # the fundamental each voice's note began at, Hz
         self._detune = np.zeros(voices)  # cycles of its fundamental the bend has added
         self._slide = np.zeros(voices)  # each voice's portamento still to go, semitones
         self._slide_step = np.zeros(voices)  # ... and how far it moves a hop
@@ -293,6 +296,12 @@ class SynthEngine:
         own in `seconds` (0: none); heard where bends are."""
         self._update(glide=check_glide(seconds))
 
+    def set_legato(self, on: bool) -> None:
+        """One line of notes (`Voices.set_legato`): a key pressed while a note is held moves
+        that voice to it, its oscillators running on, sliding by the glide."""
+        self.voices.set_legato(on)
+        self._update(legato=bool(on))
+
     def note_on(self, pitch: int, velocity: int = 100) -> None:
         """Plays MIDI `pitch` (0-127) at `velocity` (1-127) until `note_off`; a new note
         starts with the channel's latent point and bend (`set_expression` gives it its own)."""
@@ -342,6 +351,7 @@ class SynthEngine:
         self._previous_mag[:] = 0.0
         self._previous_phase[:] = 0.0
         self._ratio[:], self._detune[:], self._vibrato_cycles = 1.0, 0.0, 0.0
+        self._f0[:], self._started_at[:] = 0.0, 0.0
         self._slide[:], self._slide_step[:] = 0.0, 0.0
         order = self.voices.settle()
         own, bends = self._own[order], self._note_bend[order]  # each note keeps its own ...
@@ -391,22 +401,29 @@ class SynthEngine:
 
     def _advance_detune(self, sounding, fresh, f0s: np.ndarray, ratios: np.ndarray) -> None:
         """Moves the voices' bends on by one hop: each adds (mean ratio over the hop - 1) f0
-        cycles of its fundamental; a new note starts at its ratio with none added."""
-        mean = (self._ratio[sounding] + ratios) / 2
-        step = f0s * (mean - 1) * self.hop_length / self.sample_rate
+        cycles of its fundamental; a new note starts at its ratio with none added. A voice
+        legato moved from f0 `was` runs on from where its oscillators were: it adds the
+        cycles (was - f0) x the time to the last hop, and its frequency over this hop is the
+        mean of the last hop's and this one's."""
+        hop = self.hop_length / self.sample_rate
+        was, ratio = self._f0[sounding], self._ratio[sounding]
+        step = hop * ((was * ratio + f0s * ratios) / 2 - f0s) + (was - f0s) * hop * (self.hops - 1)
+        step = np.where(was == f0s, f0s * ((ratio + ratios) / 2 - 1) * hop, step)
         self._detune[sounding] = np.where(fresh, 0.0, self._detune[sounding] + step)
-        self._ratio[sounding] = ratios
+        self._started_at[sounding] = np.where(fresh, f0s, self._started_at[sounding])
+        self._ratio[sounding], self._f0[sounding] = ratios, f0s
 
-    def _slides(self, sounding, pitches, fresh, glide_seconds: float) -> np.ndarray:
-        """[k] the sounding voices' portamento, in semitones, this hop: a new note starts at
-        the note played before it (`Voices.glide_from`) and slides to its own in
-        `glide_seconds` (none when 0); then every slide moves on by one hop."""
-        starts = sounding[fresh]
+    def _slides(self, sounding, pitches, starting, glide_seconds: float) -> np.ndarray:
+        """[k] the sounding voices' portamento, in semitones, this hop: a note `starting` [k]
+        (new, or moved by legato) starts at the note played before it (`Voices.glide_from`)
+        and slides to its own in `glide_seconds` (none when 0); then every slide moves on by
+        one hop."""
+        starts = sounding[starting]
         came_from = self.voices.glide_from[starts]
         glides = (came_from >= 0) & (glide_seconds > 0)
         # in the pitches the decoder plays (a note model's, moved by octaves into its range)
         distance = self.decoded_pitches(np.maximum(came_from, 0)) - self.decoded_pitches(
-            pitches[fresh]
+            pitches[starting]
         )
         self._slide[starts] = np.where(glides, distance, 0.0)
         hops = max(glide_seconds * self.sample_rate / self.hop_length, 1.0)
@@ -416,12 +433,13 @@ class SynthEngine:
         self._slide[sounding] = np.sign(slides) * np.maximum(moved, 0.0)
         return slides
 
-    def _spectrum(self, sounding, pitches, amplitudes, fresh, bend: float) -> np.ndarray:
+    def _spectrum(self, sounding, pitches, amplitudes, fresh, moved,
+                  bend: float) -> np.ndarray:  # fmt: skip
         """The sum of the sounding voices' complex spectra [n_bins], bent by `bend` semitones
         and each voice's portamento (heard under the harmonic phase only)."""
         decoded = self.decoded_pitches(pitches)
         bends = bend + self._note_bend[sounding]
-        bends += self._slides(sounding, pitches, fresh, self._controls.glide)
+        bends += self._slides(sounding, pitches, fresh | moved, self._controls.glide)
         if self.phase != "harmonic":
             bends = np.zeros(len(sounding))
         mags = self._decode_voices(sounding, decoded, bends) * self._scale
@@ -430,18 +448,18 @@ class SynthEngine:
         methods = [self.phases[v][self.phase] for v in sounding]
         ratios = 2.0 ** (bends / 12)
         if self.note_range is None:
-            f0s, detune = [None] * len(mags), np.zeros(len(mags))
+            f0s, detune, started_at = [None] * len(mags), np.zeros(len(mags)), np.zeros(len(mags))
         else:
             f0s = midi_to_hz(decoded)
             self._advance_detune(sounding, fresh, f0s, ratios)
-            detune = self._detune[sounding]
+            detune, started_at = self._detune[sounding], self._started_at[sounding]
         if self.phase == "harmonic":
             bent = [f0 * r for f0, r in zip(f0s, ratios, strict=True)]
             shaped = zip(methods, mags, bent, strict=True)
             residual = self._controls.residual
             mags = np.stack([method.shape(mag, f0, residual) for method, mag, f0 in shaped])
-        glides = [{"ratio": r, "detune": d} if self.phase == "harmonic" else {}
-                  for r, d in zip(ratios, detune, strict=True)]  # fmt: skip
+        glides = [{"ratio": r, "detune": d, "started_at": a} if self.phase == "harmonic" else {}
+                  for r, d, a in zip(ratios, detune, started_at, strict=True)]  # fmt: skip
         phases = np.stack([
             method(mag, self._previous_mag[v], self._previous_phase[v], f0=f0, hop=self.hops, **g)
             for method, mag, v, f0, g in zip(methods, mags, sounding, f0s, glides, strict=True)
@@ -459,10 +477,10 @@ class SynthEngine:
         controls = self._controls
         self._latent += self._alpha * (self._latent_targets() - self._latent)
         bend = self.bend_now()
-        sounding, pitches, amplitudes, fresh = self.voices.step()
+        sounding, pitches, amplitudes, fresh, moved = self.voices.step()
         self.sounding = len(sounding)
         if len(sounding):
-            spectrum = self._spectrum(sounding, pitches, amplitudes, fresh, bend)
+            spectrum = self._spectrum(sounding, pitches, amplitudes, fresh, moved, bend)
             frame = np.fft.irfft(spectrum, n=self.n_fft)
             self._ola += (frame * self.window / self._ola_norm).astype(np.float32)
         else:

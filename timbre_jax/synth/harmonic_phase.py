@@ -89,14 +89,18 @@ class HarmonicPhase:
         self.noise = NoisePhase(n_fft=n_fft, hop_length=hop_length, seed=seed, start=start)
 
     def __call__(self, mag, previous_mag, previous_phase, *, f0: float | None = None,
-                 hop: int = 0, ratio: float = 1.0, detune: float = 0.0) -> np.ndarray:  # fmt: skip
+                 hop: int = 0, ratio: float = 1.0, detune: float = 0.0,
+                 started_at: float | None = None) -> np.ndarray:  # fmt: skip
         """Window-centre phases [n_bins] of the frame at the engine's hop `hop`, for a note at
         `f0` Hz (noise phase alone without one), bent to `ratio` times `f0`.
 
         A bent note's oscillators glide: `detune` is how many cycles of its fundamental the
         bend has added since the note began (the engine's running sum of (ratio - 1) f0 over
         time), so harmonic h has run h * detune cycles more than at f0. A channel bend bends
-        every voice by one ratio, so partials that voices share stay one oscillator."""
+        every voice by one ratio, so partials that voices share stay one oscillator.
+        `started_at`: the fundamental the note's oscillators started at (their phases at
+        t = 0 are those of its harmonics; default `f0`): a note moved by legato keeps its
+        first note's, so that its oscillators run on."""
         phase = self.noise(mag, previous_mag, previous_phase).copy()
         if f0 is None:
             return phase
@@ -105,7 +109,7 @@ class HarmonicPhase:
         number = np.arange(harmonics.max() + 1) + 1 if len(bins) else np.zeros(0)
         seconds = hop * self.hop_length / self.sample_rate
         cycles = np.mod(number * f0 * seconds + np.mod(number * detune, 1.0), 1.0)
-        oscillators = 2 * np.pi * cycles + start_phase(number * f0)
+        oscillators = 2 * np.pi * cycles + start_phase(number * (started_at or f0))
         phase[bins] = oscillators[harmonics]
         return phase
 

@@ -10,7 +10,8 @@ moved. The pitch wheel bends every voice over +-`bend_range` semitones (2 by def
 pitch bend sensitivity, sets it from the controller: CC 101 = 0, CC 100 = 0, then CC 6
 semitones and CC 38 cents); the mod wheel (CC 1, unless mapped to a latent) sets the vibrato
 depth up to `vibrato_depth` cents; CC 71 (harmonic content, likewise) the level between the
-harmonics under the harmonic phase, -60 to 0 dB. Pressure (channel aftertouch) moves a latent
+harmonics under the harmonic phase, -60 to 0 dB; CC 68 (the legato footswitch, likewise)
+plays legato while down (at 64 or more). Pressure (channel aftertouch) moves a latent
 axis or the gain (`pressure`), polyphonic aftertouch that axis of its note's own latent point.
 With `mpe`,
 an MPE lower zone: channel 1 is the manager (a plain keyboard, as above) and channels 2-16
@@ -35,6 +36,7 @@ from timbre_jax.synth.targets import ControlTargets
 CC_BASE = 20  # CC 20, 21, ... move latent neurons 0, 1, ... by default
 MOD_WHEEL, SUSTAIN, ALL_SOUND_OFF, ALL_NOTES_OFF = 1, 64, 120, 123
 HARMONIC_CONTENT = 71  # sound controller 2: the residual between the harmonics
+LEGATO = 68  # the legato footswitch
 DATA_ENTRY, DATA_ENTRY_FINE, RPN_FINE, RPN = 6, 38, 100, 101  # registered parameters
 # never mapped to a latent: what the pedal, the all-off messages and RPN 0 need
 RESERVED = (DATA_ENTRY, DATA_ENTRY_FINE, SUSTAIN, RPN_FINE, RPN, ALL_SOUND_OFF, ALL_NOTES_OFF)
@@ -219,6 +221,8 @@ class MidiController:
         elif control == HARMONIC_CONTENT and control not in self.cc_map and self.learning is None:
             low, high = RESIDUALS
             self.targets.set_residual(low + value / 127 * (high - low))
+        elif control == LEGATO and control not in self.cc_map and self.learning is None:
+            self.targets.set_legato(value >= 64)
         else:
             with self._lock:
                 if self.learning is not None:

@@ -17,6 +17,7 @@ model uses, as a fader or a MIDI controller moves them):
 | `/bend` | semitones | bends every voice (within +-48; heard under harmonic phase) |
 | `/vibrato` | cents [Hz] | vibrato depth, 0-100, and rate, 0.1-20 (default: as it was) |
 | `/glide` | seconds | portamento from the note played before, 0-10 (0: none) |
+| `/legato` | 0 or 1 | one line of notes: a key pressed while one is held moves it there |
 | `/residual` | dB | level between the harmonics under harmonic phase, -60 to 0 |
 | `/note/bend` | pitch semitones | the held note's own bend, on top of `/bend` |
 | `/note/z/I` | pitch value | latent axis I of the held note's own latent point (0..1) |
@@ -137,6 +138,7 @@ class OscControls:
             "/bend": (lambda semitones: t.set_bend(_number(semitones, "bend")), 1, 1),
             "/vibrato": (self._vibrato, 1, 2),
             "/glide": (lambda seconds: t.set_glide(_number(seconds, "glide")), 1, 1),
+            "/legato": (lambda on: t.set_legato(bool(_integer(on, "legato"))), 1, 1),
             "/residual": (lambda db: t.set_residual(_number(db, "residual")), 1, 1),
             "/note/bend": (self._note_bend, 2, 2),
             "/all_notes_off": (t.all_notes_off, 0, 0),

@@ -2,7 +2,7 @@
 
 One method per control (a note on or off with its velocity, the sustain pedal, one latent
 axis, the whole latent point, gain, phase method, pitch bend, vibrato depth and rate, glide,
-residual, per-note bend and latent, all notes off, all sound off). Each changes
+legato, residual, per-note bend and latent, all notes off, all sound off). Each changes
 only its own control under a lock, so two sources (say MIDI on one thread and OSC on another)
 never undo each other's changes, and the last write to a control wins. The engine takes a
 `snapshot` at the start of each hop and plays it (`automation.apply_controls`); live play and
@@ -60,6 +60,7 @@ class ControlTargets:
         self._cut = False  # all sound off asked since the last snapshot
         self._bend, self._vibrato, self._vibrato_hz = 0.0, 0.0, VIBRATO_HZ  # semitones, cents
         self._glide = 0.0  # seconds
+        self._legato = False
         self._residual = RESIDUAL_DB  # dB between the harmonics (harmonic phase)
         # pitch -> (its own bend, its own latent point or ()) of gated notes that have any
         self._expression: dict[int, tuple[float, tuple[float, ...]]] = {}
@@ -166,6 +167,10 @@ class ControlTargets:
         """Portamento: seconds a new note takes to slide from the note played before it."""
         self._assign(glide=check_glide(seconds))
 
+    def set_legato(self, on: bool) -> None:
+        """One line of notes: a key pressed while one is held moves that note to it."""
+        self._assign(legato=bool(on))
+
     def all_notes_off(self, *, cut: bool = False) -> None:
         """Every note releases (MIDI CC 123), the pedal's too; with `cut`, every note stops at
         once instead (all sound off, MIDI CC 120)."""
@@ -214,7 +219,7 @@ class ControlTargets:
         expression = tuple((p, *self._expression[p]) for p, _ in notes if p in self._expression)
         return Controls(tuple(self._latent), self._gain, notes, self._phase, cut, self._bend,
                         self._vibrato, self._vibrato_hz, self._glide, expression,
-                        self._residual)  # fmt: skip
+                        self._residual, self._legato)  # fmt: skip
 
     def peek(self) -> Controls:
         """The targets now, changing nothing."""
