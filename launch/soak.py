@@ -6,24 +6,31 @@ MIDI keyboard (a virtual port of this process) and `python -m timbre_jax.synth -
 (a PortAudio input stream, each period stamped with the host clock). Then:
   1. event-to-sound latency: `--probes` single notes from silence over MIDI and over OSC; the
      time from sending to the first non-zero recorded sample (+- one 5.3 ms period);
-  2. the soak, recorded by jack_rec (a C client: a Python recorder late for the GIL would
-     cause JACK xruns of its own): `--events` random events over `--seconds` (notes, chords,
-     velocities, sustain, latents by MIDI CC and by OSC, gain, malformed OSC; the phase method
-     stays the model's, as in the baseline), half MIDI and half OSC; then a last value for
-     every control and all notes off;
+  2. the soak, recorded by jack_rec (a C client): `--events` random events over `--seconds`
+     (notes, chords, velocities, sustain, the pitch wheel, the mod wheel, latents by MIDI CC
+     and by OSC, gain, malformed OSC; the phase method stays the model's, as in the baseline),
+     half MIDI and half OSC; with `--mpe` the synth plays an MPE lower zone and the MIDI notes
+     go to member channels, each with its own pitch wheel, pressure and CC 74; then a last
+     value for every control and all notes off;
   3. a baseline: the same model holding an 8-note chord for `--baseline-seconds` with no
      events (its hop-time p99 is the yardstick), and a plain sounddevice sine player on the
-     same server for `--seconds` (its PortAudio underflows are the host's and the server's).
-Prints launch-to-ready, latencies (median, max), ring underruns, PortAudio underflows, gaps in
-the recording (runs of exact zeros with sound on both edges), stuck notes, whether the final
-controls equal the last values sent, and the hop-time p99 against the baseline's.
+     same server for `--seconds`.
+The server's log counts the cycles each client was late for (JACK xruns) in the soak's window
+and in the sine player's. `--python-client` keeps a second Python client on the server through
+both (a PortAudio input stream in this process, as a performer's own tools often are).
+Prints launch-to-ready, latencies (median, max), ring underruns, PortAudio underflows, the
+server's xruns by client, gaps in the recording (runs of exact zeros with sound on both
+edges), stuck notes, whether the final controls equal the last values sent, and the hop-time
+p99 against the baseline's.
 
 Usage: python launch/soak.py [--models violin keys] [--seconds 60] [--events 10000]
-                             [--probes 10] [--baseline-seconds 20] [--rate 48000]
+                             [--probes 10] [--baseline-seconds 20] [--rate 48000] [--mpe]
+                             [--python-client]
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -47,6 +54,7 @@ from tests.support.jack import (  # noqa: E402
     jack_dummy,
     jack_recording,
     open_keyboard,
+    server_xruns,
     synth_output,
 )
 
@@ -65,14 +73,17 @@ def gaps(audio: np.ndarray, minimum: int = 16) -> list[tuple[int, int]]:
 class Player:
     """Sends MIDI (the JACK keyboard) and OSC (UDP) and remembers the last value sent."""
 
-    def __init__(self, keyboard, osc_port: int, low, high, pitches, seed: int = 0):
+    def __init__(self, keyboard, osc_port: int, low, high, pitches, seed: int = 0,
+                 mpe: bool = False):  # fmt: skip
         from pythonosc.udp_client import SimpleUDPClient
 
         self.keyboard, self.osc = keyboard, SimpleUDPClient("127.0.0.1", osc_port)
         self.low, self.high, self.pitches = np.asarray(low), np.asarray(high), list(pitches)
         self.rng = np.random.default_rng(seed)
         self.held: set[int] = set()
-        self.last: dict[str, object] = {}
+        self.last: dict[str, object] = {"bend": 0.0, "vibrato": 0.0}
+        self.mpe = mpe
+        self.channel_of: dict[int, int] = {}  # MPE: the member channel (1-15) each note is on
 
     def midi(self, kind: str, **fields) -> None:
         import mido
@@ -80,13 +91,57 @@ class Player:
         self.keyboard.send(mido.Message(kind, **fields))
 
     def note(self, pitch: int, velocity: int, by_osc: bool) -> None:
+        channel = self.channel_of.pop(pitch, 0)
         if by_osc:
             self.osc.send_message("/note", [pitch, velocity])
         elif velocity:
-            self.midi("note_on", note=pitch, velocity=velocity)
+            channel = self.member_channel() if self.mpe else 0
+            self.midi("note_on", note=pitch, velocity=velocity, channel=channel)
+            if self.mpe:
+                self.channel_of[pitch] = channel
         else:
-            self.midi("note_off", note=pitch)
+            self.midi("note_off", note=pitch, channel=channel)
         (self.held.add if velocity else self.held.discard)(pitch)
+
+    def member_channel(self) -> int:
+        """A free MPE member channel (2-16; mido's 1-15), else the oldest note's: a new note on
+        a channel ends the note it had, there as in the synth."""
+        free = sorted(set(range(1, 16)) - set(self.channel_of.values()))
+        if free:
+            return free[0]
+        oldest = next(iter(self.channel_of))
+        self.held.discard(oldest)
+        return self.channel_of.pop(oldest)
+
+    def expression(self) -> None:
+        """A held MPE note's own pitch wheel (mostly within a few semitones, now and then to
+        the +-48 ends), pressure or CC 74; else the pitch wheel or the mod wheel."""
+        r = self.rng.uniform()
+        if self.channel_of and r < 0.7:
+            channel = int(self.rng.choice(list(self.channel_of.values())))
+            if r < 0.3:
+                reach = 8191 if self.rng.uniform() < 0.05 else 700
+                self.midi("pitchwheel", pitch=int(self.rng.integers(-reach, reach + 1)),
+                          channel=channel)  # fmt: skip
+            elif r < 0.5:
+                self.midi("aftertouch", value=int(self.rng.integers(128)), channel=channel)
+            else:
+                self.midi("control_change", control=74, value=int(self.rng.integers(128)),
+                          channel=channel)  # fmt: skip
+        elif r < 0.85:
+            self.wheel(int(self.rng.integers(-8192, 8192)))
+        else:
+            self.mod_wheel(int(self.rng.integers(128)))
+
+    def wheel(self, pitch: int) -> None:
+        """The (manager channel's) pitch wheel: +-2 semitones, the synth's default."""
+        self.midi("pitchwheel", pitch=pitch)
+        self.last["bend"] = pitch / 8192 * 2.0
+
+    def mod_wheel(self, value: int) -> None:
+        """Vibrato up to 50 cents, the synth's default."""
+        self.midi("control_change", control=1, value=value)
+        self.last["vibrato"] = value / 127 * 50.0
 
     def axis(self, axis: int, by_osc: bool) -> None:
         if by_osc:
@@ -113,8 +168,10 @@ class Player:
                 self.osc.send_message("/sustain", int(down))
             else:
                 self.midi("control_change", control=64, value=127 * down)
-        elif r < 0.85:
+        elif r < 0.7:
             self.axis(int(self.rng.integers(len(self.low))), by_osc)
+        elif r < 0.85:
+            self.expression()
         elif r < 0.95:
             gain = round(float(self.rng.uniform(0.3, 1.0)), 3)
             self.osc.send_message("/gain", gain)
@@ -133,10 +190,15 @@ class Player:
             self.axis(axis, by_osc=bool(axis % 2))
         self.osc.send_message("/gain", 0.7)
         self.last["gain"] = 0.7
+        self.wheel(int(self.rng.integers(-8192, 8192)))
+        self.mod_wheel(int(self.rng.integers(128)))
         self.midi("control_change", control=64, value=0)
         self.midi("control_change", control=123, value=0)
         self.osc.send_message("/all_notes_off", [])
+        for channel in sorted(set(self.channel_of.values())):  # MPE: CC 123 of each member
+            self.midi("control_change", control=123, value=0, channel=channel)
         self.held.clear()
+        self.channel_of.clear()
 
 
 def probe_latency(player: Player, capture: Capture, pitch: int, by_osc: bool) -> float:
@@ -152,17 +214,47 @@ def probe_latency(player: Player, capture: Capture, pitch: int, by_osc: bool) ->
     return capture.time_of(first) - sent
 
 
-def soak_model(model: str, args) -> dict:
+class ServerLog:
+    """The JACK server's log, read a window at a time."""
+
+    def __init__(self, path: Path):
+        self.path, self.read = path, 0
+
+    def xruns(self) -> dict:
+        """The server's xruns by client since the last call (`server_xruns`)."""
+        text = self.path.read_text(errors="replace")
+        window, self.read = text[self.read :], len(text)
+        return dict(server_xruns(window))
+
+
+@contextlib.contextmanager
+def python_client(on: bool):
+    """A second Python client on the server while the body runs (a PortAudio input stream in
+    this process, a callback each period), or nothing."""
+    if not on:
+        yield
+        return
+    import sounddevice as sd
+
+    with sd.InputStream(samplerate=None, blocksize=BLOCK, channels=1, dtype="float32",
+                        callback=lambda indata, frames, time_info, status: None):  # fmt: skip
+        yield
+
+
+def soak_model(model: str, args, folder: Path) -> dict:
     run = load_run(run_folder(model=model))
     low, high = latent_span(run)
     pitches = [p for p in range(36, 97) if run.plays(p)]
     result = {"model": model}
-    with jack_dummy(args.rate), open_keyboard() as keyboard, Synth(model, args.rate) as synth:
+    log = ServerLog(folder / f"jackd_{model}.log")
+    extra = ["--mpe"] if args.mpe else []
+    with (jack_dummy(args.rate, log=log.path), open_keyboard() as keyboard,
+          Synth(model, args.rate, *extra) as synth):  # fmt: skip
         port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
         result["ready_s"] = float(synth.wait_for(r"^ready in ([\d.]+) s").group(1))
         result["ready_line"] = synth.seen[-1]
         result["ready_wall_s"] = time.perf_counter() - synth.launched
-        player = Player(keyboard, port, low, high, pitches, seed=args.seed)
+        player = Player(keyboard, port, low, high, pitches, seed=args.seed, mpe=args.mpe)
         with Capture(args.rate) as capture:  # closed before the soak: a Python client late
             capture.start()  # for the GIL would make JACK xruns of its own
             time.sleep(0.5)
@@ -171,16 +263,18 @@ def soak_model(model: str, args) -> dict:
                          for k in range(args.probes)]  # fmt: skip
                 result[f"{name}_latency_ms"] = (1e3 * float(np.median(times)), 1e3 * max(times))
         result["capture_overflows"] = capture.overflows
-        with tempfile.TemporaryDirectory() as folder:
-            wav = Path(folder) / "soak.wav"
-            with jack_recording(wav, [synth_output()], args.seconds + 2.5):
-                started = time.perf_counter()
-                for k in range(args.events):
-                    time.sleep(max(0.0, started + k * args.seconds / args.events
-                                   - time.perf_counter()))  # fmt: skip
-                    player.random_event()
-                player.finish()
-            recording = sf.read(wav, dtype="float32")[0]
+        wav = folder / "soak.wav"
+        log.xruns()  # the soak's window starts here
+        with python_client(args.python_client), jack_recording(wav, [synth_output()],
+                                                               args.seconds + 2.5):  # fmt: skip
+            started = time.perf_counter()
+            for k in range(args.events):
+                time.sleep(max(0.0, started + k * args.seconds / args.events
+                               - time.perf_counter()))  # fmt: skip
+                player.random_event()
+            player.finish()
+        result["xruns"] = log.xruns()
+        recording = sf.read(wav, dtype="float32")[0]
         summary, final = synth.stop()
         result["summary"] = summary
         result["problems"] = [line for line in synth.seen if " at " in line and "underflows" in line
@@ -192,12 +286,17 @@ def soak_model(model: str, args) -> dict:
         result["final"], result["last_sent"] = final, {**player.last, "latent": expected}
         result["final_ok"] = bool(np.allclose(final["latent"], expected, atol=1e-6)
                                   and np.isclose(final["gain"], player.last["gain"])
+                                  and np.isclose(final["bend"], player.last["bend"])
+                                  and np.isclose(final["vibrato"], player.last["vibrato"])
                                   and final["phase"] == phase)  # fmt: skip
         result["osc_bad"] = [line for line in synth.seen if line.startswith("OSC /")]
         result["p99_ms"] = p99(summary)
         if args.baseline_seconds:
             result["baseline_p99_ms"], result["baseline_summary"] = baseline(model, pitches, args)
-            result["sine_underflows"] = sine_underflows(args.rate, args.seconds)  # as long
+            log.xruns()
+            with python_client(args.python_client):
+                result["sine_underflows"] = sine_underflows(args.rate, args.seconds)  # as long
+            result["sine_xruns"] = log.xruns()
     return result
 
 
@@ -248,18 +347,24 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mpe", action="store_true", help="the synth plays an MPE lower zone")
+    parser.add_argument("--python-client", action="store_true",
+                        help="a second Python client on the server through the soak and the "
+                        "sine player")  # fmt: skip
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     sys.setswitchinterval(0.0005)  # the capture's callback waits less for the GIL
     results = []
     for model in args.models:
-        r = soak_model(model, args)
+        with tempfile.TemporaryDirectory() as folder:
+            r = soak_model(model, args, Path(folder))
         results.append(r)
         print(f"{model}: {r['ready_line']} ({r['ready_wall_s']:.1f} s seen from here)")
         for name in ("midi", "osc"):
             median, worst = r[f"{name}_latency_ms"]
             print(f"  {name} event-to-sound: median {median:.1f} ms, max {worst:.1f} ms")
         print(f"  soak {args.events} events / {args.seconds:g} s: {r['summary']}")
+        print(f"  the server's xruns in the soak, by client: {r['xruns']}")
         for line in r["problems"]:
             print(f"  {line}")
         print(f"  gaps in the recording: {len(r['gaps'])} {r['gaps'][:5]}; capture overflows "
@@ -269,7 +374,7 @@ def main(argv: list[str] | None = None) -> int | None:
             print(f"  hop p99 {r['p99_ms']:.1f} ms against {r['baseline_p99_ms']:.1f} ms held "
                   f"without events ({r['p99_ms'] / r['baseline_p99_ms']:.2f}x); plain sine "
                   f"player: {r['sine_underflows']} PortAudio underflows in "
-                  f"{args.seconds:g} s")  # fmt: skip
+                  f"{args.seconds:g} s, the server's xruns {r['sine_xruns']}")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)

@@ -109,10 +109,12 @@ def test_a_keyboard_plugged_in_after_launch_is_played():
     assert final["notes"] == []
 
 
-def test_a_short_soak_of_midi_and_osc_events():
+def test_a_short_soak_of_midi_and_osc_events(tmp_path):
+    """With MPE: notes on member channels with their own wheels, pressure and CC 74."""
     args = SimpleNamespace(rate=48000, seconds=5.0, events=600, probes=2, baseline_seconds=0,
-                           seed=1)  # fmt: skip
-    result = soak.soak_model("violin", args)
+                           seed=1, mpe=True, python_client=False)  # fmt: skip
+    result = soak.soak_model("violin", args, tmp_path)
+    assert "driver" in result["xruns"] and (tmp_path / "jackd_violin.log").exists()
     underruns = ring_underruns(result["summary"])
     assert underruns <= TOLERATED_UNDERRUNS, result["summary"]
     assert len(result["gaps"]) <= underruns and result["stuck"] == 0  # every gap counted

@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,7 @@ BLOCK = 256  # frames per period of the dummy server, and of a Capture
 
 
 @contextlib.contextmanager
-def jack_dummy(rate: int, *, sync: bool = False):
+def jack_dummy(rate: int, *, sync: bool = False, log: Path | None = None):
     """A JACK server on its dummy driver (`rate` Hz, 256-frame periods, 2 inputs and 2 outputs)
     under a name of its own, made the default server of this process and its children
     (JACK_DEFAULT_SERVER), with PortAudio re-initialised to see it. Yields the sounddevice
@@ -37,7 +39,9 @@ def jack_dummy(rate: int, *, sync: bool = False):
     a client the host wakes late delays the cycle (the dummy driver then drops that time)
     instead of being skipped or read half-written. On a shared 2-core VM even a C client
     (jack_rec alone) misses its period 5-21 times in 10 s; asynchronous (the default, as
-    people play), a recording shows those misses as torn or repeated periods."""
+    people play), a recording shows those misses as torn or repeated periods.
+
+    `log`: where the server writes what it says (its xruns, `server_xruns`)."""
     import sounddevice as sd  # loads PortAudio, which only playing needs
 
     jackd = shutil.which("jackd")
@@ -51,10 +55,11 @@ def jack_dummy(rate: int, *, sync: bool = False):
     # Real-time scheduling (root on these machines) keeps JACK's period deadlines under load;
     # without the privilege, the server runs without it.
     driver = ["-d", "dummy", "-r", str(rate), "-p", "256"]
+    said = open(log, "w") if log else subprocess.DEVNULL  # closed when the server stops
     for mode in (["--realtime", "--realtime-priority", "70"], ["--no-realtime"]):
         server = subprocess.Popen(
             [jackd, "--name", name, *mode, *(["--sync"] if sync else []), *driver],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=said, stderr=subprocess.STDOUT,
         )  # fmt: skip
         for _ in range(50):
             time.sleep(0.1)
@@ -80,11 +85,21 @@ def jack_dummy(rate: int, *, sync: bool = False):
         sd._terminate()  # PortAudio's JACK host must let go before the server stops
         server.terminate()
         server.wait(timeout=10)
+        if log:
+            said.close()
         if previous is None:
             del os.environ["JACK_DEFAULT_SERVER"]
         else:
             os.environ["JACK_DEFAULT_SERVER"] = previous
         sd._initialize()
+
+
+def server_xruns(text: str) -> Counter:
+    """The xruns a JACK server's log tells of: {client: cycles it did not finish in time} and
+    "driver": cycles the server itself was woken late for."""
+    late = Counter(re.findall(r"JackEngine::XRun: client = (.+?) was not finished", text))
+    late["driver"] = len(re.findall(r"JackTimedDriver::Process XRun", text))
+    return late
 
 
 def ports(*filters: str) -> list[str]:
