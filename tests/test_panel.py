@@ -257,6 +257,39 @@ def test_the_synth_command_opens_and_plays(jack_server, skip_run, tmp_path):
 
 
 @pytest.mark.audio
+def test_the_panel_opens_its_midi_input_only_when_it_is_ready_to_sound(jack_server):
+    """A note sent as soon as the synth's MIDI port appears sounds at once: the port opens
+    after the panel's first paint, as the sound starts (it opened 1.4 s before `ready`)."""
+    import subprocess
+    import sys
+    import threading
+
+    from tests.support.jack import KEYBOARD, open_keyboard, ports
+
+    command = [sys.executable, "-m", "timbre_jax.synth", "--model", "violin", "--play",
+               "--midi-api", "UNIX_JACK", "--midi-port", KEYBOARD, "--quit-after", "8"]  # fmt: skip
+    ready = []
+    with open_keyboard():
+        synth = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True)  # fmt: skip
+
+        def read() -> None:
+            for line in synth.stdout:
+                if line.startswith("ready in"):
+                    ready.append(time.monotonic())
+
+        threading.Thread(target=read, daemon=True).start()
+        appeared = None
+        while appeared is None and synth.poll() is None:
+            if any(p.startswith("RtMidiIn") for p in ports()):
+                appeared = time.monotonic()
+            time.sleep(0.02)
+        synth.wait(timeout=60)
+    assert appeared is not None and ready, "no MIDI port or no ready line"
+    assert ready[0] - appeared < 0.5, ready[0] - appeared
+
+
+@pytest.mark.audio
 def test_takes_while_playing_come_from_the_stream_and_replay_exactly(jack_server, skip_run, qtbot,
                                                                       tmp_path):  # fmt: skip
     import soundfile as sf

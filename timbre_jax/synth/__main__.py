@@ -193,20 +193,25 @@ def main(argv: list[str] | None = None) -> int:
         controller = midi.MidiController(session, low, high, cc_map, bend_range=args.bend_range,
                                          vibrato_depth=args.vibrato_depth,
                                          **expression_axes(args, run.latent_dim))  # fmt: skip
-        session.switch_midi(port_name, controller, args.midi_api)
-        none = "none found (--list-midi lists them; --midi-api UNIX_JACK for JACK's)"
-        print(f"MIDI in: {port_name or none}", flush=True)
-        if args.osc is not None:
-            osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
-            session.add_source(osc)
-            print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
+
+        def open_inputs() -> None:
+            """The MIDI and OSC inputs, opened once a note sent to them would sound at once."""
+            session.switch_midi(port_name, controller, args.midi_api)
+            none = "none found (--list-midi lists them; --midi-api UNIX_JACK for JACK's)"
+            print(f"MIDI in: {port_name or none}", flush=True)
+            if args.osc is not None:
+                osc = OscInput(OscControls(session, low, high), args.osc, args.osc_host)
+                session.add_source(osc)
+                print(f"OSC on udp://{osc.host}:{osc.port}", flush=True)
+
         steps = f"model {loaded:.1f} s, compiled {compiled - loaded:.1f} s"
         if args.headless:
             watcher = (midi.watch_ports(session, controller, args.midi_api)
                        if port_name is None and args.midi_port is None else None)  # fmt: skip
-            return play_headless(session, steps=steps, quit_after=args.quit_after,
+            return play_headless(session, open_inputs, steps=steps, quit_after=args.quit_after,
                                  watcher=watcher)  # fmt: skip
-        return play_panel(session, args, controller, low, high, training_embedding(run), steps)
+        return play_panel(session, open_inputs, args, controller, low, high,
+                          training_embedding(run), steps)  # fmt: skip
     finally:  # whatever ended the play (a mistake, Ctrl-C, SIGTERM): ports and device let go
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut it short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -230,10 +235,11 @@ def stop_playing(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def play_headless(session: Session, *, steps: str, quit_after: float | None,
+def play_headless(session: Session, open_inputs, *, steps: str, quit_after: float | None,
                   watcher: midi.PortWatcher | None = None) -> int:  # fmt: skip
-    """Plays until Ctrl-C or SIGTERM (or `quit_after` seconds), a status line every second;
-    with a `watcher`, opens a MIDI input that appears while it plays."""
+    """Opens the inputs (`open_inputs()`) and plays until Ctrl-C or SIGTERM (or `quit_after`
+    seconds), a status line every second; with a `watcher`, opens a MIDI input that appears
+    while it plays."""
     # both stop cleanly, also where SIGINT was ignored when the process started (a shell's
     # background job), in which case Python raises nothing for it
     signal.signal(signal.SIGINT, stop_playing)
@@ -242,6 +248,7 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None,
     stop_at = time.monotonic() + (quit_after or float("inf"))
     tty = sys.stdout.isatty()
     try:
+        open_inputs()
         session.start()
         print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
         while time.monotonic() < stop_at and session.error is None:
@@ -272,7 +279,10 @@ def play_headless(session: Session, *, steps: str, quit_after: float | None,
     return 0
 
 
-def play_panel(session: Session, args, controller, low, high, embedding, steps: str) -> int:
+def play_panel(session: Session, open_inputs, args, controller, low, high, embedding,
+               steps: str) -> int:  # fmt: skip
+    """Shows the panel; after its first paint opens the inputs (`open_inputs()`), starts the
+    sound with `--play`, and says it is ready."""
     import pyqtgraph as pg  # Qt is loaded only once the model and devices are known good
     from pyqtgraph.Qt import QtCore
 
@@ -283,7 +293,16 @@ def play_panel(session: Session, args, controller, low, high, embedding, steps: 
                        midi_api=args.midi_api)  # fmt: skip
     panel.show()
 
+    failed = []  # what opening the inputs raised: raised again once Qt has let go
+
     def ready() -> None:
+        try:
+            open_inputs()
+        except Exception as err:  # not raised into Qt's event loop
+            failed.append(err)
+            app.quit()
+            return
+        panel.rescan_midi()  # shows the input opened
         if args.play and session.output is not None:
             panel.play.setChecked(True)
         print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
@@ -295,6 +314,8 @@ def play_panel(session: Session, args, controller, low, high, embedding, steps: 
         QtCore.QTimer.singleShot(round(1000 * args.quit_after), app.quit)
     app.exec()
     session.close()
+    if failed:
+        raise failed[0]
     if session.output is not None:
         output = session.output
         print(f"played {output.ring.read / output.sample_rate:.1f} s: {session.status()}")
