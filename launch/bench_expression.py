@@ -13,10 +13,15 @@ For each shipped note model (`--models`, default violin and keys) it prints:
     notes' frames or as the nearest note: the median and largest change of the decoded
     timbre from one hop to the next (MFCC distance, `decoded_jumps`). A nearest-note
     decode jumps where the bend crosses half a semitone;
+  - legato: A4 held, B4 pressed with `--glide` seconds of glide, one voice moving; the level
+    (RMS over 10 ms) at its lowest against its median from 0.05 s before the move to 0.4 s
+    after, and the same for a pitch wheel moving A4 to B4 in as long;
   - cost: per-hop compute of eight voices on one moving latent point, and of eight voices
-    each with its own moving latent point and bend (MPE), in the same run.
+    each with its own moving latent point and bend (MPE), alternated `--repeats` times in
+    the same run (the median of each arm's p99s: one 600-hop p99 is its 6th worst hop).
 
 Usage: python launch/bench_expression.py [--models violin keys] [--ramp 0.5] [--depth 50]
+                                         [--glide 0.15] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -112,6 +117,35 @@ def decoded_jumps(run, between_notes: str) -> tuple[float, float]:
     return float(np.median(jumps)), float(jumps.max())
 
 
+def level_dip(audio: np.ndarray, start: int, sample_rate: int) -> float:
+    """The lowest 10 ms RMS from 0.05 s before sample `start` to 0.4 s after, over its
+    median there."""
+    window = round(0.01 * sample_rate)
+    level = np.sqrt(np.convolve(audio**2, np.ones(window) / window, "same"))
+    span = level[start - round(0.05 * sample_rate) : start + round(0.4 * sample_rate)]
+    return float(span.min() / np.median(span))
+
+
+def legato_dips(run, glide: float) -> tuple[float, float]:
+    """`level_dip` of A4 moved to B4 by legato with `glide` seconds, and of a pitch wheel
+    bending A4 to B4 in as long."""
+    legato = SynthEngine(run)
+    legato.set_legato(True)
+    legato.set_glide(glide)
+    legato.note_on(A4)
+    legato.reset()
+    held = legato.render(0.5)
+    legato.note_on(A4 + 2)
+    moved = np.concatenate([held, legato.render(0.5)])
+    wheel = SynthEngine(run)
+    steps = max(1, round(glide * wheel.sample_rate / wheel.hop_length))
+    hold = round(0.5 * wheel.sample_rate / wheel.hop_length)
+    bent = play_bends(wheel, [0.0] * hold + [2.0 * min(1.0, (k + 1) / steps)
+                                             for k in range(hold)])  # fmt: skip
+    rate = legato.sample_rate
+    return level_dip(moved, len(held), rate), level_dip(bent, hold * wheel.hop_length, rate)
+
+
 def hop_cost(run, own: bool, hops: int = 600) -> dict:
     """Per-hop compute (median, p99 ms) of eight voices on keys the model knows, moving
     together on one latent circle, or (`own`) each on its own circle, with its own bend."""
@@ -138,6 +172,8 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--models", nargs="+", default=["violin", "keys"])
     parser.add_argument("--ramp", type=float, default=0.5, help="seconds of the A4-B4 bend")
     parser.add_argument("--depth", type=float, default=50.0, help="vibrato depth, cents")
+    parser.add_argument("--glide", type=float, default=0.15, help="seconds of the legato move")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each cost arm")
     args = parser.parse_args(argv)
     print(
         "| model | bend A4-B4: median / max error (cents) | vibrato rate (Hz), depth (cents) "
@@ -152,13 +188,20 @@ def main(argv: list[str] | None = None) -> int | None:
         print(f"| {name} | {median:.1f} / {worst:.1f} | {rate:.2f} (set {VIBRATO_HZ}), "
               f"{depth:.1f} (set {args.depth:g}) | {blend[0]:.2f} / {blend[1]:.2f} | "
               f"{nearest[0]:.2f} / {nearest[1]:.2f} |")  # fmt: skip
+    print(f"\n| model | legato A4 to B4 in {args.glide:g} s: lowest level / median | the pitch "
+          "wheel's |\n|---|---|---|")  # fmt: skip
+    for name in args.models:
+        legato, wheel = legato_dips(load_run(run_folder(model=name)), args.glide)
+        print(f"| {name} | {legato:.2f} | {wheel:.2f} |")
     print(
         "\n| model | 8 voices, one latent: hop median / p99 (ms) | each its own latent and bend "
         "| p99 ratio |\n|---|---|---|---|"
     )
     for name in args.models:
         run = load_run(run_folder(model=name))
-        shared, own = hop_cost(run, own=False), hop_cost(run, own=True)
+        arms = [[hop_cost(run, own=own) for own in (False, True)] for _ in range(args.repeats)]
+        shared, own = ({key: float(np.median([arm[k][key] for arm in arms]))
+                        for key in ("median_ms", "p99_ms")} for k in (0, 1))  # fmt: skip
         print(f"| {name} | {shared['median_ms']:.2f} / {shared['p99_ms']:.2f} | "
               f"{own['median_ms']:.2f} / {own['p99_ms']:.2f} | "
               f"{own['p99_ms'] / shared['p99_ms']:.2f} |")  # fmt: skip
