@@ -9,16 +9,18 @@ For each shipped note model (`--models`, default violin and keys) it prints:
     error in cents over the ramp and the holds;
   - vibrato: A4 with `--depth` cents at the engine's 5.5 Hz for 3 s; pYIN's rate (the peak
     of the pitch track's spectrum) and depth (the amplitude of the sinusoid fitted at it);
-  - between notes: a bend of two semitones over 2 s decoded as a blend of the neighbouring
-    notes' frames or as the nearest note: the median and largest change of the decoded
-    timbre from one hop to the next (MFCC distance, `decoded_jumps`). A nearest-note
-    decode jumps where the bend crosses half a semitone;
+  - between notes: a bend of two semitones over 2 s decoded each way the engine can
+    (`BETWEEN_NOTES`: one frame conditioned on the neighbouring notes' vectors blended,
+    the two neighbours' frames blended, or the nearest note): the median and largest
+    change of the decoded timbre from one hop to the next (MFCC distance,
+    `decoded_jumps`). A nearest-note decode jumps where the bend crosses half a semitone;
   - legato: A4 held, B4 pressed with `--glide` seconds of glide, one voice moving; the level
     (RMS over 10 ms) at its lowest against its median from 0.05 s before the move to 0.4 s
     after, and the same for a pitch wheel moving A4 to B4 in as long;
   - cost: per-hop compute of eight voices on one moving latent point, and of eight voices
     each with its own moving latent point and bend (MPE), alternated `--repeats` times in
-    the same run (the median of each arm's p99s: one 600-hop p99 is its 6th worst hop).
+    the same run: the median of each arm's medians and of its p99s (one 600-hop p99 is its
+    6th worst hop, so it measures the machine's jitter as much as the engine).
 
 Usage: python launch/bench_expression.py [--models violin keys] [--ramp 0.5] [--depth 50]
                                          [--glide 0.15] [--repeats 5]
@@ -31,7 +33,7 @@ import numpy as np
 
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
-from timbre_jax.synth.engine import SMOOTHING_SECONDS, VIBRATO_HZ, SynthEngine
+from timbre_jax.synth.engine import BETWEEN_NOTES, SMOOTHING_SECONDS, VIBRATO_HZ, SynthEngine
 
 A4 = 69
 PYIN_STEP = 441  # samples: a pitch every 10 ms
@@ -177,17 +179,19 @@ def main(argv: list[str] | None = None) -> int | None:
     args = parser.parse_args(argv)
     print(
         "| model | bend A4-B4: median / max error (cents) | vibrato rate (Hz), depth (cents) "
-        "| timbre change per hop (MFCC), blend: median / max | nearest: median / max |"
+        "| timbre change per hop (MFCC), blend: median / max | frames | nearest |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for name in args.models:
         run = load_run(run_folder(model=name))
         median, worst = bend_errors(run, args.ramp)
         rate, depth = vibrato(run, args.depth)
-        blend, nearest = (decoded_jumps(run, how) for how in ("blend", "nearest"))
-        print(f"| {name} | {median:.1f} / {worst:.1f} | {rate:.2f} (set {VIBRATO_HZ}), "
-              f"{depth:.1f} (set {args.depth:g}) | {blend[0]:.2f} / {blend[1]:.2f} | "
-              f"{nearest[0]:.2f} / {nearest[1]:.2f} |")  # fmt: skip
+        jumps = " | ".join("{:.2f} / {:.2f}".format(*decoded_jumps(run, how))
+                           for how in BETWEEN_NOTES)  # fmt: skip
+        print(
+            f"| {name} | {median:.1f} / {worst:.1f} | {rate:.2f} (set {VIBRATO_HZ}), "
+            f"{depth:.1f} (set {args.depth:g}) | {jumps} |"
+        )
     print(f"\n| model | legato A4 to B4 in {args.glide:g} s: lowest level / median | the pitch "
           "wheel's |\n|---|---|---|")  # fmt: skip
     for name in args.models:

@@ -53,6 +53,40 @@ def test_vibrato_has_the_rate_and_depth_set(violin):
     assert abs(rate - 5.5) <= 0.05 * 5.5 and abs(depth - 50) <= 0.05 * 50, (rate, depth)
 
 
+def bent_frames(run, between_notes: str, semitones: float) -> np.ndarray:
+    """[hops, n_bins] what A4 decodes to as the pitch wheel bends it by `semitones` in 1 s."""
+    engine = SynthEngine(run, between_notes=between_notes)
+    engine.note_on(A4)
+    engine.reset()
+    frames = []
+    for k in range(44):
+        engine.set_bend(semitones * k / 43)
+        engine.next_hop()
+        frames.append(engine.last_magnitude)
+    return np.array(frames)
+
+
+def test_between_two_notes_the_timbre_moves_smoothly(violin):
+    jumps = {}
+    for how in ("blend", "frames", "nearest"):
+        power = np.square(bent_frames(violin, how, 2.0)[8:]).T
+        mel = librosa.feature.melspectrogram(S=power, sr=44100, n_fft=4096)
+        mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)[1:]
+        jumps[how] = np.linalg.norm(np.diff(mfcc, axis=1), axis=0).max()  # per hop
+    assert jumps["blend"] < 0.6 * jumps["nearest"] and jumps["frames"] < 0.6 * jumps["nearest"]
+
+
+def test_a_blend_at_a_whole_semitone_is_that_note(violin):
+    heard = []
+    for note, bend in ((A4, 1.0), (A4 + 1, 0.0)):
+        engine = SynthEngine(violin)
+        engine.note_on(note)
+        engine.set_bend(bend)
+        engine.render(0.5)  # the bend is there
+        heard.append(engine.last_magnitude)
+    assert np.allclose(*heard, rtol=1e-4, atol=1e-6)
+
+
 def test_the_overlap_add_keeps_slow_pitch_moves_and_smooths_fast_ones():
     window = np.hanning(4096)
     gains = [modulation_gain(window, hz, 44100) for hz in (0.0, 5.5, 11.0)]

@@ -25,8 +25,9 @@ from timbre_jax.synth.engine import SynthEngine, default_phase
 from timbre_jax.synth.harmonic_phase import (
     RESIDUAL_DB,
     HarmonicPhase,
-    harmonic_lobes,
+    lobe_reach,
     midi_to_hz,
+    nearest_harmonics,
     shape_harmonics,
 )
 from timbre_jax.synth.phase import NoisePhase
@@ -40,7 +41,9 @@ def peak_hz(signal: np.ndarray, sample_rate: int = 44100) -> float:
 
 
 def test_lobes_cover_each_harmonic_below_nyquist():
-    bins, harmonics = harmonic_lobes(1000.0, n_fft=4096, sample_rate=44100)
+    owner = nearest_harmonics(1000.0, 2049, 4096, 44100, lobe_reach(1000.0, 4096, 44100))
+    bins = np.flatnonzero(owner >= 0)
+    harmonics = owner[bins]
     centres = (harmonics + 1) * 1000.0 * 4096 / 44100
     assert np.all(np.abs(bins - centres) < 2) and harmonics.max() == 21  # 22 kHz is above
     assert set(harmonics.tolist()) == set(range(22))
@@ -108,7 +111,7 @@ def test_nothing_below_20_hz_reaches_the_output():
     # DC, 10.8, 21.5 and 32.3 Hz as loud as a partial at 441 Hz: the two bins above 20 Hz
     # leak below it through the window's main lobe under noise phase
     rumble[0, :4] = rumble[0, 41] = 1.0
-    engine._decode = lambda latent, notes: np.repeat(rumble, len(notes), axis=0)
+    engine._decode = lambda latent, low, high, fraction: np.repeat(rumble, len(low), axis=0)
     audio = render_held(engine, Case((0.5, 0.5), 60, "noise"), seconds=1.0)
     assert peak_hz(audio) == pytest.approx(441.4, abs=1.0)
     assert rumble_db(audio, sample_rate=44100) < -40
@@ -140,7 +143,7 @@ def test_voices_an_octave_apart_share_their_common_partials_coherently(violin):
     levels = []
     for seed, chord in ((0, (72,)), (0, (60, 72)), (1, (60, 72)), (2, (60, 72))):
         engine = SynthEngine(violin, voices=2, phase="harmonic", seed=seed)
-        engine._decode = lambda latent, notes: np.repeat(partial, len(notes), axis=0)
+        engine._decode = lambda latent, low, high, fraction: np.repeat(partial, len(low), axis=0)
         for pitch in chord:
             engine.note_on(pitch)
         engine.render(0.5)

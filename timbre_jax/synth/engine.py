@@ -55,7 +55,7 @@ MAX_GLIDE = 10.0  # seconds of portamento
 RESIDUALS = (-60.0, 0.0)  # dB: the residual between the harmonics, from almost none to all
 MAX_BEND = 48.0  # semitones either way (MPE's widest range)
 MAX_VIBRATO = 100.0  # cents of vibrato depth, either way
-BETWEEN_NOTES = ("blend", "nearest")  # what a note model decodes for a bent voice
+BETWEEN_NOTES = ("blend", "frames", "nearest")  # what a note model decodes for a bent voice
 
 
 @lru_cache(maxsize=64)
@@ -138,10 +138,12 @@ class Controls(NamedTuple):
     legato: bool = False  # one line of notes: a key pressed while one is held moves it there
 
 
-def decode_frames(model, params, z, notes):
-    """Magnitude frames [k, n_bins] for latent points z [k, d] and MIDI pitches notes [k]
-    (a chroma model hears pitch % 12, a note model the pitch)."""
-    condition = condition_of_pitches(notes, model.conditioning)
+def decode_frames(model, params, z, low, high, fraction):
+    """Magnitude frames [k, n_bins] for latent points z [k, d], each conditioned between MIDI
+    pitches low [k] and high [k]: their conditioning vectors mixed by fraction [k] (0: low's
+    alone). A chroma model hears pitch % 12, a note model the pitch."""
+    below, above = (condition_of_pitches(p, model.conditioning) for p in (low, high))
+    condition = below + fraction[:, None] * (above - below)
     return model.apply({"params": params}, z, condition, method="decode")
 
 
@@ -167,7 +169,9 @@ class SynthEngine:
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
       between_notes: what a note model decodes for a voice bent between two notes: "blend"
-        (the two neighbouring notes' frames, mixed by the bend's fraction) or "nearest".
+        (one frame, conditioned on the two neighbouring notes' vectors mixed by the bend's
+        fraction), "frames" (the two neighbours' frames, mixed so: twice the decoding) or
+        "nearest".
     """
 
     def __init__(self, run: Run, *, phase: str | None = None, voices: int = VOICES,
@@ -244,8 +248,11 @@ class SynthEngine:
     def _warm_up(self, phase: str) -> None:
         """Compiles the decoder for each batch size and numba's heap before real time."""
         count = self.voices.count
-        for size in {batch_size(k, 2 * count) for k in range(1, 2 * count + 1)}:
-            self._decode(np.zeros((size, self.latent_dim), np.float32), np.zeros(size, np.int32))
+        rows = 2 * count if self.between_notes == "frames" else count
+        for size in {batch_size(k, rows) for k in range(1, rows + 1)}:
+            notes = np.zeros(size, np.int32)
+            self._decode(np.zeros((size, self.latent_dim), np.float32), notes, notes,
+                         np.zeros(size, np.float32))  # fmt: skip
         for method in self.phase_methods:
             self.set_phase(method)
             self.note_on(60)
@@ -383,21 +390,31 @@ class SynthEngine:
         row, their notes `decoded` [k] bent by `bends` [k] semitones: between two notes, by
         `between_notes` (see the class)."""
         k = len(decoded)
-        notes, blend = decoded, None
+        low = high = np.asarray(decoded)
+        fraction = np.zeros(k, np.float32)
         if np.any(bends):
-            low, high = self.note_range
+            lowest, highest = self.note_range
             bent = decoded + bends
             if self.between_notes == "nearest":
-                notes = np.clip(np.rint(bent), low, high)
+                low = high = np.clip(np.rint(bent), lowest, highest)
             else:
-                below = np.clip(np.floor(bent), low, high)
-                blend = np.clip(bent - below, 0.0, 1.0)[:, None]
-                notes = np.concatenate([below, np.clip(below + 1, low, high)])
-        padded = np.full(batch_size(len(notes), 2 * self.voices.count), 60, np.int32)
-        padded[: len(notes)] = notes
-        rows = np.tile(self._latent[sounding], (len(padded) // k + 1, 1))[: len(padded)]
-        mags = np.asarray(self._decode(rows, padded))[: len(notes)]
-        return mags if blend is None else (1 - blend) * mags[:k] + blend * mags[k:]
+                low = np.clip(np.floor(bent), lowest, highest)
+                high = np.clip(low + 1, lowest, highest)
+                fraction = np.clip(bent - low, 0.0, 1.0).astype(np.float32)
+        mix = self.between_notes == "frames" and fraction.any()
+        if mix:  # each neighbour's own frame, mixed below
+            low = high = np.concatenate([low, high])
+        rows = len(low)
+        size = batch_size(rows, 2 * self.voices.count)
+        padded = [np.zeros(size, dtype) for dtype in (np.int32, np.int32, np.float32)]
+        for array, values in zip(padded, (low, high, np.zeros(rows) if mix else fraction),
+                                 strict=True):  # fmt: skip
+            array[:rows] = values
+        latent = np.tile(self._latent[sounding], (size // k + 1, 1))[:size]
+        mags = np.asarray(self._decode(latent, *padded))[:rows]
+        if not mix:
+            return mags
+        return (1 - fraction[:, None]) * mags[:k] + fraction[:, None] * mags[k:]
 
     def _advance_detune(self, sounding, fresh, f0s: np.ndarray, ratios: np.ndarray) -> None:
         """Moves the voices' bends on by one hop: each adds (mean ratio over the hop - 1) f0

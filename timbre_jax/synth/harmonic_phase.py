@@ -24,8 +24,7 @@ the level of each harmonic.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+import numba
 import numpy as np
 
 from timbre_jax.dsp.spectral import HOP_LENGTH, N_FFT, SAMPLE_RATE
@@ -45,33 +44,47 @@ def midi_to_hz(pitch) -> np.ndarray:
     return 440.0 * 2.0 ** ((np.asarray(pitch, np.float64) - 69.0) / 12.0)
 
 
-def start_phase(hz: np.ndarray) -> np.ndarray:
+@numba.njit(cache=True)
+def nearest_harmonics(f0: float, n_bins: int, n_fft: int, sample_rate: int,
+                      reach: float) -> np.ndarray:  # fmt: skip
+    """[n_bins] int64: for each bin, the index (h - 1) of the harmonic of `f0` Hz nearest it
+    if it lies within `reach` harmonics of it and the harmonic is below Nyquist, else -1.
+    Compiled, so that a bent voice's fundamental, new every hop, costs what a held one does."""
+    owner = np.full(n_bins, -1, np.int64)
+    for b in range(n_bins):
+        position = b * sample_rate / n_fft / f0  # in harmonics
+        nearest = max(np.rint(position), 1.0)
+        if abs(position - nearest) < reach and nearest * f0 < sample_rate / 2:
+            owner[b] = int(nearest) - 1
+    return owner
+
+
+@numba.njit(cache=True)
+def lobe_reach(f0: float, n_fft: int, sample_rate: int) -> float:
+    """A harmonic's main lobe, `LOBE_BINS` either side, in harmonics of `f0` Hz."""
+    return LOBE_BINS * sample_rate / n_fft / f0
+
+
+@numba.njit(cache=True)
+def start_phase(hz: float) -> float:
     """Phase (radians) at t = 0 of the oscillator at `hz`, a function of the frequency alone
     (rounded to a millihertz, so that h * f0 of two voices an octave apart agree): spread
     over the circle, so the harmonics of one note start at unrelated phases."""
-    return 2 * np.pi * np.mod(np.rint(np.asarray(hz) * 1e3) * GOLDEN, 1.0)
+    return 2 * np.pi * ((np.rint(hz * 1e3) * GOLDEN) % 1.0)
 
 
-@lru_cache(maxsize=256)
-def harmonic_lobes(f0: float, *, n_fft: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bins in the main lobe of a harmonic of `f0` Hz, and the index (h - 1) of that harmonic.
-
-    Returns:
-      bins [k] int64 and harmonics [k] int64 (0 for the fundamental), each bin with its nearest
-      harmonic below Nyquist.
-    """
-    bins = np.arange(n_fft // 2 + 1)
-    position = bins * sample_rate / n_fft / f0  # in harmonics
-    nearest = np.maximum(np.rint(position), 1)
-    in_lobe = np.abs(position - nearest) * f0 * n_fft / sample_rate < LOBE_BINS
-    in_lobe &= nearest * f0 < sample_rate / 2
-    return bins[in_lobe], nearest[in_lobe].astype(np.int64) - 1
-
-
-@lru_cache(maxsize=256)
-def below_fundamental(f0: float, *, n_fft: int, sample_rate: int) -> int:
-    """How many of the lowest bins lie below the main lobe of the fundamental `f0` Hz."""
-    return max(0, int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS)))
+@numba.njit(cache=True)
+def _lock_to_harmonics(phase, heard, f0, seconds, detune, started_at, n_fft, sample_rate):
+    """Sets the bins [n_bins] in the main lobe of each harmonic h of the `heard` fundamental
+    (Hz) to its oscillator's phase at `seconds`: h cycles of `f0` a second, plus h `detune`
+    cycles, from the starting phase of h * `started_at`."""
+    owner = nearest_harmonics(heard, len(phase), n_fft, sample_rate,
+                              lobe_reach(heard, n_fft, sample_rate))  # fmt: skip
+    for b in range(len(phase)):
+        if owner[b] >= 0:
+            number = owner[b] + 1.0
+            cycles = (number * f0 * seconds + (number * detune) % 1.0) % 1.0
+            phase[b] = 2 * np.pi * cycles + start_phase(number * started_at)
 
 
 class HarmonicPhase:
@@ -102,15 +115,10 @@ class HarmonicPhase:
         t = 0 are those of its harmonics; default `f0`): a note moved by legato keeps its
         first note's, so that its oscillators run on."""
         phase = self.noise(mag, previous_mag, previous_phase).copy()
-        if f0 is None:
-            return phase
-        bins, harmonics = harmonic_lobes(f0 * ratio, n_fft=self.n_fft,
-                                         sample_rate=self.sample_rate)  # fmt: skip
-        number = np.arange(harmonics.max() + 1) + 1 if len(bins) else np.zeros(0)
-        seconds = hop * self.hop_length / self.sample_rate
-        cycles = np.mod(number * f0 * seconds + np.mod(number * detune, 1.0), 1.0)
-        oscillators = 2 * np.pi * cycles + start_phase(number * (started_at or f0))
-        phase[bins] = oscillators[harmonics]
+        if f0 is not None:
+            seconds = hop * self.hop_length / self.sample_rate
+            _lock_to_harmonics(phase, f0 * ratio, f0, seconds, detune, started_at or f0,
+                               self.n_fft, self.sample_rate)  # fmt: skip
         return phase
 
     def shape(self, mag: np.ndarray, f0: float, residual_db: float = RESIDUAL_DB) -> np.ndarray:
@@ -120,46 +128,47 @@ class HarmonicPhase:
                                residual_db=residual_db)  # fmt: skip
 
 
-def hann_lobe(offset: np.ndarray) -> np.ndarray:
+@numba.njit(cache=True)
+def hann_lobe(offset: float) -> float:
     """A periodic Hann window's transform at `offset` bins from a sinusoid's frequency
     (long-window approximation), 1 at 0."""
-    return np.sinc(offset) + 0.5 * (np.sinc(offset - 1) + np.sinc(offset + 1))
+    total = 0.0
+    for x, weight in ((offset, 1.0), (offset - 1, 0.5), (offset + 1, 0.5)):
+        total += weight * (1.0 if x == 0 else np.sin(np.pi * x) / (np.pi * x))
+    return total
 
 
-@lru_cache(maxsize=256)
-def harmonic_regions(f0: float, *, n_bins: int, n_fft: int, sample_rate: int):
-    """Where each harmonic of `f0` Hz gathers and puts its energy.
-
-    Returns:
-      region [n_bins] int64: the index (h - 1) of the harmonic a bin's energy belongs to (within
-        max(`KEPT_SPACING` spacings, `LOBE_BINS`) of it, below Nyquist), -1 between harmonics;
-      bins [k], harmonics [k]: the main-lobe bins of each harmonic (`harmonic_lobes`);
-      kernel [k]: the Hann main lobe at each harmonic's exact frequency, of unit energy per
-        harmonic.
-    """
-    position = np.arange(n_bins) * sample_rate / n_fft / f0  # in harmonics
-    nearest = np.maximum(np.rint(position), 1)
-    reach = max(KEPT_SPACING, LOBE_BINS * sample_rate / n_fft / f0)  # in harmonics
-    near = (np.abs(position - nearest) < reach) & (nearest * f0 < sample_rate / 2)
-    region = np.where(near, nearest - 1, -1).astype(np.int64)
-    bins, harmonics = harmonic_lobes(f0, n_fft=n_fft, sample_rate=sample_rate)
-    kernel = hann_lobe(bins - (harmonics + 1) * f0 * n_fft / sample_rate)
-    norm = np.bincount(harmonics, weights=kernel**2)
-    kernel = kernel / np.sqrt(norm[harmonics])
-    for array in (region, kernel):
-        array.flags.writeable = False
-    return region, bins, harmonics, kernel
+@numba.njit(cache=True)
+def _shape(mag, f0, n_fft, sample_rate, residual_gain):
+    """`shape_harmonics` compiled, `residual_gain` as an amplitude ratio."""
+    n_bins = len(mag)
+    lobe = lobe_reach(f0, n_fft, sample_rate)
+    region = nearest_harmonics(f0, n_bins, n_fft, sample_rate, max(KEPT_SPACING, lobe))
+    lobes = nearest_harmonics(f0, n_bins, n_fft, sample_rate, lobe)
+    harmonics = int(sample_rate / 2 / f0) + 1
+    energy, norm = np.zeros(harmonics), np.zeros(harmonics)
+    kernel = np.zeros(n_bins)
+    out = np.empty(n_bins, np.float32)
+    for b in range(n_bins):
+        h = region[b]
+        if h >= 0:
+            energy[h] += np.float64(mag[b]) ** 2
+        out[b] = 0.0 if h >= 0 else mag[b] * residual_gain
+        if lobes[b] >= 0:  # the Hann main lobe at the harmonic's exact frequency
+            kernel[b] = hann_lobe(b - (lobes[b] + 1) * f0 * n_fft / sample_rate)
+            norm[lobes[b]] += kernel[b] ** 2
+    for b in range(n_bins):
+        if lobes[b] >= 0:  # of unit energy per harmonic, scaled to the harmonic's energy
+            out[b] = np.sqrt(energy[lobes[b]] / norm[lobes[b]]) * kernel[b]
+    below = int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS))  # under the fundamental's lobe
+    out[: max(0, below)] = 0.0
+    return out
 
 
 def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
                     residual_db: float = RESIDUAL_DB) -> np.ndarray:  # fmt: skip
-    """`HarmonicPhase.shape` of one frame [n_bins] (float32)."""
-    region, bins, harmonics, kernel = harmonic_regions(f0, n_bins=len(mag), n_fft=n_fft,
-                                                       sample_rate=sample_rate)  # fmt: skip
-    inside = region >= 0
-    energy = np.bincount(region[inside], weights=np.square(mag[inside], dtype=np.float64),
-                         minlength=harmonics.max() + 1 if len(harmonics) else 0)  # fmt: skip
-    out = np.where(inside, 0.0, mag * 10 ** (residual_db / 20))
-    out[bins] = np.sqrt(energy[harmonics]) * kernel
-    out[: below_fundamental(f0, n_fft=n_fft, sample_rate=sample_rate)] = 0.0
-    return out.astype(np.float32)
+    """`HarmonicPhase.shape` of one frame [n_bins] (float32): each harmonic gathers the energy
+    of the bins within max(`KEPT_SPACING` spacings, `LOBE_BINS`) of it into a Hann main lobe
+    at its exact frequency."""
+    gain = 10 ** (residual_db / 20)
+    return _shape(np.asarray(mag, np.float32), float(f0), n_fft, sample_rate, gain)
