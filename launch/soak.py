@@ -19,7 +19,9 @@ The server's log counts the cycles each client was late for (JACK xruns) in the 
 and in the sine player's. `--python-client` keeps a second Python client on the server through
 both (a PortAudio input stream in this process, as a performer's own tools often are).
 Prints launch-to-ready, latencies (median, max), ring underruns, PortAudio underflows, the
-server's xruns by client, gaps in the recording (runs of exact zeros with sound on both
+server's xruns by client, what the callbacks' timestamps say about each late cycle, the
+synth's in the soak (its `--trace`) and the sine player's (`callback_trace.lateness`: whose
+lateness preceded each underflow), gaps in the recording (runs of exact zeros with sound on both
 edges), stuck notes, whether the final controls equal the last values sent, and the hop-time
 p99 against the baseline's.
 
@@ -45,6 +47,7 @@ import soundfile as sf
 from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
+from timbre_jax.synth.callback_trace import CallbackTrace, describe, lateness
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the JACK harness
 from tests.support.headless import Synth  # noqa: E402
@@ -247,7 +250,8 @@ def soak_model(model: str, args, folder: Path) -> dict:
     pitches = [p for p in range(36, 97) if run.plays(p)]
     result = {"model": model}
     log = ServerLog(folder / f"jackd_{model}.log")
-    extra = ["--mpe"] if args.mpe else []
+    trace = folder / f"trace_{model}.npz"
+    extra = ["--trace", str(trace), *(["--mpe"] if args.mpe else [])]
     with (jack_dummy(args.rate, log=log.path), open_keyboard() as keyboard,
           Synth(model, args.rate, *extra) as synth):  # fmt: skip
         port = int(synth.wait_for(r"OSC on udp://[\d.]+:(\d+)").group(1))
@@ -273,10 +277,12 @@ def soak_model(model: str, args, folder: Path) -> dict:
                                - time.perf_counter()))  # fmt: skip
                 player.random_event()
             player.finish()
+            window = (started, time.perf_counter())
         result["xruns"] = log.xruns()
         recording = sf.read(wav, dtype="float32")[0]
         summary, final = synth.stop()
         result["summary"] = summary
+        result["callbacks"] = traced_window(trace, *window)
         result["problems"] = [line for line in synth.seen if " at " in line and "underflows" in line
                               or "underruns at" in line]  # fmt: skip
         result["gaps"] = gaps(recording)
@@ -294,8 +300,8 @@ def soak_model(model: str, args, folder: Path) -> dict:
         if args.baseline_seconds:
             result["baseline_p99_ms"], result["baseline_summary"] = baseline(model, pitches, args)
             log.xruns()
-            with python_client(args.python_client):
-                result["sine_underflows"] = sine_underflows(args.rate, args.seconds)  # as long
+            with python_client(args.python_client):  # as long as the soak
+                result["sine_callbacks"] = sine_player(args.rate, args.seconds)
             result["sine_xruns"] = log.xruns()
     return result
 
@@ -319,22 +325,32 @@ def baseline(model: str, pitches, args) -> tuple[float, str]:
     return p99(summary), summary
 
 
-def sine_underflows(rate: int, seconds: float) -> int:
-    """PortAudio output underflows of a plain sine player (block 256) on the same server."""
+def traced_window(path: Path, start: float, stop: float) -> dict:
+    """`lateness` of the synth's callbacks (its `--trace`) whose bodies began between `start`
+    and `stop` (this process's `time.perf_counter`, the same monotonic clock)."""
+    saved = np.load(path)
+    inside = (saved["began"] >= start) & (saved["began"] <= stop)
+    arrays = {key: saved[key][inside] for key in ("called", "began", "ended", "flagged")}
+    return lateness(**arrays, period=float(saved["period"]))
+
+
+def sine_player(rate: int, seconds: float) -> dict:
+    """`lateness` of a plain sine player (block 256) on the same server for `seconds`."""
     import sounddevice as sd
 
-    flagged, phase = [0], [0]
+    trace, phase = CallbackTrace(), [0]
 
     def callback(outdata, frames, time_info, status):
-        flagged[0] += bool(status.output_underflow)
+        began = time.perf_counter()
         t = phase[0] + np.arange(frames)
         outdata[:, 0] = 0.2 * np.sin(2 * np.pi * 440 * t / rate)
         phase[0] += frames
+        trace.add(time_info.currentTime, began, time.perf_counter(), status.output_underflow)
 
     with sd.OutputStream(samplerate=rate, blocksize=BLOCK, channels=1, dtype="float32",
                          latency="low", callback=callback):  # fmt: skip
         time.sleep(seconds)
-    return flagged[0]
+    return lateness(**trace.arrays(), period=BLOCK / rate)
 
 
 @command
@@ -365,6 +381,7 @@ def main(argv: list[str] | None = None) -> int | None:
             print(f"  {name} event-to-sound: median {median:.1f} ms, max {worst:.1f} ms")
         print(f"  soak {args.events} events / {args.seconds:g} s: {r['summary']}")
         print(f"  the server's xruns in the soak, by client: {r['xruns']}")
+        print(f"  the synth's callbacks in the soak: {describe(r['callbacks'])}")
         for line in r["problems"]:
             print(f"  {line}")
         print(f"  gaps in the recording: {len(r['gaps'])} {r['gaps'][:5]}; capture overflows "
@@ -372,9 +389,11 @@ def main(argv: list[str] | None = None) -> int | None:
               f"{r['final_ok']}; bad OSC said: {len(r['osc_bad'])} addresses")  # fmt: skip
         if "baseline_p99_ms" in r:
             print(f"  hop p99 {r['p99_ms']:.1f} ms against {r['baseline_p99_ms']:.1f} ms held "
-                  f"without events ({r['p99_ms'] / r['baseline_p99_ms']:.2f}x); plain sine "
-                  f"player: {r['sine_underflows']} PortAudio underflows in "
-                  f"{args.seconds:g} s, the server's xruns {r['sine_xruns']}")  # fmt: skip
+                  f"without events ({r['p99_ms'] / r['baseline_p99_ms']:.2f}x)")  # fmt: skip
+            print(
+                f"  a plain sine player for {args.seconds:g} s: "
+                f"{describe(r['sine_callbacks'])}; the server's xruns {r['sine_xruns']}"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)

@@ -41,8 +41,9 @@ def qt_loaded(pid: int) -> bool:
     return "libQt" in maps or "PySide6" in maps
 
 
-def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it():
-    with jack_dummy(48000), open_keyboard(), Synth("violin", 48000) as synth:
+def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it(tmp_path):
+    trace = tmp_path / "trace.npz"
+    with jack_dummy(48000), open_keyboard(), Synth("violin", 48000, "--trace", str(trace)) as synth:
         assert synth.wait_for(r"^model violin: shipped")
         assert KEYBOARD in synth.wait_for(r"^MIDI in: (.+)$").group(1)
         port = int(synth.wait_for(r"OSC on udp://127.0.0.1:(\d+)").group(1))
@@ -65,6 +66,15 @@ def test_a_headless_synth_plays_an_osc_chord_sent_before_ready_and_releases_it()
     assert np.abs(after).max() == 0.0  # released and rung out
     assert final["notes"] == [] and final["sounding"] == 0
     assert ring_underruns(summary) <= TOLERATED_UNDERRUNS, summary
+    played = float(re.search(r"^played ([\d.]+) s", summary).group(1))
+    said = next(line for line in synth.seen if line.startswith("trace: "))
+    callbacks = np.load(trace)
+    steps = np.diff(callbacks["called"])  # the server's cycles, by the stream's clock
+    assert len(steps) + 1 == pytest.approx(played * 48000 / 256, rel=0.05), said
+    assert np.median(steps) == pytest.approx(256 / 48000, rel=0.01)
+    assert (
+        np.all(callbacks["ended"] >= callbacks["began"]) and f"{len(steps) + 1} callbacks" in said
+    )
 
 
 def test_an_mpe_chord_from_a_jack_keyboard_bends_and_colours_each_note_apart():
@@ -119,6 +129,9 @@ def test_a_short_soak_of_midi_and_osc_events(tmp_path):
     assert underruns <= TOLERATED_UNDERRUNS, result["summary"]
     assert len(result["gaps"]) <= underruns and result["stuck"] == 0  # every gap counted
     assert result["final_ok"], (result["final"], result["last_sent"])
+    callbacks = result["callbacks"]  # the synth's trace over the soak's 5 s
+    assert callbacks["callbacks"] == pytest.approx(5.2 * 48000 / 256, rel=0.1), callbacks
+    assert callbacks["ours"] + callbacks["server"] + callbacks["other"] == callbacks["underflows"]
     assert any("OSC /nowhere: unknown address" in line for line in result["osc_bad"])
     ignored = re.search(r"OSC ignored (\d+): (.*)$", result["summary"])  # the final line counts
     assert ignored and re.search(r"/nowhere (\d+)", ignored.group(2)), result["summary"]

@@ -16,6 +16,7 @@ from timbre_jax.synth import __main__ as synth
     (["--cc", "z0=64"], "a controller is 0-127 other than"),
     (["--cc", "z5=1"], "the model has z0-z1"),
     (["--legato", "--mpe"], "--legato plays one line of notes and --mpe a note per channel"),
+    (["--trace", "/nowhere/trace.npz"], "--trace '/nowhere/trace.npz': /nowhere is not a writable"),
 ])  # fmt: skip
 def test_a_mistake_is_one_line(argv, message, capsys):
     assert synth.main(["--model", "violin", *argv]) == 2

@@ -28,7 +28,8 @@ class Synth:
                                         text=True, bufsize=1)  # fmt: skip
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def __enter__(self) -> Synth:
         return self
@@ -62,4 +63,7 @@ class Synth:
         self.process.terminate()
         final = json.loads(self.wait_for(r"^final (.*)$", 30).group(1))
         self.process.wait(timeout=30)
+        self._reader.join(timeout=10)  # every line the synth printed, its last ones too
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
         return next(line for line in reversed(self.seen) if line.startswith("played")), final

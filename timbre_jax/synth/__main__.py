@@ -34,6 +34,7 @@ from timbre_jax.model.run import (  # noqa: E402
 )
 from timbre_jax.synth import devices, midi  # noqa: E402
 from timbre_jax.synth.audio_out import default_output_available  # noqa: E402
+from timbre_jax.synth.callback_trace import describe, lateness  # noqa: E402
 from timbre_jax.synth.engine import (  # noqa: E402
     MAX_BEND,
     VIBRATO_HZ,
@@ -122,6 +123,9 @@ def parser() -> ArgumentParser:
     p.add_argument("--headless", action="store_true", help="play without the panel (no Qt)")
     p.add_argument("--play", action="store_true", help="start the sound on opening the panel")
     p.add_argument("--quit-after", type=float, help="stop after this many seconds")
+    p.add_argument("--trace", metavar="FILE.npz",
+                   help="on exit, write each audio callback's timestamps here and say what "
+                   "made late cycles late (timbre_jax/synth/callback_trace.py)")  # fmt: skip
     return p
 
 
@@ -153,6 +157,9 @@ def check(args) -> None:
     record_dir = Path(args.record_dir)
     if record_dir.exists() and not (record_dir.is_dir() and os.access(record_dir, os.W_OK)):
         raise ParameterError(f"--record-dir {args.record_dir!r} is not a writable folder")
+    trace_dir = Path(args.trace or ".").resolve().parent
+    if not (trace_dir.is_dir() and os.access(trace_dir, os.W_OK)):
+        raise ParameterError(f"--trace {args.trace!r}: {trace_dir} is not a writable folder")
     if args.device is not None:
         devices.resolve(args.device)  # an unknown device is named with the list
     if (args.play or args.headless) and not default_output_available():
@@ -216,6 +223,15 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut it short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         session.close()
+        if args.trace and session.output is not None:
+            save_trace(session.output, args.trace)
+
+
+def save_trace(output, path: str) -> None:
+    """Writes the stream's callback trace to `path` and prints what it says."""
+    output.trace.save(path, period=output.period)
+    summary = lateness(**output.trace.arrays(), period=output.period)
+    print(f"trace: {describe(summary)} (written to {path})", flush=True)
 
 
 def expression_axes(args, latent_dim: int) -> dict:

@@ -29,6 +29,7 @@ import numpy as np
 
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth import devices
+from timbre_jax.synth.callback_trace import CallbackTrace
 from timbre_jax.synth.ringbuffer import RingBuffer
 
 SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while the callback waits for it
@@ -234,6 +235,7 @@ class AudioOutput:
         self.underflows = Moments()  # callbacks whose status flagged an output underflow
         self.short = Moments()  # callbacks that found the ring buffer short (underruns)
         self.callbacks = 0
+        self.trace = CallbackTrace()  # each callback's timestamps (`callback_trace.lateness`)
         self.prefilled = 0
         try:
             self.stream = sd.OutputStream(
@@ -249,12 +251,15 @@ class AudioOutput:
             ) from err
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
-        if status.output_underflow and not self._stopping:  # stopping flags some: not counted
+        began = time.perf_counter()
+        flagged = status.output_underflow and not self._stopping  # stopping flags some
+        if flagged:
             self.underflows.add(self.callbacks)
         if self.ring.read_into(self._mono) < len(self._mono):
             self.short.add(self.callbacks)
         self.callbacks += 1
         outdata[:] = self._column
+        self.trace.add(time_info.currentTime, began, time.perf_counter(), flagged)
 
     @property
     def underruns(self) -> int:
@@ -274,6 +279,11 @@ class AudioOutput:
                 seconds = moments.seconds(self.block_size, self.sample_rate)[:8]
                 times.append(f"{name} at {', '.join(f'{t:.2f}' for t in seconds)} s")
         return "; ".join(times)
+
+    @property
+    def period(self) -> float:
+        """Seconds of sound per callback."""
+        return self.block_size / self.sample_rate
 
     def start(self) -> None:
         self.producer.check_stopped()  # the pre-fill plays the source: one thread at a time

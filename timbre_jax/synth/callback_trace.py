@@ -1,0 +1,101 @@
+"""Where an audio stream's time goes: each callback's timestamps, and what made a cycle late.
+
+Under JACK every client runs once a server cycle (a period of `block_size` frames). A cycle is
+late (an xrun) when some client has not finished when the server needs its output, and
+PortAudio flags a callback's status as an output underflow. A `CallbackTrace` keeps, for each
+of the last `kept` callbacks, the stream's clock when PortAudio called it
+(`time_info.currentTime`: under JACK the server's cycle, from its frame time), the host clock
+(`time.perf_counter`) when the callback's Python body began and ended, and its underflow flag.
+`lateness` reads them as:
+- wait: from PortAudio's call to the Python body, beyond the two clocks' offset: the time the
+  callback's thread waited to run and for the GIL. The offset steps when PortAudio's stream
+  clock resyncs after an xrun, so it is taken as the larger of the least delays in the
+  `BASELINE_SECONDS` before and after each callback (both include it): a step is not a wait;
+- body: the Python body's own time;
+- cycle gap: the stream clock's step from the callback before, beyond one period: a server
+  cycle that came late;
+and sorts every flagged underflow by what was late in the callbacks just before it (the one
+flagged and the two before): ours (wait + body over a period), the server's cycle (a gap over
+half a period), or neither (another client of the server).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+KEPT = 1 << 15  # callbacks a trace keeps: 175 s of 256-frame periods at 48 kHz
+LOOK_BACK = 2  # callbacks before a flagged one that may have made it late
+BASELINE_SECONDS = 1.0  # spans whose least call-to-body delay is the clocks' offset
+
+
+class CallbackTrace:
+    """Per-callback timestamps, preallocated: the audio callback writes without allocating;
+    past `kept` callbacks the oldest are overwritten."""
+
+    def __init__(self, kept: int = KEPT):
+        self.called, self.began, self.ended = (np.zeros(kept) for _ in range(3))
+        self.flagged = np.zeros(kept, bool)
+        self.count = 0
+
+    def add(self, called: float, began: float, ended: float, flagged: bool) -> None:
+        """One callback: the stream's time of the call, the host's when its body began and
+        ended (seconds), and whether its status flagged an output underflow."""
+        i = self.count % len(self.called)
+        self.called[i], self.began[i], self.ended[i], self.flagged[i] = (called, began, ended,
+                                                                         flagged)  # fmt: skip
+        self.count += 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The kept callbacks, oldest first: called, began, ended [n] seconds, flagged [n]."""
+        n = min(self.count, len(self.called))
+        order = (np.arange(n) + self.count - n) % len(self.called)
+        return {"called": self.called[order], "began": self.began[order],
+                "ended": self.ended[order], "flagged": self.flagged[order]}  # fmt: skip
+
+    def save(self, path: str | Path, *, period: float) -> None:
+        """Writes the kept callbacks and the stream's `period` (seconds) to an .npz file."""
+        np.savez(path, period=period, **self.arrays())
+
+
+def lateness(called: np.ndarray, began: np.ndarray, ended: np.ndarray, flagged: np.ndarray,
+             period: float) -> dict:  # fmt: skip
+    """What the timestamps of a stream's callbacks (`CallbackTrace.arrays`) say, in ms.
+
+    Returns: callbacks; wait and body as (median, p99, max) ms; late_cycles (server cycle gaps
+    over half a period); underflows, and how many of them were ours, the server's or
+    neither's (`ours`, `server`, `other`)."""
+    if len(called) < 2:
+        return {"callbacks": len(called), "underflows": int(np.sum(flagged))}
+    offset = began - called
+    span = max(2, round(BASELINE_SECONDS / period))
+    least = [
+        np.lib.stride_tricks.sliding_window_view(np.pad(offset, pad, mode="edge"), span).min(axis=1)
+        for pad in ((span - 1, 0), (0, span - 1))
+    ]  # before, after
+    wait, body = offset - np.maximum(*least), ended - began
+    gap = np.concatenate([[0.0], np.diff(called) - period])
+    ours, server = wait + body > period, gap > period / 2
+    blame = {"ours": 0, "server": 0, "other": 0}
+    for k in np.flatnonzero(flagged):
+        around = slice(max(0, k - LOOK_BACK), k + 1)
+        key = "ours" if ours[around].any() else "server" if server[around].any() else "other"
+        blame[key] += 1
+    spread = lambda x: tuple(round(1e3 * float(v), 2) for v in  # noqa: E731
+                             (np.median(x), np.percentile(x, 99), x.max()))  # fmt: skip
+    return {"callbacks": len(called), "wait_ms": spread(wait), "body_ms": spread(body),
+            "late_cycles": int(server.sum()), "underflows": int(np.sum(flagged)),
+            **blame}  # fmt: skip
+
+
+def describe(summary: dict) -> str:
+    """One line of `lateness`'s summary."""
+    if "wait_ms" not in summary:
+        return f"{summary['callbacks']} callbacks traced"
+    return (f"{summary['callbacks']} callbacks: wait for the thread and the GIL median / p99 / "
+            f"max {' / '.join(map(str, summary['wait_ms']))} ms, body "
+            f"{' / '.join(map(str, summary['body_ms']))} ms; server cycles late "
+            f"{summary['late_cycles']}; underflows {summary['underflows']}: ours "
+            f"{summary['ours']}, the server's {summary['server']}, another client's "
+            f"{summary['other']}")  # fmt: skip
