@@ -1,6 +1,8 @@
 """Expression: pitch bend and vibrato, heard under the harmonic phase of a note model and
 measured by pYIN on audio rendered offline; what they do elsewhere."""
 
+import dataclasses
+
 import librosa
 import numpy as np
 import pytest
@@ -85,6 +87,26 @@ def test_a_blend_at_a_whole_semitone_is_that_note(violin):
         engine.render(0.5)  # the bend is there
         heard.append(engine.last_magnitude)
     assert np.allclose(*heard, rtol=1e-4, atol=1e-6)
+
+
+def test_a_bend_decodes_from_trained_notes_only(violin):
+    notes = [n for n in violin.trained_notes if n != A4 + 1]  # A#4 untrained
+    gapped = dataclasses.replace(violin, meta={**violin.meta, "trained_notes": notes})
+    engine = SynthEngine(gapped)
+    decode, asked = engine._decode, []
+
+    def recorded(latent, low, high, fraction):
+        asked.append((int(low[0]), int(high[0]), float(fraction[0])))
+        return decode(latent, low, high, fraction)
+
+    engine._decode = recorded
+    engine.note_on(A4)
+    engine.set_bend(1.0)  # onto A#4: halfway between A4 and B4, both trained
+    engine.render(0.5)
+    assert asked[-1] == (A4, A4 + 2, 0.5)
+    engine.set_bend(2.0)
+    engine.render(0.5)
+    assert asked[-1] == (A4 + 2, A4 + 3, 0.0)  # on B4: B4's own vector
 
 
 def test_the_overlap_add_keeps_slow_pitch_moves_and_smooths_fast_ones():

@@ -168,10 +168,10 @@ class SynthEngine:
       voices: how many notes may sound at once.
       tolerance_db: RTPGHI's tolerance (quieter bins get random phase).
       seed: seed of the noise phase and RTPGHI's random phases.
-      between_notes: what a note model decodes for a voice bent between two notes: "blend"
-        (one frame, conditioned on the two neighbouring notes' vectors mixed by the bend's
-        fraction), "frames" (the two neighbours' frames, mixed so: twice the decoding) or
-        "nearest".
+      between_notes: what a note model decodes for a voice bent between two of its trained
+        notes: "blend" (one frame, conditioned on the two notes' vectors mixed by where the
+        bent pitch lies between them), "frames" (the two notes' frames, mixed so: twice the
+        decoding) or "nearest" (the nearer note's).
     """
 
     def __init__(self, run: Run, *, phase: str | None = None, voices: int = VOICES,
@@ -189,6 +189,9 @@ class SynthEngine:
             )
         self.latent_dim, self.bottleneck = run.latent_dim, run.bottleneck
         self.note_range = run.note_range  # a note model plays these; others move by octaves
+        if self.note_range is not None:  # what a bend between notes decodes from
+            low, high = self.note_range
+            self._bend_notes = np.array(run.trained_notes or range(low, high + 1))
         self.phase_methods = phase_methods(run)
         # bins cut: those below LOWEST_HZ and those whose main lobe reaches below it, 0-32 Hz
         # at 44.1 kHz (with noise phase a 21.5 Hz bin put 0.5% of a low key's power under 20 Hz)
@@ -392,15 +395,15 @@ class SynthEngine:
         k = len(decoded)
         low = high = np.asarray(decoded)
         fraction = np.zeros(k, np.float32)
-        if np.any(bends):
-            lowest, highest = self.note_range
-            bent = decoded + bends
+        if np.any(bends):  # between the trained notes either side of the bent pitch
+            notes, bent = self._bend_notes, decoded + bends
+            below = np.clip(np.searchsorted(notes, bent, side="right") - 1, 0, len(notes) - 1)
+            low, high = notes[below], notes[np.minimum(below + 1, len(notes) - 1)]
+            fraction = np.clip((bent - low) / np.maximum(high - low, 1), 0.0, 1.0)
+            fraction = fraction.astype(np.float32)
             if self.between_notes == "nearest":
-                low = high = np.clip(np.rint(bent), lowest, highest)
-            else:
-                low = np.clip(np.floor(bent), lowest, highest)
-                high = np.clip(low + 1, lowest, highest)
-                fraction = np.clip(bent - low, 0.0, 1.0).astype(np.float32)
+                low = high = np.where(fraction > 0.5, high, low)
+                fraction = np.zeros(k, np.float32)
         mix = self.between_notes == "frames" and fraction.any()
         if mix:  # each neighbour's own frame, mixed below
             low = high = np.concatenate([low, high])
