@@ -27,12 +27,13 @@ def session(model):
     run, engine = model
     engine.silence()
     engine.reset()
-    return Session(run, engine)
+    session = Session(run, engine)
+    session.set_latent([0.5, 0.5])  # whatever an earlier test left there
+    return session
 
 
 @pytest.fixture
 def controller(session):
-    session.set_latent([0.5, 0.5])
     return midi.MidiController(session, [0, 0], [1, 1])
 
 
@@ -224,6 +225,30 @@ def test_an_mpe_zone_gives_each_note_its_own_bend_and_timbre(session):
     assert session.applied.expression == ((64, 0.0, (1.0, 0.0)), (60, 24.0, ()))
     session.next_hop()
     assert session.applied.expression == ((64, 0.0, (1.0, 0.0)),)
+
+
+def test_each_channel_selects_its_own_registered_parameter(session):
+    mpe = midi.MidiController(session, [0, 0], [1, 1], mpe=True)
+    for control in (midi.RPN, midi.RPN_FINE):  # RPN 0 selected on the manager only ...
+        send(mpe, "control_change", channel=0, control=control, value=0)
+    send(mpe, "control_change", channel=1, control=midi.DATA_ENTRY, value=12)  # ... not here
+    assert mpe.member_bend_range == 48.0 and mpe.bend_range == 2.0
+    for control, value in ((midi.RPN, 0), (midi.RPN_FINE, 0), (midi.DATA_ENTRY, 24)):
+        send(mpe, "control_change", channel=1, control=control, value=value)
+    send(mpe, "control_change", channel=0, control=midi.DATA_ENTRY, value=7)
+    assert mpe.member_bend_range == 24.0 and mpe.bend_range == 7.0
+
+
+def test_two_member_channels_on_one_pitch_hold_it_until_both_release(session):
+    mpe = midi.MidiController(session, [0, 0], [1, 1], mpe=True)
+    send(mpe, "note_on", channel=1, note=60, velocity=100)
+    send(mpe, "note_on", channel=2, note=60, velocity=90)
+    send(mpe, "note_off", channel=1, note=60)
+    assert [pitch for pitch, _ in session.peek().notes] == [60]  # channel 2 still holds it
+    send(mpe, "note_on", channel=2, note=62, velocity=90)  # channel 2 moves on: 60 ends
+    assert [pitch for pitch, _ in session.peek().notes] == [62]
+    send(mpe, "note_off", channel=2, note=62)
+    assert session.peek().notes == ()
 
 
 def test_pressure_moves_an_axis_or_the_gain(session):

@@ -17,7 +17,9 @@ With `mpe`,
 an MPE lower zone: channel 1 is the manager (a plain keyboard, as above) and channels 2-16
 each carry one note with its own pitch wheel (+-48 semitones; RPN 0 on a member channel sets
 the members' range), pressure and CC 74 (slide), which move that note alone: its own bend and
-its own latent point on the axes `pressure` and `slide` name. Program changes, and pressure
+its own latent point on the axes `pressure` and `slide` name. Each channel selects its own
+registered parameter, as MIDI has it. Two member channels on one pitch play one voice (the
+engine has a voice a pitch), which sounds until both release. Program changes, and pressure
 with no axis to move, are ignored on purpose and counted. Every message goes to the
 session's control methods (`ControlTargets`), which refuse keys the model was never trained
 on and say each once.
@@ -108,7 +110,7 @@ class MidiController:
         self.cc_map = dict(cc_map) if cc_map is not None else default_cc_map(len(self.low))
         self.bend_range, self.vibrato_depth = bend_range, vibrato_depth
         self._wheel = 0  # the pitch wheel's position, -8192..8191
-        self._rpn = [127, 127]  # the registered parameter selected (MSB, LSB): none
+        self._rpn: dict[int, list[int]] = {}  # per channel, the RPN selected (MSB, LSB)
         self.pressure, self.mpe, self.slide = pressure, mpe, slide
         self.member_bend_range = MEMBER_BEND_RANGE
         self._members: dict[int, dict] = {}  # MPE member channel -> its note and expression
@@ -143,7 +145,7 @@ class MidiController:
         elif message.type in ("note_off", "note_on"):
             self.targets.note_off(message.note)
         elif message.type == "control_change":
-            self._control(message.control, message.value)
+            self._control(message.control, message.value, channel=getattr(message, "channel", 0))
         elif message.type == "pitchwheel":
             self._wheel = message.pitch
             self.targets.set_bend(self._wheel / 8192 * self.bend_range)
@@ -169,14 +171,13 @@ class MidiController:
         kind, note = message.type, state["note"]
         if kind == "note_on" and message.velocity > 0:
             if note is not None:
-                self.targets.note_off(note)
+                self._release(message.channel)
             played = self.targets.note_on(message.note, message.velocity)
             state["note"] = message.note if played else None
             self._express(state)
         elif kind in ("note_off", "note_on"):
             if note == message.note:
-                self.targets.note_off(note)
-                state["note"] = None
+                self._release(message.channel)
         elif kind == "pitchwheel":
             state["bend"] = message.pitch / 8192 * self.member_bend_range
             self._express(state)
@@ -188,11 +189,19 @@ class MidiController:
             self._express(state)
         elif kind == "control_change" and message.control in (RPN, RPN_FINE, DATA_ENTRY,
                                                               DATA_ENTRY_FINE):  # fmt: skip
-            self._control(message.control, message.value, member=True)
+            self._control(message.control, message.value, channel=message.channel, member=True)
         elif kind == "control_change":
-            self._control(message.control, message.value)
+            self._control(message.control, message.value, channel=message.channel)
         else:
             self.ignored[kind] += 1
+
+    def _release(self, channel: int) -> None:
+        """Ends member `channel`'s note; the voice sounds on while another member channel
+        holds the same pitch (the engine has one voice a pitch)."""
+        note = self._members[channel]["note"]
+        self._members[channel]["note"] = None
+        if all(state["note"] != note for state in self._members.values()):
+            self.targets.note_off(note)
 
     def _express(self, state: dict) -> None:
         """Sends a member channel's bend and axes to its note, if one sounds."""
@@ -205,17 +214,19 @@ class MidiController:
             if axis in state:
                 self.targets.set_note_axis(note, axis, state[axis])
 
-    def _control(self, control: int, value: int, *, member: bool = False) -> None:
+    def _control(self, control: int, value: int, *, channel: int = 0,
+                 member: bool = False) -> None:  # fmt: skip
         if control == SUSTAIN:
             self.targets.set_sustain(value >= 64)
         elif control == ALL_SOUND_OFF:
             self.targets.all_sound_off()
         elif control == ALL_NOTES_OFF:
             self.targets.all_notes_off()
-        elif control in (RPN, RPN_FINE):
-            self._rpn[control == RPN_FINE] = value
+        elif control in (RPN, RPN_FINE):  # selected per channel, as MIDI has it
+            self._rpn.setdefault(channel, [127, 127])[control == RPN_FINE] = value
         elif control in (DATA_ENTRY, DATA_ENTRY_FINE):
-            self._data_entry(control, value, member=member)
+            if self._rpn.get(channel) == [0, 0]:  # pitch bend sensitivity; no other is ours
+                self._data_entry(control, value, member=member)
         elif control == MOD_WHEEL and control not in self.cc_map and self.learning is None:
             self.targets.set_vibrato(value / 127 * self.vibrato_depth)
         elif control == HARMONIC_CONTENT and control not in self.cc_map and self.learning is None:
@@ -236,9 +247,7 @@ class MidiController:
     def _data_entry(self, control: int, value: int, *, member: bool = False) -> None:
         """RPN 0 (pitch bend sensitivity): CC 6 sets its semitones, CC 38 its cents; the wheel
         where it is now bends by the new range at once. On an MPE member channel it sets the
-        members' range. Other parameters are not ours."""
-        if self._rpn != [0, 0]:
-            return
+        members' range."""
         old = self.member_bend_range if member else self.bend_range
         semitones, cents = int(old), round(100 * (old - int(old)))
         if control == DATA_ENTRY:
