@@ -13,7 +13,8 @@ For each shipped note model (`--models`, default violin and keys) it prints:
     (`BETWEEN_NOTES`: one frame conditioned on the neighbouring notes' vectors blended,
     the two neighbours' frames blended, or the nearest note): the median and largest
     change of the decoded timbre from one hop to the next (MFCC distance,
-    `decoded_jumps`). A nearest-note decode jumps where the bend crosses half a semitone;
+    `decoded_jumps`), at the default residual and at -12 dB. A nearest-note decode jumps
+    where the bend crosses half a semitone;
   - legato: A4 held, B4 pressed with `--glide` seconds of glide, one voice moving; the level
     (RMS over 10 ms) at its lowest against its median from 0.05 s before the move to 0.4 s
     after, and the same for a pitch wheel moving A4 to B4 in as long;
@@ -34,6 +35,7 @@ import numpy as np
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
 from timbre_jax.synth.engine import BETWEEN_NOTES, SMOOTHING_SECONDS, VIBRATO_HZ, SynthEngine
+from timbre_jax.synth.harmonic_phase import RESIDUAL_DB
 
 A4 = 69
 PYIN_STEP = 441  # samples: a pitch every 10 ms
@@ -99,11 +101,12 @@ def vibrato(run, depth_cents: float) -> tuple[float, float]:
     return rate, float(np.hypot(fit[0], fit[1]))
 
 
-def decoded_jumps(run, between_notes: str) -> tuple[float, float]:
+def decoded_jumps(run, between_notes: str, residual: float) -> tuple[float, float]:
     """Median and largest hop-to-hop change of the decoded timbre (the Euclidean distance of
-    MFCCs 1-19 of the decoded frame, whose mel bands do not see a harmonic move by a bin)
-    over a bend of two semitones in 2 s."""
+    MFCCs 1-19 of the shaped frame, whose mel bands do not see a harmonic move by a bin)
+    over a bend of two semitones in 2 s, with the residual at `residual` dB."""
     engine = SynthEngine(run, between_notes=between_notes)
+    engine.set_residual(residual)
     steps = round(2.0 * engine.sample_rate / engine.hop_length)
     engine.note_on(A4)
     engine.reset()
@@ -179,14 +182,16 @@ def main(argv: list[str] | None = None) -> int | None:
     args = parser.parse_args(argv)
     print(
         "| model | bend A4-B4: median / max error (cents) | vibrato rate (Hz), depth (cents) "
-        "| timbre change per hop (MFCC), blend: median / max | frames | nearest |"
+        f"| timbre change per hop (MFCC) at a residual of {RESIDUAL_DB:g} and -12 dB, blend: "
+        "median / max | frames | nearest |"
     )
     print("|---|---|---|---|---|---|")
     for name in args.models:
         run = load_run(run_folder(model=name))
         median, worst = bend_errors(run, args.ramp)
         rate, depth = vibrato(run, args.depth)
-        jumps = " | ".join("{:.2f} / {:.2f}".format(*decoded_jumps(run, how))
+        jumps = " | ".join(" and ".join("{:.1f} / {:.1f}".format(*decoded_jumps(run, how, db))
+                                        for db in (RESIDUAL_DB, -12.0))
                            for how in BETWEEN_NOTES)  # fmt: skip
         print(
             f"| {name} | {median:.1f} / {worst:.1f} | {rate:.2f} (set {VIBRATO_HZ}), "

@@ -55,9 +55,12 @@ def test_vibrato_has_the_rate_and_depth_set(violin):
     assert abs(rate - 5.5) <= 0.05 * 5.5 and abs(depth - 50) <= 0.05 * 50, (rate, depth)
 
 
-def bent_frames(run, between_notes: str, semitones: float) -> np.ndarray:
-    """[hops, n_bins] what A4 decodes to as the pitch wheel bends it by `semitones` in 1 s."""
+def bent_frames(run, between_notes: str, semitones: float, residual: float = -60.0) -> np.ndarray:
+    """[hops, n_bins] what A4 decodes to as the pitch wheel bends it by `semitones` in 1 s, with
+    the residual at `residual` dB (low, so that the frames compared are the decoder's
+    harmonics: the residual's noise moves with the decoder's output between them)."""
     engine = SynthEngine(run, between_notes=between_notes)
+    engine.set_residual(residual)
     engine.note_on(A4)
     engine.reset()
     frames = []

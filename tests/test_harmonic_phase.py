@@ -23,7 +23,6 @@ from timbre_jax.evaluation.pitch_audit import (
 from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.synth.engine import SynthEngine, default_phase
 from timbre_jax.synth.harmonic_phase import (
-    RESIDUAL_DB,
     HarmonicPhase,
     lobe_reach,
     midi_to_hz,
@@ -49,23 +48,36 @@ def test_lobes_cover_each_harmonic_below_nyquist():
     assert set(harmonics.tolist()) == set(range(22))
 
 
+def bin_of(hz: float) -> int:
+    return round(hz * 4096 / 44100)
+
+
 def test_each_harmonic_gathers_its_energy_at_its_exact_frequency():
-    bin_of = lambda hz: hz * 4096 / 44100  # noqa: E731
     flat = np.ones(2049, np.float32)
     shaped = shape_harmonics(flat, 440.0, n_fft=4096, sample_rate=44100)
-    between = 10 ** (RESIDUAL_DB / 20)  # the residual between the harmonics, -12 dB
-    assert shaped[round(bin_of(660))] == shaped[round(bin_of(1100))] == pytest.approx(between)
-    louder = shape_harmonics(flat, 440.0, n_fft=4096, sample_rate=44100, residual_db=0.0)
-    assert louder[round(bin_of(660))] == pytest.approx(1.0)  # all of the decoded level
-    assert not shaped[: round(bin_of(440)) - 2].any()  # nothing below the fundamental
+    assert not shaped[: bin_of(440) - 2].any()  # nothing below the fundamental
     # a quarter spacing either side of 440 Hz: 2 x 110 Hz of unit bins, now in one lobe
-    lobe = shaped[round(bin_of(440)) - 2 : round(bin_of(440)) + 3]
+    lobe = shaped[bin_of(440) - 2 : bin_of(440) + 3]
     assert np.sum(lobe**2) == pytest.approx(2 * 110 / (44100 / 4096), rel=0.1)
-    assert shaped[round(bin_of(440 + 50))] == 0.0  # gathered into the lobe
     partial = np.zeros(2049, np.float32)
-    partial[round(bin_of(1760 * 2 ** (-100 / 1200)))] = 1.0  # A6 decoded a semitone flat
+    partial[bin_of(1760 * 2 ** (-100 / 1200))] = 1.0  # A6 decoded a semitone flat
     shaped = shape_harmonics(partial, 1760.0, n_fft=4096, sample_rate=44100)
-    assert np.argmax(shaped) == round(bin_of(1760)) and np.sum(shaped**2) == pytest.approx(1.0)
+    assert np.argmax(shaped) == bin_of(1760) and np.sum(shaped**2) == pytest.approx(1.0)
+
+
+def test_the_residual_is_spread_evenly_over_each_harmonic_spacing():
+    flat = np.ones(2049, np.float32)
+    shaped = shape_harmonics(flat, 440.0, n_fft=4096, sample_rate=44100, residual_db=-6.0)
+    # half of each spacing lay between the harmonics: half its energy, 6 dB down, everywhere
+    expected = 10 ** (-6 / 20) * np.sqrt(0.5)
+    for hz in (500, 660, 800, 1100, 5000):
+        assert shaped[bin_of(hz)] == pytest.approx(expected, rel=0.15), hz
+    octave_below = np.zeros(2049, np.float32)
+    octave_below[bin_of(660)] = 1.0  # A3's third harmonic, halfway between A4's first two
+    shaped = shape_harmonics(octave_below, 440.0, n_fft=4096, sample_rate=44100, residual_db=0)
+    around = shaped[bin_of(520) : bin_of(800)]
+    assert np.sum(shaped**2) == pytest.approx(1.0, rel=0.1)  # its energy is kept ...
+    assert around.max() < 1.5 * around.min()  # ... as noise over the spacing, not a partial
 
 
 def test_a_detuned_partial_sounds_at_the_exact_harmonic():

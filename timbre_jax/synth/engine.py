@@ -16,7 +16,7 @@ device: it renders offline too. Notes are MIDI pitches; a chroma model plays pit
 Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut, and the bins
 whose window main lobe reaches below it: up to 32 Hz at 44.1 kHz and 4096 points); under
 `harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
-at its exact frequency, the residual (12 dB down by default) between the harmonics, nothing
+at its exact frequency, the residual (4 dB down by default) spread between the harmonics, nothing
 below the fundamental).
 The engine is single-threaded: one thread calls its setters and `next_hop` (a session's
 producer while it plays, or an offline render). Other threads play it through a `Session`.

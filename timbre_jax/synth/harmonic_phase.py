@@ -15,11 +15,12 @@ reinforcing or cancelling by the chance of random starting phases.
 of the bins within a quarter of the harmonic spacing of h * f0 (or its main lobe, if wider)
 is put into a Hann main lobe centred on h * f0, so a partial the decoder places off the
 harmonic (a high note decoded a semitone flat in a corner of the pad) sounds at the harmonic
-with the decoded level; what lies between the harmonics sounds `residual_db` down (with noise
-phase, so noise stays noise), and nothing below the fundamental: what the decoder puts halfway
-between the note's harmonics (a partial of the octave below, at 1.5 f0) can no longer make the
-note heard an octave low, and there is no rumble under a note. The decoded timbre is kept as
-the level of each harmonic.
+with the decoded level. What lies between the harmonics (bow noise, breath) is spread evenly
+over each harmonic spacing and sounds `residual_db` down, with noise phase: what the decoder
+puts halfway between the note's harmonics (a partial of the octave below, at 1.5 f0) becomes
+noise of that level and can no longer make the note heard an octave low. Nothing sounds
+below the fundamental, so there is no rumble under a note. The decoded timbre is kept as the
+level of each harmonic and the envelope of the noise between them.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from timbre_jax.synth.phase import NoisePhase
 
 GOLDEN = (5**0.5 - 1) / 2  # spreads the starting phases of neighbouring frequencies
 LOBE_BINS = 2.0  # half-width of a periodic Hann window's main lobe, in bins
-# level of the bins between the harmonics, by default: the highest at which pYIN hears the
-# note at every point of a 5 x 5 pad (violin G3, A4, E6; keys C4, C6), with the most of the
-# decoded timbre (launch/bench_residual.py: violin A4's variety 0.78 of noise phase's, 0.68
-# at -20 dB)
-RESIDUAL_DB = -12.0
+# level of the residual (spread between the harmonics), by default: the highest at which pYIN
+# hears the pressed key at every point of a 5 x 5 pad (violin G3, A4, E6; keys C4, C6;
+# launch/bench_residual.py: violin A4's variety 0.88 of noise phase's) and every trained
+# violin key at a 3 x 3 grid with the corners (launch/audit_pitch.py; at -3 dB two keys have
+# no pitch at one corner)
+RESIDUAL_DB = -4.0
 KEPT_SPACING = 0.25  # bins this close to a harmonic (in harmonic spacings) keep their level
+FADE = 0.1  # harmonic spacings over which a bin at that border goes from kept to residual
 
 
 def midi_to_hz(pitch) -> np.ndarray:
@@ -143,25 +146,36 @@ def _shape(mag, f0, n_fft, sample_rate, residual_gain):
     """`shape_harmonics` compiled, `residual_gain` as an amplitude ratio."""
     n_bins = len(mag)
     lobe = lobe_reach(f0, n_fft, sample_rate)
-    region = nearest_harmonics(f0, n_bins, n_fft, sample_rate, max(KEPT_SPACING, lobe))
+    reach = max(KEPT_SPACING, lobe)  # in harmonics
     lobes = nearest_harmonics(f0, n_bins, n_fft, sample_rate, lobe)
     harmonics = int(sample_rate / 2 / f0) + 1
     energy, norm = np.zeros(harmonics), np.zeros(harmonics)
     kernel = np.zeros(n_bins)
-    out = np.empty(n_bins, np.float32)
+    between = np.zeros(n_bins + 1)  # running sum of the energy between the harmonics
     for b in range(n_bins):
-        h = region[b]
-        if h >= 0:
-            energy[h] += np.float64(mag[b]) ** 2
-        out[b] = 0.0 if h >= 0 else mag[b] * residual_gain
+        power = np.float64(mag[b]) ** 2
+        position = b * sample_rate / n_fft / f0  # in harmonics
+        nearest = max(np.rint(position), 1.0)
+        # gathered within `reach` of a harmonic, between them beyond: a bin at the border
+        # splits its energy (over `FADE` harmonics), so a partial crossing it moves smoothly
+        gathered = min(max((reach + FADE / 2 - abs(position - nearest)) / FADE, 0.0), 1.0)
+        if nearest * f0 >= sample_rate / 2:
+            gathered = 0.0
+        if gathered > 0:
+            energy[int(nearest) - 1] += gathered * power
+        between[b + 1] = between[b] + (1 - gathered) * power
         if lobes[b] >= 0:  # the Hann main lobe at the harmonic's exact frequency
             kernel[b] = hann_lobe(b - (lobes[b] + 1) * f0 * n_fft / sample_rate)
             norm[lobes[b]] += kernel[b] ** 2
-    for b in range(n_bins):
+    below = max(0, int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS)))  # the fundamental's lobe
+    half = max(1, int(f0 * n_fft / sample_rate / 2))  # half a harmonic spacing, in bins
+    out = np.zeros(n_bins, np.float32)
+    for b in range(below, n_bins):
         if lobes[b] >= 0:  # of unit energy per harmonic, scaled to the harmonic's energy
             out[b] = np.sqrt(energy[lobes[b]] / norm[lobes[b]]) * kernel[b]
-    below = int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS))  # under the fundamental's lobe
-    out[: max(0, below)] = 0.0
+        else:  # the residual, spread evenly over the harmonic spacing around the bin
+            low, high = max(0, b - half), min(n_bins, b + half + 1)
+            out[b] = residual_gain * np.sqrt((between[high] - between[low]) / (high - low))
     return out
 
 
@@ -169,6 +183,10 @@ def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
                     residual_db: float = RESIDUAL_DB) -> np.ndarray:  # fmt: skip
     """`HarmonicPhase.shape` of one frame [n_bins] (float32): each harmonic gathers the energy
     of the bins within max(`KEPT_SPACING` spacings, `LOBE_BINS`) of it into a Hann main lobe
-    at its exact frequency."""
+    at its exact frequency; the energy of the bins between them (the residual) is spread
+    evenly over a harmonic spacing around each bin and scaled by `residual_db`. Left where
+    the decoder put it, between the harmonics, it was a comb half a harmonic off, the partials
+    of the octave below, and pYIN heard that octave at -6 dB (violin A4, 8 of 25 pad points);
+    spread, it is noise with the decoded envelope."""
     gain = 10 ** (residual_db / 20)
     return _shape(np.asarray(mag, np.float32), float(f0), n_fft, sample_rate, gain)
