@@ -1,10 +1,11 @@
 """Saves a PNG of the synth panel while a chord plays (offscreen Qt, no audio device needed).
 
 The chord is played on the engine as a MIDI keyboard would play it, rendered for half a
-second, and the panel redraws before the grab.
+second, and the panel redraws before the grab. With `--spread`, each note gets its own latent
+point, as an MPE controller's notes do, spaced around a circle over the middle of the pad.
 
 Usage: python launch/panel_screenshot.py [--model one_octave | --workdir RUN]
-       [--chord C4,E4,G4,B4] [--out results/panel_chord.png]
+       [--chord C4,E4,G4,B4] [--spread] [--out results/panel_chord.png]
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -32,6 +35,7 @@ def main(argv: list[str] | None = None) -> int | None:
     source.add_argument("--workdir", help="a run folder")
     source.add_argument("--model", help="a shipped model (default one_octave)")
     parser.add_argument("--chord", default="C4,E4,G4,B4", help="comma-separated notes")
+    parser.add_argument("--spread", action="store_true", help="each note its own latent point")
     parser.add_argument("--out", default="results/panel_chord.png")
     args = parser.parse_args(argv)
     run = load_run(run_folder(workdir=args.workdir, model=args.model or
@@ -47,8 +51,14 @@ def main(argv: list[str] | None = None) -> int | None:
     panel = SynthPanel(session, low=low, high=high, embedding=training_embedding(run))
     panel.resize(1100, 650)
     panel.show()
-    for pitch in parse_chord(args.chord):
+    chord = parse_chord(args.chord)
+    for k, pitch in enumerate(chord):
         session.note_on(pitch)
+        if args.spread:  # around a circle over the middle of the pad, in the first two axes
+            angle = 2 * np.pi * k / len(chord)
+            for axis, where in enumerate((np.cos(angle), np.sin(angle))):
+                centre, span = (low[axis] + high[axis]) / 2, high[axis] - low[axis]
+                session.set_note_axis(pitch, axis, centre + 0.3 * span * where)
     session.render(0.5)
     deadline = time.perf_counter() + 3 * REDRAW_MS / 1000
     while time.perf_counter() < deadline:
