@@ -20,11 +20,12 @@ For each shipped note model (`--models`, default violin and keys) it prints:
     after, and the same for a pitch wheel moving A4 to B4 in as long;
   - cost: per-hop compute of eight voices on one moving latent point, and of eight voices
     each with its own moving latent point and bend (MPE), alternated `--repeats` times in
-    the same run: the median of each arm's medians and of its p99s (one 600-hop p99 is its
-    6th worst hop, so it measures the machine's jitter as much as the engine).
+    the same run: the median of each arm's medians and of its p99s over `--hops` hops (a
+    600-hop p99 is its 6th worst hop, so it measures the machine's jitter as much as the
+    engine).
 
 Usage: python launch/bench_expression.py [--models violin keys] [--ramp 0.5] [--depth 50]
-                                         [--glide 0.15] [--repeats 5]
+                                         [--glide 0.15] [--repeats 5] [--hops 600]
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--depth", type=float, default=50.0, help="vibrato depth, cents")
     parser.add_argument("--glide", type=float, default=0.15, help="seconds of the legato move")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each cost arm")
+    parser.add_argument("--hops", type=int, default=600, help="hops in each run of a cost arm")
     args = parser.parse_args(argv)
     print(
         "| model | bend A4-B4: median / max error (cents) | vibrato rate (Hz), depth (cents) "
@@ -208,7 +210,10 @@ def main(argv: list[str] | None = None) -> int | None:
     )
     for name in args.models:
         run = load_run(run_folder(model=name))
-        arms = [[hop_cost(run, own=own) for own in (False, True)] for _ in range(args.repeats)]
+        arms = [
+            [hop_cost(run, own=own, hops=args.hops) for own in (False, True)]
+            for _ in range(args.repeats)
+        ]
         shared, own = ({key: float(np.median([arm[k][key] for arm in arms]))
                         for key in ("median_ms", "p99_ms")} for k in (0, 1))  # fmt: skip
         print(f"| {name} | {shared['median_ms']:.2f} / {shared['p99_ms']:.2f} | "
