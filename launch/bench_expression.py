@@ -20,9 +20,9 @@ For each shipped note model (`--models`, default violin and keys) it prints:
     after, and the same for a pitch wheel moving A4 to B4 in as long;
   - cost: per-hop compute of eight voices on one moving latent point, and of eight voices
     each with its own moving latent point and bend (MPE), alternated `--repeats` times in
-    the same run: the median of each arm's medians and of its p99s over `--hops` hops (a
-    600-hop p99 is its 6th worst hop, so it measures the machine's jitter as much as the
-    engine).
+    the same run: the median of each arm's medians and of its p99s over `--hops` hops (at
+    most 2048, the engine's timing window; a 600-hop p99 is its 6th worst hop, so it measures
+    the machine's jitter as much as the engine).
 
 Usage: python launch/bench_expression.py [--models violin keys] [--ramp 0.5] [--depth 50]
                                          [--glide 0.15] [--repeats 5] [--hops 600]

@@ -15,6 +15,9 @@ Usage: python launch/decoded_range.py [--workdirs runs/paper/table1_chroma ...]
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from timbre_jax.analysis.embedding import latent_span
@@ -44,6 +47,8 @@ def decoded_notes(run, points: int, templates: np.ndarray, seed: int = 0) -> np.
 
 def line(name: str, notes: np.ndarray, low: float, high: float) -> str:
     pitched = notes[notes >= 0]
+    if not len(pitched):
+        return f"| {name} | 0.000 | - | - | - | - |"
     p10, median, p90 = np.percentile(pitched, [10, 50, 90])
     return (f"| {name} | {len(pitched) / len(notes):.3f} | {median:.0f} | {p10:.0f} / {p90:.0f} | "
             f"{np.mean(pitched > high):.3f} | {np.mean(pitched < low):.3f} |")  # fmt: skip
@@ -64,7 +69,8 @@ def main(argv: list[str] | None = None) -> int | None:
     labels = labels[labels >= 0]
     if not len(labels):
         raise ParameterError(f"{args.corpus} has no labelled test frames")
-    templates = note_templates(sample_rate=44100, n_fft=(frames.shape[1] - 1) * 2)
+    spectral = json.loads((Path(args.corpus) / "corpus.json").read_text())
+    templates = note_templates(sample_rate=spectral["sample_rate"], n_fft=spectral["n_fft"])
     low, high = np.percentile(labels, [10, 90])
     print("| frames | clear pitch | median note | 10th / 90th percentile | above the corpus's "
           "90th | below its 10th |\n|---|---|---|---|---|---|")  # fmt: skip

@@ -112,6 +112,17 @@ def test_a_bend_decodes_from_trained_notes_only(violin):
     assert asked[-1] == (A4 + 2, A4 + 3, 0.0)  # on B4: B4's own vector
 
 
+@pytest.mark.parametrize("between_notes", ["blend", "frames"])
+def test_nothing_compiles_while_an_odd_number_of_voices_bend(violin, between_notes):
+    engine = SynthEngine(violin, voices=3, between_notes=between_notes)
+    compiled = engine._decode._cache_size()
+    for pitch in (62, 66, 69):
+        engine.note_on(pitch)
+    engine.set_bend(0.5)
+    engine.render(0.3)
+    assert engine.sounding == 3 and engine._decode._cache_size() == compiled
+
+
 def test_the_overlap_add_keeps_slow_pitch_moves_and_smooths_fast_ones():
     window = np.hanning(4096)
     gains = [modulation_gain(window, hz, 44100) for hz in (0.0, 5.5, 11.0)]

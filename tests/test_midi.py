@@ -241,10 +241,15 @@ def test_each_channel_selects_its_own_registered_parameter(session):
 
 def test_two_member_channels_on_one_pitch_hold_it_until_both_release(session):
     mpe = midi.MidiController(session, [0, 0], [1, 1], mpe=True)
+    send(mpe, "pitchwheel", channel=1, pitch=4096)  # +24 semitones
     send(mpe, "note_on", channel=1, note=60, velocity=100)
     send(mpe, "note_on", channel=2, note=60, velocity=90)
+    send(mpe, "pitchwheel", channel=2, pitch=-4096)  # the shared voice: -24, channel 2's
+    send(mpe, "note_off", channel=2, note=60)
+    assert [pitch for pitch, _ in session.peek().notes] == [60]  # channel 1 still holds it
+    assert session.peek().expression == ((60, 24.0, ()),)  # with channel 1's bend again
+    send(mpe, "note_on", channel=2, note=60, velocity=90)
     send(mpe, "note_off", channel=1, note=60)
-    assert [pitch for pitch, _ in session.peek().notes] == [60]  # channel 2 still holds it
     send(mpe, "note_on", channel=2, note=62, velocity=90)  # channel 2 moves on: 60 ends
     assert [pitch for pitch, _ in session.peek().notes] == [62]
     send(mpe, "note_off", channel=2, note=62)

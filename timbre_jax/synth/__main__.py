@@ -157,8 +157,8 @@ def check(args) -> None:
     record_dir = Path(args.record_dir)
     if record_dir.exists() and not (record_dir.is_dir() and os.access(record_dir, os.W_OK)):
         raise ParameterError(f"--record-dir {args.record_dir!r} is not a writable folder")
-    trace_dir = Path(args.trace or ".").resolve().parent
-    if not (trace_dir.is_dir() and os.access(trace_dir, os.W_OK)):
+    trace_dir = Path(args.trace).resolve().parent if args.trace else None
+    if trace_dir is not None and not (trace_dir.is_dir() and os.access(trace_dir, os.W_OK)):
         raise ParameterError(f"--trace {args.trace!r}: {trace_dir} is not a writable folder")
     if args.device is not None:
         devices.resolve(args.device)  # an unknown device is named with the list

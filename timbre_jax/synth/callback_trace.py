@@ -12,8 +12,9 @@ of the last `kept` callbacks, the stream's clock when PortAudio called it
   clock resyncs after an xrun, so it is taken as the larger of the least delays in the
   `BASELINE_SECONDS` before and after each callback (both include it): a step is not a wait;
 - body: the Python body's own time;
-- cycle gap: the stream clock's step from the callback before, beyond one period: a server
-  cycle that came late;
+- late cycle: the stream clock's step from the callback before over one and a half periods,
+  with the host clock's step as long (a resync of the stream clock alone is not one): a
+  server cycle that came late;
 and sorts every flagged underflow by what was late in the callbacks just before it (the one
 flagged and the two before): ours (wait + body over a period), the server's cycle (a gap over
 half a period), or neither (another client of the server).
@@ -27,7 +28,7 @@ import numpy as np
 
 KEPT = 1 << 15  # callbacks a trace keeps: 175 s of 256-frame periods at 48 kHz
 LOOK_BACK = 2  # callbacks before a flagged one that may have made it late
-BASELINE_SECONDS = 1.0  # spans whose least call-to-body delay is the clocks' offset
+BASELINE_SECONDS = 0.2  # spans whose least call-to-body delay is the clocks' offset
 
 
 class CallbackTrace:
@@ -55,8 +56,10 @@ class CallbackTrace:
                 "ended": self.ended[order], "flagged": self.flagged[order]}  # fmt: skip
 
     def save(self, path: str | Path, *, period: float) -> None:
-        """Writes the kept callbacks and the stream's `period` (seconds) to an .npz file."""
-        np.savez(path, period=period, **self.arrays())
+        """Writes the kept callbacks and the stream's `period` (seconds) to `path`, an .npz
+        archive under exactly that name."""
+        with open(path, "wb") as file:  # np.savez would add ".npz" to a name without it
+            np.savez(file, period=period, **self.arrays())
 
 
 def lateness(called: np.ndarray, began: np.ndarray, ended: np.ndarray, flagged: np.ndarray,
@@ -75,8 +78,8 @@ def lateness(called: np.ndarray, began: np.ndarray, ended: np.ndarray, flagged: 
         for pad in ((span - 1, 0), (0, span - 1))
     ]  # before, after
     wait, body = offset - np.maximum(*least), ended - began
-    gap = np.concatenate([[0.0], np.diff(called) - period])
-    ours, server = wait + body > period, gap > period / 2
+    late = (np.diff(called) > 1.5 * period) & (np.diff(began) > 1.5 * period)
+    ours, server = wait + body > period, np.concatenate([[False], late])
     blame = {"ours": 0, "server": 0, "other": 0}
     for k in np.flatnonzero(flagged):
         around = slice(max(0, k - LOOK_BACK), k + 1)

@@ -16,7 +16,7 @@ device: it renders offline too. Notes are MIDI pitches; a chroma model plays pit
 Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut, and the bins
 whose window main lobe reaches below it: up to 32 Hz at 44.1 kHz and 4096 points); under
 `harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
-at its exact frequency, the residual (4 dB down by default) spread between the harmonics, nothing
+at its exact frequency, the residual (5 dB down by default) spread between the harmonics, nothing
 below the fundamental).
 The engine is single-threaded: one thread calls its setters and `next_hop` (a session's
 producer while it plays, or an offline render). Other threads play it through a `Session`.
@@ -212,6 +212,7 @@ class SynthEngine:
         if between_notes not in BETWEEN_NOTES:
             raise ParameterError(f"between_notes must be one of {BETWEEN_NOTES}")
         self.between_notes = between_notes
+        self._most_rows = (2 if between_notes == "frames" else 1) * voices  # a decode's batch
         self._vibrato_cycles = 0.0  # the vibrato's phase, in cycles
         self._ratio = np.ones(voices)  # each voice's bend, as a frequency ratio, last hop
         self._f0 = np.zeros(voices)  # ... and the fundamental it was decoded at, Hz
@@ -250,9 +251,7 @@ class SynthEngine:
 
     def _warm_up(self, phase: str) -> None:
         """Compiles the decoder for each batch size and numba's heap before real time."""
-        count = self.voices.count
-        rows = 2 * count if self.between_notes == "frames" else count
-        for size in {batch_size(k, rows) for k in range(1, rows + 1)}:
+        for size in {batch_size(k, self._most_rows) for k in range(1, self._most_rows + 1)}:
             notes = np.zeros(size, np.int32)
             self._decode(np.zeros((size, self.latent_dim), np.float32), notes, notes,
                          np.zeros(size, np.float32))  # fmt: skip
@@ -408,7 +407,7 @@ class SynthEngine:
         if mix:  # each neighbour's own frame, mixed below
             low = high = np.concatenate([low, high])
         rows = len(low)
-        size = batch_size(rows, 2 * self.voices.count)
+        size = batch_size(rows, self._most_rows)
         padded = [np.zeros(size, dtype) for dtype in (np.int32, np.int32, np.float32)]
         for array, values in zip(padded, (low, high, np.zeros(rows) if mix else fraction),
                                  strict=True):  # fmt: skip

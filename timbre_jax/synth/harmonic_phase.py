@@ -35,10 +35,10 @@ GOLDEN = (5**0.5 - 1) / 2  # spreads the starting phases of neighbouring frequen
 LOBE_BINS = 2.0  # half-width of a periodic Hann window's main lobe, in bins
 # level of the residual (spread between the harmonics), by default: the highest at which pYIN
 # hears the pressed key at every point of a 5 x 5 pad (violin G3, A4, E6; keys C4, C6;
-# launch/bench_residual.py: violin A4's variety 0.88 of noise phase's) and every trained
-# violin key at a 3 x 3 grid with the corners (launch/audit_pitch.py; at -3 dB two keys have
+# launch/bench_residual.py: violin A4's variety 0.87 of noise phase's) and every trained
+# violin key at a 3 x 3 grid with the corners (launch/audit_pitch.py; at -4 dB two keys have
 # no pitch at one corner)
-RESIDUAL_DB = -4.0
+RESIDUAL_DB = -5.0
 KEPT_SPACING = 0.25  # bins this close to a harmonic (in harmonic spacings) keep their level
 FADE = 0.1  # harmonic spacings over which a bin at that border goes from kept to residual
 
@@ -151,7 +151,12 @@ def _shape(mag, f0, n_fft, sample_rate, residual_gain):
     harmonics = int(sample_rate / 2 / f0) + 1
     energy, norm = np.zeros(harmonics), np.zeros(harmonics)
     kernel = np.zeros(n_bins)
-    between = np.zeros(n_bins + 1)  # running sum of the energy between the harmonics
+    below = max(0, int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS)))  # the fundamental's lobe
+    half = max(1, int(f0 * n_fft / sample_rate / 2))  # half a harmonic spacing, in bins
+    sounding = np.zeros(n_bins + 1)  # running count of the bins that sound the residual
+    for b in range(n_bins):
+        sounding[b + 1] = sounding[b] + (b >= below and lobes[b] < 0)
+    received = np.zeros(n_bins + 1)  # residual power per bin, as a difference array
     for b in range(n_bins):
         power = np.float64(mag[b]) ** 2
         position = b * sample_rate / n_fft / f0  # in harmonics
@@ -163,19 +168,24 @@ def _shape(mag, f0, n_fft, sample_rate, residual_gain):
             gathered = 0.0
         if gathered > 0:
             energy[int(nearest) - 1] += gathered * power
-        between[b + 1] = between[b] + (1 - gathered) * power
+        low, high = max(0, b - half), min(n_bins, b + half + 1)
+        count = sounding[high] - sounding[low]
+        if b >= below and gathered < 1 and count > 0:  # shared by the bins a spacing around
+            received[low] += (1 - gathered) * power / count
+            received[high] -= (1 - gathered) * power / count
         if lobes[b] >= 0:  # the Hann main lobe at the harmonic's exact frequency
             kernel[b] = hann_lobe(b - (lobes[b] + 1) * f0 * n_fft / sample_rate)
             norm[lobes[b]] += kernel[b] ** 2
-    below = max(0, int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS)))  # the fundamental's lobe
-    half = max(1, int(f0 * n_fft / sample_rate / 2))  # half a harmonic spacing, in bins
     out = np.zeros(n_bins, np.float32)
-    for b in range(below, n_bins):
+    level = 0.0
+    for b in range(n_bins):
+        level += received[b]
+        if b < below:
+            continue
         if lobes[b] >= 0:  # of unit energy per harmonic, scaled to the harmonic's energy
             out[b] = np.sqrt(energy[lobes[b]] / norm[lobes[b]]) * kernel[b]
-        else:  # the residual, spread evenly over the harmonic spacing around the bin
-            low, high = max(0, b - half), min(n_bins, b + half + 1)
-            out[b] = residual_gain * np.sqrt((between[high] - between[low]) / (high - low))
+        else:  # the residual, its energy kept (nothing below the fundamental sounds)
+            out[b] = residual_gain * np.sqrt(max(level, 0.0))
     return out
 
 
@@ -183,8 +193,9 @@ def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
                     residual_db: float = RESIDUAL_DB) -> np.ndarray:  # fmt: skip
     """`HarmonicPhase.shape` of one frame [n_bins] (float32): each harmonic gathers the energy
     of the bins within max(`KEPT_SPACING` spacings, `LOBE_BINS`) of it into a Hann main lobe
-    at its exact frequency; the energy of the bins between them (the residual) is spread
-    evenly over a harmonic spacing around each bin and scaled by `residual_db`. Left where
+    at its exact frequency; the energy of each bin between them (the residual) is shared
+    evenly by the bins within half a harmonic spacing of it (not the harmonics' lobes, none
+    below the fundamental), and scaled by `residual_db`. Left where
     the decoder put it, between the harmonics, it was a comb half a harmonic off, the partials
     of the octave below, and pYIN heard that octave at -6 dB (violin A4, 8 of 25 pad points);
     spread, it is noise with the decoded envelope."""

@@ -197,11 +197,15 @@ class MidiController:
 
     def _release(self, channel: int) -> None:
         """Ends member `channel`'s note; the voice sounds on while another member channel
-        holds the same pitch (the engine has one voice a pitch)."""
+        holds the same pitch (the engine has one voice a pitch), with that channel's
+        expression again."""
         note = self._members[channel]["note"]
         self._members[channel]["note"] = None
-        if all(state["note"] != note for state in self._members.values()):
+        holders = [state for state in self._members.values() if state["note"] == note]
+        if note is not None and not holders:
             self.targets.note_off(note)
+        for state in holders[-1:]:
+            self._express(state)
 
     def _express(self, state: dict) -> None:
         """Sends a member channel's bend and axes to its note, if one sounds."""
