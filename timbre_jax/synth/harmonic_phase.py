@@ -48,6 +48,15 @@ def midi_to_hz(pitch) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _harmonic_near(b: int, f0: float, n_fft: int, sample_rate: int) -> tuple[int, float]:
+    """The number (1 for the fundamental) of the harmonic of `f0` Hz nearest bin `b`, 0 where
+    that harmonic is at or above Nyquist, and the bin's distance from it in harmonics."""
+    position = b * sample_rate / n_fft / f0
+    nearest = max(np.rint(position), 1.0)
+    return (int(nearest) if nearest * f0 < sample_rate / 2 else 0), abs(position - nearest)
+
+
+@numba.njit(cache=True)
 def nearest_harmonics(f0: float, n_bins: int, n_fft: int, sample_rate: int,
                       reach: float) -> np.ndarray:  # fmt: skip
     """[n_bins] int64: for each bin, the index (h - 1) of the harmonic of `f0` Hz nearest it
@@ -55,10 +64,9 @@ def nearest_harmonics(f0: float, n_bins: int, n_fft: int, sample_rate: int,
     Compiled, so that a bent voice's fundamental, new every hop, costs what a held one does."""
     owner = np.full(n_bins, -1, np.int64)
     for b in range(n_bins):
-        position = b * sample_rate / n_fft / f0  # in harmonics
-        nearest = max(np.rint(position), 1.0)
-        if abs(position - nearest) < reach and nearest * f0 < sample_rate / 2:
-            owner[b] = int(nearest) - 1
+        number, distance = _harmonic_near(b, f0, n_fft, sample_rate)
+        if number and distance < reach:
+            owner[b] = number - 1
     return owner
 
 
@@ -159,15 +167,12 @@ def _shape(mag, f0, n_fft, sample_rate, residual_gain):
     received = np.zeros(n_bins + 1)  # residual power per bin, as a difference array
     for b in range(n_bins):
         power = np.float64(mag[b]) ** 2
-        position = b * sample_rate / n_fft / f0  # in harmonics
-        nearest = max(np.rint(position), 1.0)
+        number, distance = _harmonic_near(b, f0, n_fft, sample_rate)
         # gathered within `reach` of a harmonic, between them beyond: a bin at the border
         # splits its energy (over `FADE` harmonics), so a partial crossing it moves smoothly
-        gathered = min(max((reach + FADE / 2 - abs(position - nearest)) / FADE, 0.0), 1.0)
-        if nearest * f0 >= sample_rate / 2:
-            gathered = 0.0
+        gathered = min(max((reach + FADE / 2 - distance) / FADE, 0.0), 1.0) if number else 0.0
         if gathered > 0:
-            energy[int(nearest) - 1] += gathered * power
+            energy[number - 1] += gathered * power
         low, high = max(0, b - half), min(n_bins, b + half + 1)
         count = sounding[high] - sounding[low]
         if b >= below and gathered < 1 and count > 0:  # shared by the bins a spacing around
@@ -195,9 +200,9 @@ def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
     of the bins within max(`KEPT_SPACING` spacings, `LOBE_BINS`) of it into a Hann main lobe
     at its exact frequency; the energy of each bin between them (the residual) is shared
     evenly by the bins within half a harmonic spacing of it (not the harmonics' lobes, none
-    below the fundamental), and scaled by `residual_db`. Left where
-    the decoder put it, between the harmonics, it was a comb half a harmonic off, the partials
-    of the octave below, and pYIN heard that octave at -6 dB (violin A4, 8 of 25 pad points);
-    spread, it is noise with the decoded envelope."""
+    below the fundamental), and scaled by `residual_db`. Left where the decoder put it,
+    between the harmonics, it was a comb half a harmonic off, the partials of the octave
+    below, and pYIN heard that octave at -6 dB (violin A4, 8 of 25 pad points); spread, it
+    is noise with the decoded envelope."""
     gain = 10 ** (residual_db / 20)
     return _shape(np.asarray(mag, np.float32), float(f0), n_fft, sample_rate, gain)
