@@ -33,6 +33,7 @@ def test_span_coverage_counts_occupied_cells():
     assert span_coverage(grid * 0.5, np.zeros(2), np.ones(2), cells=10) == 0.25
 
 
+@pytest.mark.slow
 def test_three_dimensional_embedding_plots_pairwise_panels(tiny_corpus, tmp_path):
     run = initialised_run(tiny_corpus, tmp_path, model__latent_dim=3, model__augment="diff")
     path, _ = embed_run(run, "val")

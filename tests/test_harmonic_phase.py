@@ -178,6 +178,7 @@ def test_resynthesis_folds_notes_into_range_and_silences_unpitched_frames(violin
     assert not np.any(out[44100 + 8192 :])  # hiss has no note: silence, not a decoded tone
 
 
+@pytest.mark.slow
 def test_the_grid_audit_holds_every_trained_key_at_the_pad_corners():
     chroma = load_run(PRETRAINED_DIR / "one_octave")  # C major: black keys never trained
     assert trained_keys(chroma) == [60, 62, 64, 65, 67, 69, 71, 72]  # C4-C5

@@ -50,6 +50,7 @@ def test_mesh_accuracy_matches_a_direct_decode(skip_run):
     assert_drawn(skip_run / "plots" / "mesh_classes.png")
 
 
+@pytest.mark.slow
 def test_sobol_sampling_and_the_table(skip_run, capsys):
     result = mesh_sweep.sweep(load_run(skip_run), sobol=256, chunk=64, progress=False)
     assert result["sampling"] == "sobol" and result["points_per_class"] == 256
