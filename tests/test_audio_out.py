@@ -116,6 +116,21 @@ def assert_kept_up(output: AudioOutput, label: str) -> None:
                       f"({output.problems()})", stacklevel=2)  # fmt: skip
 
 
+def torn_periods(left: np.ndarray, right: np.ndarray, start: int, output: AudioOutput) -> list:
+    """The stream's periods (callback numbers) where the recorded channels differ, but for
+    those within two periods of one the server flagged late. Our callback writes the same
+    column to both channels; a synchronous JACK2 server still gives up on a client past its
+    timeout and reads its ports as they are: CI once recorded 1 differing sample 3.6 s into
+    the recording, beside a late period at 3.41 s of the stream (18 late, a stalled host).
+    An asynchronous server tore many periods."""
+    periods = set((np.flatnonzero(left != right) - start) // output.block_size)
+    kept = output.underflows.callbacks[: output.underflows.count]  # the first 64 are kept
+    late = {k + d for k in kept for d in range(-2, 3)}
+    if periods:
+        warnings.warn(f"channels differ in periods {sorted(periods)[:8]}", stacklevel=2)
+    return sorted(periods - late)
+
+
 @pytest.mark.audio
 def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate, tmp_path):
     device, rate = jack_at_rate
@@ -145,10 +160,8 @@ def test_a_chord_sequence_plays_on_every_channel_at_the_device_rate(jack_at_rate
     assert captured_rate == rate and audio.shape[1] == 2
     left, right = audio.T
     assert np.sqrt(np.mean(left**2)) > 0.01
-    # sample by sample the same on both channels (an asynchronous server tore periods here)
-    differ = np.flatnonzero(left != right)
-    assert not len(differ), (len(differ), differ[[0, -1]], output.device_underflows)
     start = np.flatnonzero(left)[0]  # the stream's first sample: silence before it
+    assert not torn_periods(left, right, start, output), (start, output.problems())
     for k, chord in enumerate(CHORDS):
         # from 0.4 s after the change (latency and the last chord's release) to the next one
         chord_audio = left[start + changes[k] + round(0.4 * rate) : start + changes[k + 1]]
