@@ -41,14 +41,6 @@ def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: JACK
     from tests.support.jack import jack_dummy
 
-    stamps = np.zeros(int(seconds * rate / 256) + 1000)
-
-    class StampedOutput(AudioOutput):
-        def _callback(self, outdata, frames, time_info, status) -> None:
-            if self.callbacks < len(stamps):
-                stamps[self.callbacks] = time.perf_counter()
-            super()._callback(outdata, frames, time_info, status)
-
     with jack_dummy(rate) as device:
         run = load_run(run_folder(model=model))
         engine = SynthEngine(run, voices=len(CHORD))
@@ -56,13 +48,13 @@ def arm(model: str, seconds: float, rate: int, huge_pages: bool) -> dict:
         for pitch in CHORD:
             if run.plays(pitch):
                 session.note_on(pitch)
-        output = session.output = StampedOutput(session, device=device, rate=rate)
+        output = session.output = AudioOutput(session, device=device, rate=rate)
         session.start()
         if huge_pages:
             transparent_huge_pages(True)
         time.sleep(seconds)
         session.close()
-    times = stamps[: min(output.callbacks, len(stamps))]
+    times = output.trace.arrays()["began"]  # when each callback began, host clock
     times = times - times[0]
     late = np.flatnonzero(np.diff(times) > 1.5 * 256 / rate) + 1
     return {"late_at": times[late].round(3).tolist(),

@@ -4,8 +4,9 @@ A hop source (a `Session`) makes mono hops at the engine's rate (44.1 kHz); the 
 at the device's rate (its default, or `rate`) on all its output channels (or `channels`), every
 channel playing the same mono signal. The producer thread makes hops, resamples them to the
 device's rate with a streaming resampler (soxr; none when the rates are equal) and tops the
-ring buffer up whenever it holds less than `lead_seconds` of sound. The stream's callback only
-copies from the ring buffer into every channel (zeros and a count on underrun). Latency from a
+ring buffer up whenever it holds less than `lead_seconds` of sound. The stream's callback,
+compiled (`native_callback`: it never waits for the GIL), only copies from the ring buffer into
+every channel (zeros and a count on underrun). Latency from a
 control change to the first sample that reflects it is at most the lead + one hop + the
 resampler's delay (0.5 ms; none at equal rates) + the device's output latency.
 
@@ -29,10 +30,11 @@ import numpy as np
 
 from timbre_jax.errors import ParameterError
 from timbre_jax.synth import devices
-from timbre_jax.synth.callback_trace import CallbackTrace
+from timbre_jax.synth.callback_trace import CallbackTrace, Moments
+from timbre_jax.synth.native_callback import CALLBACKS, STOPPING, callback_table, stream_callback
 from timbre_jax.synth.ringbuffer import RingBuffer
 
-SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while the callback waits for it
+SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another waits for it
 LEAD_SECONDS = 0.0175  # the producer refills below this much sound (772 samples at 44.1 kHz)
 LEAD_GROWTH = 1.5  # the lead's factor after each underrun ...
 MAX_LEAD_SECONDS = 0.06  # ... up to this (17.5 -> 26 -> 39 -> 59 ms)
@@ -63,24 +65,6 @@ def transparent_huge_pages(enabled: bool) -> bool | None:
         return None
     libc.prctl(PR_SET_THP_DISABLE, int(not enabled), 0, 0, 0)
     return before == 0
-
-
-class Moments:
-    """When something happened in the audio callback: a count, and the callback number of the
-    first `kept` times (preallocated: the callback appends without allocating)."""
-
-    def __init__(self, kept: int = 64):
-        self.count, self.callbacks = 0, np.zeros(kept, np.int64)
-
-    def add(self, callback: int) -> None:
-        if self.count < len(self.callbacks):
-            self.callbacks[self.count] = callback
-        self.count += 1
-
-    def seconds(self, block_size: int, sample_rate: int) -> list[float]:
-        """The kept times, in seconds of the stream."""
-        kept = self.callbacks[: min(self.count, len(self.callbacks))]
-        return [float(k * block_size / sample_rate) for k in kept]
 
 
 class HopSource(Protocol):
@@ -227,20 +211,25 @@ class AudioOutput:
         self.producer = Producer(source, self.ring, rate=self.sample_rate,
                                  lead_seconds=lead_seconds)  # fmt: skip
         self.block_size = block_size
-        self._stopping = False
         self._mono = np.zeros(block_size, np.float32)  # the callback's block
-        self._column = self._mono[:, None]  # the same block, broadcast over channels
         self._switch_interval = sys.getswitchinterval()
         self._huge_pages: bool | None = None  # whether they were allowed before `start`
         self.underflows = Moments()  # callbacks whose status flagged an output underflow
         self.short = Moments()  # callbacks that found the ring buffer short (underruns)
-        self.callbacks = 0
+        self._state = np.zeros(2, np.int64)  # CALLBACKS, STOPPING: the callback's
         self.trace = CallbackTrace()  # each callback's timestamps (`callback_trace.lateness`)
+        self._table = callback_table(self.ring, self._mono, self.channels, self._state,
+                                     self.underflows, self.short, self.trace)  # fmt: skip
         self.prefilled = 0
+        import cffi
+
+        ffi = cffi.FFI()  # sounddevice casts a C function pointer from any FFI
         try:
-            self.stream = sd.OutputStream(
-                samplerate=self.sample_rate, blocksize=block_size, channels=self.channels,
-                dtype="float32", device=self.device.index, latency="low", callback=self._callback,
+            self.stream = sd._StreamBase(  # the base class takes a C callback and user data
+                "output", samplerate=self.sample_rate, blocksize=block_size,
+                channels=self.channels, dtype="float32", device=self.device.index,
+                latency="low", callback=ffi.cast("void *", stream_callback().address),
+                userdata=ffi.cast("void *", self._table.ctypes.data),
             )  # fmt: skip
         except (sd.PortAudioError, ValueError) as err:
             reason = " ".join(str(err).split())
@@ -250,16 +239,10 @@ class AudioOutput:
                 f"outputs: {devices.listing(devices.output_devices())}"
             ) from err
 
-    def _callback(self, outdata: np.ndarray, frames: int, time_info, status) -> None:
-        began = time.perf_counter()
-        flagged = status.output_underflow and not self._stopping  # stopping flags some
-        if flagged:
-            self.underflows.add(self.callbacks)
-        if self.ring.read_into(self._mono) < len(self._mono):
-            self.short.add(self.callbacks)
-        self.callbacks += 1
-        outdata[:] = self._column
-        self.trace.add(time_info.currentTime, began, time.perf_counter(), flagged)
+    @property
+    def callbacks(self) -> int:
+        """Periods the stream has played."""
+        return int(self._state[CALLBACKS])
 
     @property
     def underruns(self) -> int:
@@ -287,22 +270,22 @@ class AudioOutput:
 
     def start(self) -> None:
         self.producer.check_stopped()  # the pre-fill plays the source: one thread at a time
-        # The callback runs Python: with the default 5 ms GIL switch interval another thread
-        # could hold it for most of a 5.8 ms period.
+        # The MIDI and OSC threads run Python: with the default 5 ms GIL switch interval the
+        # producer could hold it for 5 ms before a note is heard.
         sys.setswitchinterval(SWITCH_INTERVAL)
-        gc.freeze()  # later collections skip everything allocated so far: shorter GIL pauses
+        gc.freeze()  # later collections skip everything allocated so far: shorter pauses
         allowed = transparent_huge_pages(False)
         if self._huge_pages is None:  # the setting from before the first start (a start
             self._huge_pages = allowed  # that failed after this line must not replace it)
         self.producer.fill()
         self.prefilled = self.ring.available()  # samples before the producer's first hop
         self.producer.start()
-        self._stopping = False
+        self._state[STOPPING] = 0
         self.stream.start()
 
     def stop(self) -> None:
         """Stops the sound; `start` plays again."""
-        self._stopping = True
+        self._state[STOPPING] = 1
         self.stream.stop()
         self.producer.stop()
         sys.setswitchinterval(self._switch_interval)

@@ -5,13 +5,14 @@ late (an xrun) when some client has not finished when the server needs its outpu
 PortAudio flags a callback's status as an output underflow. A `CallbackTrace` keeps, for each
 of the last `kept` callbacks, the stream's clock when PortAudio called it
 (`time_info.currentTime`: under JACK the server's cycle, from its frame time), the host clock
-(`time.perf_counter`) when the callback's Python body began and ended, and its underflow flag.
+(`time.perf_counter`'s) when the callback's body began and ended, and its underflow flag.
 `lateness` reads them as:
-- wait: from PortAudio's call to the Python body, beyond the two clocks' offset: the time the
-  callback's thread waited to run and for the GIL. The offset steps when PortAudio's stream
-  clock resyncs after an xrun, so it is taken as the larger of the least delays in the
-  `BASELINE_SECONDS` before and after each callback (both include it): a step is not a wait;
-- body: the Python body's own time;
+- wait: from PortAudio's call to the body, beyond the two clocks' offset: the time the
+  callback's thread waited to run (and, for a Python callback, for the GIL). The offset
+  steps when PortAudio's stream clock resyncs after an xrun, so it is taken as the larger of
+  the least delays in the `BASELINE_SECONDS` before and after each callback (both include
+  it): a step is not a wait;
+- body: the body's own time;
 - late cycle: the stream clock's step from the callback before over one and a half periods,
   with the host clock's step as long (a resync of the stream clock alone is not one): a
   server cycle that came late;
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numba
 import numpy as np
 
 KEPT = 1 << 15  # callbacks a trace keeps: 175 s of 256-frame periods at 48 kHz
@@ -31,22 +33,61 @@ LOOK_BACK = 2  # callbacks before a flagged one that may have made it late
 BASELINE_SECONDS = 0.2  # spans whose least call-to-body delay is the clocks' offset
 
 
+@numba.njit(cache=True)
+def add_moment(callbacks: np.ndarray, counter: np.ndarray, callback: int) -> None:
+    """Counts a moment in `counter` [1] and keeps its callback number while `callbacks` has
+    room."""
+    if counter[0] < len(callbacks):
+        callbacks[counter[0]] = callback
+    counter[0] += 1
+
+
+class Moments:
+    """When something happened in the audio callback: a count, and the callback number of the
+    first `kept` times (preallocated: the compiled callback adds with `add_moment`)."""
+
+    def __init__(self, kept: int = 64):
+        self.callbacks, self.counter = np.zeros(kept, np.int64), np.zeros(1, np.int64)
+
+    @property
+    def count(self) -> int:
+        return int(self.counter[0])
+
+    def seconds(self, block_size: int, sample_rate: int) -> list[float]:
+        """The kept times, in seconds of the stream."""
+        kept = self.callbacks[: min(self.count, len(self.callbacks))]
+        return [float(k * block_size / sample_rate) for k in kept]
+
+
+@numba.njit(cache=True)
+def add_stamps(called: np.ndarray, began: np.ndarray, ended: np.ndarray, flagged: np.ndarray,
+               counter: np.ndarray, stamps: tuple, underflow: bool) -> None:  # fmt: skip
+    """Writes one callback's `stamps` (called, began, ended: seconds) and `underflow` flag over
+    the oldest kept, and counts it in `counter` [1]."""
+    i = counter[0] % len(called)
+    called[i], began[i], ended[i] = stamps
+    flagged[i] = underflow
+    counter[0] += 1
+
+
 class CallbackTrace:
-    """Per-callback timestamps, preallocated: the audio callback writes without allocating;
-    past `kept` callbacks the oldest are overwritten."""
+    """Per-callback timestamps, preallocated: the audio callback (compiled, or Python with
+    `add`) writes without allocating; past `kept` callbacks the oldest are overwritten."""
 
     def __init__(self, kept: int = KEPT):
         self.called, self.began, self.ended = (np.zeros(kept) for _ in range(3))
-        self.flagged = np.zeros(kept, bool)
-        self.count = 0
+        self.flagged = np.zeros(kept, np.bool_)
+        self.counter = np.zeros(1, np.int64)  # callbacks ever added
+
+    @property
+    def count(self) -> int:
+        return int(self.counter[0])
 
     def add(self, called: float, began: float, ended: float, flagged: bool) -> None:
         """One callback: the stream's time of the call, the host's when its body began and
         ended (seconds), and whether its status flagged an output underflow."""
-        i = self.count % len(self.called)
-        self.called[i], self.began[i], self.ended[i], self.flagged[i] = (called, began, ended,
-                                                                         flagged)  # fmt: skip
-        self.count += 1
+        add_stamps(self.called, self.began, self.ended, self.flagged, self.counter,
+                   (called, began, ended), bool(flagged))  # fmt: skip
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The kept callbacks, oldest first: called, began, ended [n] seconds, flagged [n]."""
@@ -96,7 +137,7 @@ def describe(summary: dict) -> str:
     """One line of `lateness`'s summary."""
     if "wait_ms" not in summary:
         return f"{summary['callbacks']} callbacks traced"
-    return (f"{summary['callbacks']} callbacks: wait for the thread and the GIL median / p99 / "
+    return (f"{summary['callbacks']} callbacks: wait to run median / p99 / "
             f"max {' / '.join(map(str, summary['wait_ms']))} ms, body "
             f"{' / '.join(map(str, summary['body_ms']))} ms; server cycles late "
             f"{summary['late_cycles']}; underflows {summary['underflows']}: ours "

@@ -1,0 +1,75 @@
+"""The compiled output callback, called as PortAudio calls it (a C function pointer)."""
+
+import ctypes
+import time
+
+import numpy as np
+import pytest
+
+from timbre_jax.synth import native_callback as native
+from timbre_jax.synth.callback_trace import CallbackTrace, Moments
+from timbre_jax.synth.ringbuffer import RingBuffer
+
+PA_STREAM_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_uint64, ctypes.c_void_p, ctypes.c_uint64,
+                                      ctypes.c_void_p)  # fmt: skip
+BLOCK, CHANNELS = 4, 3
+
+
+class Stream:
+    """What PortAudio would hand the callback: an interleaved output buffer and time info."""
+
+    def __init__(self, ring: RingBuffer):
+        self.ring, self.mono = ring, np.zeros(BLOCK, np.float32)
+        self.state, self.underflows, self.short = np.zeros(2, np.int64), Moments(), Moments()
+        self.trace = CallbackTrace(kept=8)
+        self.table = native.callback_table(ring, self.mono, CHANNELS, self.state, self.underflows,
+                                    self.short, self.trace)  # fmt: skip
+        self.call = PA_STREAM_CALLBACK(native.stream_callback().address)
+
+    def period(self, stream_time: float, status: int = 0) -> np.ndarray:
+        """Calls the callback once; returns what it wrote [BLOCK, CHANNELS]."""
+        out = np.full((BLOCK, CHANNELS), np.nan, np.float32)
+        time_info = np.array([0.0, stream_time, stream_time + 0.01])  # adc, current, dac
+        result = self.call(None, out.ctypes.data, BLOCK, time_info.ctypes.data, status,
+                           self.table.ctypes.data)  # fmt: skip
+        assert result == native.PA_CONTINUE
+        return out
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    native.stream_callback()  # compiled once (about a second)
+
+
+def test_every_channel_plays_the_ring_and_a_short_read_ends_in_zeros(compiled):
+    stream = Stream(RingBuffer(16))
+    stream.ring.write(np.arange(1, 7, dtype=np.float32))
+    np.testing.assert_array_equal(stream.period(1.0), np.repeat([[1], [2], [3], [4]], CHANNELS, 1))
+    np.testing.assert_array_equal(stream.period(1.1), np.repeat([[5], [6], [0], [0]], CHANNELS, 1))
+    assert (stream.ring.read, stream.ring.underruns, stream.state[native.CALLBACKS]) == (6, 1, 2)
+    assert stream.short.count == 1 and stream.short.callbacks[0] == 1  # the second callback
+
+
+def test_underflows_are_counted_but_not_while_stopping(compiled):
+    stream = Stream(RingBuffer(64))
+    stream.ring.write(np.ones(40, np.float32))
+    stream.period(0.0, status=native.PA_OUTPUT_UNDERFLOW)
+    stream.period(0.1)
+    stream.period(0.2, status=native.PA_OUTPUT_UNDERFLOW)
+    stream.state[native.STOPPING] = 1
+    stream.period(0.3, status=native.PA_OUTPUT_UNDERFLOW)
+    assert stream.underflows.count == 2 and list(stream.underflows.callbacks[:2]) == [0, 2]
+    assert list(stream.trace.arrays()["flagged"]) == [True, False, True, False]
+
+
+def test_each_period_is_stamped_with_the_stream_and_host_clocks(compiled):
+    stream = Stream(RingBuffer(64))
+    before = time.perf_counter()
+    for k in range(10):  # past the trace's 8 kept: the oldest go
+        stream.period(float(k))
+    after = time.perf_counter()
+    trace = stream.trace.arrays()
+    np.testing.assert_array_equal(trace["called"], np.arange(2, 10))
+    assert before <= trace["began"][0] and trace["ended"][-1] <= after  # perf_counter's clock
+    assert np.all(trace["began"] <= trace["ended"]) and np.all(np.diff(trace["began"]) > 0)
