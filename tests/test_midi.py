@@ -155,10 +155,11 @@ def test_the_default_port_skips_through_ports():
 @pytest.mark.audio
 @pytest.mark.parametrize("jack_at_rate", [44100], indirect=True)
 def test_a_chord_arrives_through_a_jack_midi_port(jack_at_rate, controller):
-    backend = midi.backend("UNIX_JACK")
-    port = backend.open_input("timbre_jax_test", virtual=True, callback=controller)
-    target = [n for n in backend.get_output_names() if "timbre_jax_test" in n][0]
-    sender = backend.open_output(target)
+    sender = midi.backend("UNIX_JACK").open_output("timbre_jax_test", virtual=True)
+    source = [n for n in midi.input_names("UNIX_JACK") if "timbre_jax_test" in n][0]
+    port = midi.MidiInput(controller, source, api="UNIX_JACK")  # polled, as the synth plays
+    with pytest.raises(ParameterError, match="no MIDI input 'nowhere'; inputs: .*timbre_jax_test"):
+        midi.MidiInput(controller, "nowhere", api="UNIX_JACK")
     try:
         # JACK joins the two ports at a later cycle: what is sent before that is lost. A probe
         # is sent until it arrives.

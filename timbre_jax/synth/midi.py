@@ -43,6 +43,8 @@ DATA_ENTRY, DATA_ENTRY_FINE, RPN_FINE, RPN = 6, 38, 100, 101  # registered param
 # never mapped to a latent: what the pedal, the all-off messages and RPN 0 need
 RESERVED = (DATA_ENTRY, DATA_ENTRY_FINE, SUSTAIN, RPN_FINE, RPN, ALL_SOUND_OFF, ALL_NOTES_OFF)
 SLIDE = 74  # MPE's third dimension (timbre), per member channel
+POLL_SECONDS = 0.001  # how often a `MidiInput` takes what rtmidi has queued
+QUEUE_SIZE = 4096  # messages rtmidi queues at most between two takes
 MEMBER_BEND_RANGE = 48.0  # semitones: MPE's default for member channels
 BEND_RANGE = 2.0  # semitones at either end of the pitch wheel, by default
 VIBRATO_DEPTH = 50.0  # cents of vibrato with the mod wheel all the way up, by default
@@ -267,17 +269,52 @@ class MidiController:
 
 
 class MidiInput:
-    """An open MIDI input port whose messages go to a `MidiController` (on rtmidi's thread).
+    """An open MIDI input port whose messages a thread of ours hands to a `MidiController`.
+
+    No rtmidi callback is set: rtmidi queues the messages in C++ and the thread takes them
+    every POLL_SECONDS. Under JACK, rtmidi calls a callback from the server's process thread,
+    which then waited for the GIL: a thread holding it 8 ms every 100 ms made the synth's MIDI
+    client late 46 and 42 times in 8 s of a message every 5 ms, polled 0 and 0
+    (`launch/bench_gil_hold.py --midi`). Polling adds up to POLL_SECONDS of latency.
 
     Args:
-      controller: what the messages drive.
+      controller: what the messages drive (a `mido.Message` each).
       name: the port (a name from `input_names`).
       api: the rtmidi API, e.g. "UNIX_JACK" (default: ALSA).
+
+    Raises:
+      ParameterError: there is no such port.
     """
 
     def __init__(self, controller: MidiController, name: str, api: str | None = None):
+        import rtmidi
+
         self.controller, self.name = controller, name
-        self.port = backend(api).open_input(name, callback=controller)
+        rtapi = getattr(rtmidi, f"API_{api}") if api else rtmidi.API_UNSPECIFIED
+        self._rt = rtmidi.MidiIn(rtapi, queue_size_limit=QUEUE_SIZE)
+        ports = self._rt.get_ports()
+        if name not in ports:
+            self._rt.delete()
+            raise ParameterError(f"no MIDI input {name!r}; inputs: {', '.join(ports) or 'none'}")
+        self._rt.open_port(ports.index(name))
+        self._rt.ignore_types(sysex=True, timing=True, active_sense=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._take, name="midi-input", daemon=True)
+        self._thread.start()
+
+    def _take(self) -> None:
+        import mido
+
+        while not self._stop.is_set():
+            message = self._rt.get_message()
+            if message is None:
+                self._stop.wait(POLL_SECONDS)
+                continue
+            try:
+                decoded = mido.Message.from_bytes(message[0])
+            except ValueError:  # a running-status fragment or an undefined status byte
+                continue
+            self.controller(decoded)
 
     def news(self) -> list[str]:
         return []
@@ -286,7 +323,10 @@ class MidiInput:
         return ""  # every MIDI message has a meaning or is ignored on purpose
 
     def close(self) -> None:
-        self.port.close()
+        self._stop.set()
+        self._thread.join()
+        self._rt.close_port()
+        self._rt.delete()
 
 
 class PortWatcher:
