@@ -3,18 +3,19 @@
 PortAudio's audio thread runs it once a period: it copies the ring buffer into every channel
 of the period, counts underflows and underruns, and stamps the period for `CallbackTrace`,
 without running Python. So it never waits for the GIL, which the producer (decoding hops),
-the MIDI and OSC threads and the panel hold in turn; as a Python callback it waited up to
-13 ms for it on a 2-core machine, over two 5.3 ms periods at 48 kHz.
+the MIDI and OSC threads and the panel hold in turn (a thread holding it 8 ms every 100 ms
+made 41-45 underflows in 8 s of a Python callback, none of this one's:
+`launch/bench_gil_hold.py`).
 
 It reaches the arrays it shares with Python through one table of their addresses
 (`callback_table`), passed as PortAudio's user data. The arrays must outlive the stream.
 The host clock it stamps with is `clock_gettime(CLOCK_MONOTONIC)`, which `time.perf_counter`
-reads on Linux; where there is none (Windows) the host stamps are NaN.
+reads on Linux; on Windows the host stamps are NaN. Numba caches the compiled callback: the
+first stream on a machine compiles it (about 2 s), later ones load it (0.4 s).
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import sys
 
@@ -50,26 +51,25 @@ def _pointer(typingctx, address):
     return types.voidptr(types.int64), codegen
 
 
-def _host_clock():
-    """A compiled `now(scratch_address)`: the host's monotonic clock in seconds, using two
-    int64 at `scratch_address`; NaN where the C library has no clock_gettime."""
-    try:
-        clock_gettime = ctypes.CDLL(None).clock_gettime
-    except (OSError, AttributeError, TypeError):  # Windows: no C library by that name
-        return numba.njit(lambda scratch: np.nan)
-    clock_gettime.argtypes, clock_gettime.restype = [ctypes.c_int, ctypes.c_void_p], ctypes.c_int
-    monotonic = 6 if sys.platform == "darwin" else 1  # CLOCK_MONOTONIC
+if sys.platform == "win32":  # no clock_gettime: the trace's host stamps are NaN
 
-    @numba.njit
-    def now(scratch: int) -> float:
-        clock_gettime(monotonic, _pointer(scratch))
+    @numba.njit(cache=True)
+    def _now(scratch: int) -> float:
+        return np.nan
+
+else:
+    # clock_gettime(clockid_t, struct timespec *), found by name in the C library
+    CLOCK_GETTIME = types.int32(types.int32, types.voidptr)
+    _clock_gettime = types.ExternalFunction("clock_gettime", CLOCK_GETTIME)
+    MONOTONIC = 6 if sys.platform == "darwin" else 1  # CLOCK_MONOTONIC
+
+    @numba.njit(cache=True)
+    def _now(scratch: int) -> float:
+        """The host's monotonic clock in seconds (`time.perf_counter`'s on Linux), using two
+        int64 at the address `scratch`."""
+        _clock_gettime(MONOTONIC, _pointer(scratch))
         seconds = numba.carray(_pointer(scratch), (2,), np.int64)
         return seconds[0] + 1e-9 * seconds[1]
-
-    return now
-
-
-_now = _host_clock()
 
 
 @numba.njit
@@ -114,10 +114,10 @@ def _stream_callback(_input, output, frames, time_info, status, user_data):
 
 @functools.cache
 def stream_callback() -> numba.core.ccallback.CFunc:
-    """The compiled callback (its `.address` is PortAudio's), compiled on the first call, in
-    about a second: the clock it calls is a C function's address, which numba cannot cache.
-    Kept for the process's life: a stream may call it until the process ends."""
-    return numba.cfunc(SIGNATURE)(_stream_callback)
+    """The compiled callback (its `.address` is PortAudio's), compiled or loaded from numba's
+    cache on the first call. Kept for the process's life: a stream may call it until the
+    process ends."""
+    return numba.cfunc(SIGNATURE, cache=True)(_stream_callback)
 
 
 def callback_table(ring: RingBuffer, mono: np.ndarray, channels: int, state: np.ndarray,
