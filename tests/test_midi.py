@@ -257,6 +257,27 @@ def test_two_member_channels_on_one_pitch_hold_it_until_both_release(session):
     assert session.peek().notes == ()
 
 
+def test_a_pitch_held_on_the_manager_and_a_member_channel_ends_with_both(session):
+    mpe = midi.MidiController(session, [0, 0], [1, 1], mpe=True)
+    send(mpe, "note_on", channel=0, note=60, velocity=100)  # the manager channel
+    send(mpe, "pitchwheel", channel=1, pitch=4096)  # +24 semitones
+    send(mpe, "note_on", channel=1, note=60, velocity=90)
+    send(mpe, "note_off", channel=1, note=60)
+    assert [pitch for pitch, _ in session.peek().notes] == [60]  # the manager still holds it
+    assert session.peek().expression == ((60, 0.0, ()),)  # without the member's bend
+    send(mpe, "note_on", channel=1, note=60, velocity=90)
+    send(mpe, "note_off", channel=0, note=60)
+    assert [pitch for pitch, _ in session.peek().notes] == [60]  # the member still holds it
+    assert session.peek().expression == ((60, 24.0, ()),)
+    send(mpe, "note_off", channel=1, note=60)
+    assert session.peek().notes == ()
+    send(mpe, "note_on", channel=0, note=62, velocity=100)
+    send(mpe, "control_change", channel=0, control=midi.ALL_NOTES_OFF, value=0)
+    send(mpe, "note_on", channel=1, note=62, velocity=90)  # the manager's 62 is gone ...
+    send(mpe, "note_off", channel=1, note=62)  # ... so this ends the voice
+    assert session.peek().notes == ()
+
+
 def test_pressure_moves_an_axis_or_the_gain(session):
     axis = midi.MidiController(session, [0, 0], [1, 1], pressure=1)
     send(axis, "aftertouch", value=127)

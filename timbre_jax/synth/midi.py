@@ -116,6 +116,7 @@ class MidiController:
         self.pressure, self.mpe, self.slide = pressure, mpe, slide
         self.member_bend_range = MEMBER_BEND_RANGE
         self._members: dict[int, dict] = {}  # MPE member channel -> its note and expression
+        self._manager_notes: set[int] = set()  # MPE: notes held on the manager channel
         self.learning: int | None = None  # the axis the next controller moved will move
         self.ignored: Counter = Counter()  # messages ignored on purpose, by type
         self._lock = threading.Lock()  # learning happens on the GUI thread, messages on MIDI's
@@ -143,9 +144,11 @@ class MidiController:
             self.targets.set_note_axis(message.note, axis, self._scaled(axis, message.value))
             return
         if message.type == "note_on" and message.velocity > 0:
+            if self.mpe:
+                self._manager_notes.add(message.note)
             self.targets.note_on(message.note, message.velocity)
         elif message.type in ("note_off", "note_on"):
-            self.targets.note_off(message.note)
+            self._manager_note_off(message.note)
         elif message.type == "control_change":
             self._control(message.control, message.value, channel=getattr(message, "channel", 0))
         elif message.type == "pitchwheel":
@@ -200,14 +203,34 @@ class MidiController:
     def _release(self, channel: int) -> None:
         """Ends member `channel`'s note; the voice sounds on while another member channel
         holds the same pitch (the engine has one voice a pitch), with that channel's
-        expression again."""
+        expression again, or while the manager channel holds it, unbent."""
         note = self._members[channel]["note"]
         self._members[channel]["note"] = None
         holders = [state for state in self._members.values() if state["note"] == note]
-        if note is not None and not holders:
+        if note is None:
+            return
+        if holders:
+            self._express(holders[-1])
+        elif note in self._manager_notes:
+            self.targets.set_note_bend(note, 0.0)
+        else:
             self.targets.note_off(note)
-        for state in holders[-1:]:
-            self._express(state)
+
+    def _manager_note_off(self, note: int) -> None:
+        """A note off outside a member channel: the voice sounds on while a member channel
+        holds the same pitch, with that channel's expression."""
+        self._manager_notes.discard(note)
+        holders = [state for state in self._members.values() if state["note"] == note]
+        if holders:
+            self._express(holders[-1])
+        else:
+            self.targets.note_off(note)
+
+    def _forget_notes(self) -> None:
+        """No channel holds a note any more (all notes or all sound off)."""
+        self._manager_notes.clear()
+        for state in self._members.values():
+            state["note"] = None
 
     def _express(self, state: dict) -> None:
         """Sends a member channel's bend and axes to its note, if one sounds."""
@@ -225,8 +248,10 @@ class MidiController:
         if control == SUSTAIN:
             self.targets.set_sustain(value >= 64)
         elif control == ALL_SOUND_OFF:
+            self._forget_notes()
             self.targets.all_sound_off()
         elif control == ALL_NOTES_OFF:
+            self._forget_notes()
             self.targets.all_notes_off()
         elif control in (RPN, RPN_FINE):  # selected per channel, as MIDI has it
             self._rpn.setdefault(channel, [127, 127])[control == RPN_FINE] = value
