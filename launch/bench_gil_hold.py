@@ -113,8 +113,8 @@ def one_hold(model: str, seconds: float, rate: int, milliseconds: float, midi: b
                 holder.join()
                 underflows = output.device_underflows - underflows
                 underruns = output.underruns - underruns
-            summary = lateness(**output.trace.arrays(), period=output.period)
             session.close()
+            summary = lateness(**output.trace.arrays(), period=output.period)
         xruns = dict(server_xruns(log.read_text()))
     return {"underflows": underflows, "ring_underruns": underruns, "wait_ms": summary["wait_ms"],
             "received": len(received), "xruns": xruns}  # fmt: skip

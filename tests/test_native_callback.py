@@ -27,11 +27,11 @@ class Stream:
                                     self.short, self.trace)  # fmt: skip
         self.call = PA_STREAM_CALLBACK(native.stream_callback().address)
 
-    def period(self, stream_time: float, status: int = 0) -> np.ndarray:
-        """Calls the callback once; returns what it wrote [BLOCK, CHANNELS]."""
-        out = np.full((BLOCK, CHANNELS), np.nan, np.float32)
+    def period(self, stream_time: float, status: int = 0, frames: int = BLOCK) -> np.ndarray:
+        """Calls the callback once; returns what it wrote [frames, CHANNELS]."""
+        out = np.full((frames, CHANNELS), np.nan, np.float32)
         time_info = np.array([0.0, stream_time, stream_time + 0.01])  # adc, current, dac
-        result = self.call(None, out.ctypes.data, BLOCK, time_info.ctypes.data, status,
+        result = self.call(None, out.ctypes.data, frames, time_info.ctypes.data, status,
                            self.table.ctypes.data)  # fmt: skip
         assert result == native.PA_CONTINUE
         return out
@@ -49,6 +49,15 @@ def test_every_channel_plays_the_ring_and_a_short_read_ends_in_zeros(compiled):
     np.testing.assert_array_equal(stream.period(1.1), np.repeat([[5], [6], [0], [0]], CHANNELS, 1))
     assert (stream.ring.read, stream.ring.underruns, stream.state[native.CALLBACKS]) == (6, 1, 2)
     assert stream.short.count == 1 and stream.short.callbacks[0] == 1  # the second callback
+
+
+@pytest.mark.parametrize("frames", [2, 7, 8])
+def test_a_period_other_than_the_block_plays_the_ring_in_order(compiled, frames):
+    stream = Stream(RingBuffer(16))
+    stream.ring.write(np.arange(1, 11, dtype=np.float32))
+    played = stream.period(1.0, frames=frames)
+    np.testing.assert_array_equal(played, np.repeat(np.arange(1, frames + 1)[:, None], CHANNELS, 1))
+    assert stream.ring.read == frames and stream.short.count == 0
 
 
 def test_underflows_are_counted_but_not_while_stopping(compiled):

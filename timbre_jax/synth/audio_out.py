@@ -24,6 +24,7 @@ import math
 import sys
 import threading
 import time
+import weakref
 from typing import Protocol
 
 import numpy as np
@@ -238,6 +239,9 @@ class AudioOutput:
                 f"on {self.channels} channels ({reason}); "
                 f"outputs: {devices.listing(devices.output_devices())}"
             ) from err
+        # The stream holds only the table's address: it must close before the arrays go, also
+        # when an output is dropped without `close`.
+        self._close_stream = weakref.finalize(self, self.stream.close)
 
     @property
     def callbacks(self) -> int:
@@ -296,7 +300,7 @@ class AudioOutput:
 
     def close(self) -> None:
         """Releases the audio device."""
-        self.stream.close()
+        self._close_stream()
 
 
 def default_output_available() -> bool:

@@ -25,21 +25,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numba
 import numpy as np
+
+from timbre_jax.synth.native_callback import add_stamps
 
 KEPT = 1 << 15  # callbacks a trace keeps: 175 s of 256-frame periods at 48 kHz
 LOOK_BACK = 2  # callbacks before a flagged one that may have made it late
 BASELINE_SECONDS = 0.2  # spans whose least call-to-body delay is the clocks' offset
-
-
-@numba.njit(cache=True)
-def add_moment(callbacks: np.ndarray, counter: np.ndarray, callback: int) -> None:
-    """Counts a moment in `counter` [1] and keeps its callback number while `callbacks` has
-    room."""
-    if counter[0] < len(callbacks):
-        callbacks[counter[0]] = callback
-    counter[0] += 1
 
 
 class Moments:
@@ -57,17 +49,6 @@ class Moments:
         """The kept times, in seconds of the stream."""
         kept = self.callbacks[: min(self.count, len(self.callbacks))]
         return [float(k * block_size / sample_rate) for k in kept]
-
-
-@numba.njit(cache=True)
-def add_stamps(called: np.ndarray, began: np.ndarray, ended: np.ndarray, flagged: np.ndarray,
-               counter: np.ndarray, stamps: tuple, underflow: bool) -> None:  # fmt: skip
-    """Writes one callback's `stamps` (called, began, ended: seconds) and `underflow` flag over
-    the oldest kept, and counts it in `counter` [1]."""
-    i = counter[0] % len(called)
-    called[i], began[i], ended[i] = stamps
-    flagged[i] = underflow
-    counter[0] += 1
 
 
 class CallbackTrace:

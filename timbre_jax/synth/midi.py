@@ -203,7 +203,7 @@ class MidiController:
     def _release(self, channel: int) -> None:
         """Ends member `channel`'s note; the voice sounds on while another member channel
         holds the same pitch (the engine has one voice a pitch), with that channel's
-        expression again, or while the manager channel holds it, unbent."""
+        expression again, or while the manager channel holds it, with the channel's."""
         note = self._members[channel]["note"]
         self._members[channel]["note"] = None
         holders = [state for state in self._members.values() if state["note"] == note]
@@ -212,7 +212,7 @@ class MidiController:
         if holders:
             self._express(holders[-1])
         elif note in self._manager_notes:
-            self.targets.set_note_bend(note, 0.0)
+            self.targets.clear_note_expression(note)
         else:
             self.targets.note_off(note)
 
@@ -318,11 +318,16 @@ class MidiInput:
         rtapi = getattr(rtmidi, f"API_{api}") if api else rtmidi.API_UNSPECIFIED
         self._rt = rtmidi.MidiIn(rtapi, queue_size_limit=QUEUE_SIZE)
         ports = self._rt.get_ports()
-        if name not in ports:
-            self._rt.delete()
-            raise ParameterError(f"no MIDI input {name!r}; inputs: {', '.join(ports) or 'none'}")
-        self._rt.open_port(ports.index(name))
+        try:
+            if name not in ports:
+                listing = ", ".join(ports) or "none"
+                raise ParameterError(f"no MIDI input {name!r}; inputs: {listing}")
+            self._rt.open_port(ports.index(name))
+        except Exception:
+            self._rt.delete()  # a client left open would stay in a JACK graph
+            raise
         self._rt.ignore_types(sysex=True, timing=True, active_sense=True)
+        self.failures: list[str] = []  # messages the controller failed on, for `news`
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._take, name="midi-input", daemon=True)
         self._thread.start()
@@ -339,10 +344,15 @@ class MidiInput:
                 decoded = mido.Message.from_bytes(message[0])
             except ValueError:  # a running-status fragment or an undefined status byte
                 continue
-            self.controller(decoded)
+            try:
+                self.controller(decoded)
+            except Exception as err:  # one bad message must not end MIDI input
+                self.failures.append(f"MIDI {decoded}: {err} (ignored)")
 
     def news(self) -> list[str]:
-        return []
+        """The messages that failed since the last call, one line each (up to 3)."""
+        failed, self.failures = self.failures, []
+        return failed[:3]
 
     def tally(self) -> str:
         return ""  # every MIDI message has a meaning or is ignored on purpose

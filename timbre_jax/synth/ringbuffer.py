@@ -3,32 +3,14 @@
 The consumer (the audio callback, compiled: `native_callback`) only copies out of it: no
 locks, no allocation, zeros on underrun (counted). Its counters live in an array, so that the
 compiled callback and Python share them. Each side advances only its own counter, and the
-producer publishes a write only after copying the samples in.
+producer publishes a write only after copying the samples in (behind a fence: `publish`).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-WRITTEN, READ, UNDERRUNS = range(3)  # the counters: samples ever written, ever read, and
-# reads that found fewer samples than asked for
-
-
-@numba.njit(cache=True)
-def read_ring(data: np.ndarray, counters: np.ndarray, out: np.ndarray) -> int:
-    """Fills `out` [n] from the ring `data` [capacity] and its `counters` (consumer side),
-    zeros past what is available; returns samples read."""
-    capacity = len(data)
-    n = min(len(out), counters[WRITTEN] - counters[READ])
-    start = counters[READ] % capacity
-    for i in range(n):
-        out[i] = data[(start + i) % capacity]
-    out[n:] = 0.0
-    counters[READ] += n
-    if n < len(out):
-        counters[UNDERRUNS] += 1
-    return n
+from timbre_jax.synth.native_callback import READ, UNDERRUNS, WRITTEN, publish, read_ring
 
 
 class RingBuffer:
@@ -69,7 +51,7 @@ class RingBuffer:
         first = min(n, self.capacity - start)
         self.data[start : start + first] = samples[:first]
         self.data[: n - first] = samples[first:]
-        self.counters[WRITTEN] += n  # after the samples: the callback may read them now
+        publish(self.counters, WRITTEN, n)  # after the samples: the callback may read them now
 
     def read_into(self, out: np.ndarray) -> int:
         """Fills `out` [n] (consumer side), zeros past what is available; returns samples read."""

@@ -198,6 +198,14 @@ class ControlTargets:
                 self.version += 1
         self._changed()
 
+    def clear_note_expression(self, pitch: int) -> None:
+        """The gated note `pitch` follows the channel again: no bend or latent point of its
+        own."""
+        with self._lock:
+            if self._expression.pop(pitch, None) is not None:
+                self.version += 1
+        self._changed()
+
     def set_note_axis(self, pitch: int, axis: int, value: float) -> None:
         """Latent neuron `axis` of the gated note `pitch`'s own latent point (which starts as
         the channel's); nothing if it is not gated. Two held notes so sound two timbres."""
