@@ -8,7 +8,8 @@ it renders the note held at a 5 x 5 grid of the pad over [0.05, 0.95] and prints
     within 50 cents of the note played;
   - variety: the mean distance between the grid points' mean MFCCs 1-19 (how different the
     pad's timbres sound), and its ratio to the same with noise phase (the decoded frames as
-    they are, whose pitch is the decoder's).
+    they are, whose pitch is the decoder's); and that ratio over only the points where the
+    noise phase plays the key, so that its variety of wrong pitches does not count.
 
 Usage: python launch/bench_residual.py [--models violin keys] [--notes A4 C4]
                                        [--levels -40 -30 -20 -12 -6 0]
@@ -44,7 +45,8 @@ def renders(run, pitch: int, phase: str, residual: float | None) -> list[np.ndar
     return audio
 
 
-def pitch_right(audio: list[np.ndarray], pitch: int, sample_rate: int) -> float:
+def pitch_right(audio: list[np.ndarray], pitch: int, sample_rate: int) -> np.ndarray:
+    """[clips] bool: whether pYIN's median pitch of each clip is within 50 cents of `pitch`."""
     hz = librosa.midi_to_hz(pitch)
     right = []
     for clip in audio:
@@ -52,7 +54,7 @@ def pitch_right(audio: list[np.ndarray], pitch: int, sample_rate: int) -> float:
                                      frame_length=4096)  # fmt: skip
         heard = np.nanmedian(np.where(voiced, f0, np.nan)) if voiced.any() else np.nan
         right.append(bool(np.isfinite(heard) and abs(1200 * np.log2(heard / hz)) <= 50))
-    return float(np.mean(right))
+    return np.array(right)
 
 
 def variety(audio: list[np.ndarray], sample_rate: int) -> float:
@@ -70,20 +72,25 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--notes", nargs="+", default=["A4", "C4"], help="one per model")
     parser.add_argument("--levels", nargs="+", type=float, default=[-40, -30, -20, -12, -6, 0])
     args = parser.parse_args(argv)
-    print("| model | note | residual (dB) | pitch right (pYIN) | variety (MFCC) | "
-          "variety / noise phase's |\n|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        "| model | note | residual (dB) | pitch right (pYIN) | variety (MFCC) | variety / noise "
+        "phase's | the same where the noise phase plays the key |\n|---|---|---|---|---|---|---|"
+    )
     for name, note in zip(args.models, args.notes, strict=True):
         run, pitch = load_run(run_folder(model=name)), parse_note(note)
         rate = run.spectral["sample_rate"]
         noise = renders(run, pitch, "noise", None)
-        reference = variety(noise, rate)
-        print(f"| {name} | {note} | noise phase | {pitch_right(noise, pitch, rate):.2f} | "
-              f"{reference:.1f} | 1.00 |")  # fmt: skip
+        reference, keyed = variety(noise, rate), pitch_right(noise, pitch, rate)
+        where = [clip for clip, right in zip(noise, keyed, strict=True) if right]
+        print(f"| {name} | {note} | noise phase | {keyed.mean():.2f} | {reference:.1f} | 1.00 | "
+              f"1.00 ({keyed.sum()} points) |")  # fmt: skip
         for level in args.levels:
             audio = renders(run, pitch, "harmonic", level)
             spread = variety(audio, rate)
-            print(f"| {name} | {note} | {level:g} | {pitch_right(audio, pitch, rate):.2f} | "
-                  f"{spread:.1f} | {spread / reference:.2f} |")  # fmt: skip
+            kept = [clip for clip, right in zip(audio, keyed, strict=True) if right]
+            alike = variety(kept, rate) / variety(where, rate) if len(kept) > 1 else np.nan
+            print(f"| {name} | {note} | {level:g} | {pitch_right(audio, pitch, rate).mean():.2f} | "
+                  f"{spread:.1f} | {spread / reference:.2f} | {alike:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":
