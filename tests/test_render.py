@@ -9,6 +9,7 @@ from timbre_jax.errors import ParameterError
 from timbre_jax.model.run import load_run
 from timbre_jax.render import main
 from timbre_jax.synth.automation import (
+    PlayedWith,
     parse_chord,
     parse_note,
     read_automation,
@@ -52,7 +53,7 @@ def test_automation_replays_a_performance(skip_run, tmp_path):
             (0.5, Controls(high, 0.5, ((67, 100), (64, 40)))),
             (1.0, Controls(high, 0.5, ())), (1.5, Controls(high, 0.5, ()))]  # fmt: skip
     write_automation(tmp_path / "curve.csv", rows, 2)
-    assert read_automation(tmp_path / "curve.csv", 2) == (rows, None)
+    assert read_automation(tmp_path / "curve.csv", 2) == (rows, PlayedWith())
     code, out = render(skip_run, tmp_path, "--automation", str(tmp_path / "curve.csv"))
     assert code == 0
     audio, _ = sf.read(out)
@@ -73,7 +74,7 @@ def test_old_one_note_automation_still_reads(tmp_path):
     old = {"residual": -20.0}  # the harmonic phase's residual before it was a column
     rows = [(0.0, Controls((0.2, 0.2), 0.8, ((64, 100),), **old)),
             (1.0, Controls((0.2, 0.2), 0.8, (), **old))]  # fmt: skip
-    assert read_automation(path, 2) == (rows, None)
+    assert read_automation(path, 2) == (rows, PlayedWith())
 
 
 @pytest.mark.parametrize("line, message", [
@@ -160,7 +161,7 @@ def test_a_take_replays_sample_for_sample_with_its_phase_methods(skip_run, tmp_p
             (0.3, Controls((0.7, 0.4), 0.8, ((60, 100), (67, 90)), "rtpghi")),
             (0.6, Controls((0.7, 0.4), 0.8, (), "rtpghi"))]  # fmt: skip
     write_automation(tmp_path / "take.csv", rows, 2)
-    assert read_automation(tmp_path / "take.csv", 2) == (rows, None)
+    assert read_automation(tmp_path / "take.csv", 2) == (rows, PlayedWith())
     played = SynthEngine(run)  # an engine that has played before, as the panel's has
     played.note_on(64)
     played.set_phase("rtpghi")

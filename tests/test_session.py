@@ -12,7 +12,12 @@ import soundfile as sf
 from timbre_jax.errors import ParameterError
 from timbre_jax.model.run import PRETRAINED_DIR, load_run
 from timbre_jax.render import main as render_main
-from timbre_jax.synth.automation import read_automation, render_automation, write_automation
+from timbre_jax.synth.automation import (
+    PlayedWith,
+    read_automation,
+    render_automation,
+    write_automation,
+)
 from timbre_jax.synth.engine import Controls, SynthEngine
 from timbre_jax.synth.session import Session, next_take_number
 
@@ -230,15 +235,15 @@ def test_more_notes_than_voices_steal_once_and_replay(violin, tmp_path):
     play_script(session, {}, 4)
     wav, csv = session.stop_recording().result()
     take, _ = sf.read(wav, dtype="float32")
-    rows, voices = read_automation(csv, 2)
-    assert voices == 3 and [c.cut for _, c in rows].count(True) == 1
+    rows, played = read_automation(csv, 2)
+    assert played.voices == 3 and [c.cut for _, c in rows].count(True) == 1
     out = tmp_path / "replay.wav"
     argv = ["--model", "violin", "--automation", str(csv), "--out", str(out)]
     assert render_main(argv) == 0
     np.testing.assert_array_equal(sf.read(out, dtype="float32")[0][: len(take)], take)
     # a cut replayed as a release (as before the cut column) would not be the take
     released = tmp_path / "released.csv"
-    write_automation(released, [(t, c._replace(cut=False)) for t, c in rows], 2, voices)
+    write_automation(released, [(t, c._replace(cut=False)) for t, c in rows], 2, played)
     assert render_main([*argv[:3], str(released), "--out", str(tmp_path / "r.wav")]) == 0
     assert not np.array_equal(sf.read(tmp_path / "r.wav", dtype="float32")[0][: len(take)], take)
 
@@ -249,9 +254,30 @@ def test_an_offline_take_keeps_all_sound_off_and_its_voices(session):
     session.all_sound_off()
     session.note_on(69)
     _, csv = session.stop_recording().result()
-    rows, voices = read_automation(csv, 2)
+    rows, played = read_automation(csv, 2)
     assert [c.cut for _, c in rows].count(True) == 1 and rows[-1][1].notes == ((69, 100),)
-    assert voices == session.engine.voices.count
+    assert played == PlayedWith(session.engine.voices.count, session.engine.between_notes)
+
+
+def test_a_take_replays_with_the_decoding_between_notes_it_was_played_with(violin, tmp_path):
+    """A bend between two trained notes decodes the nearer note's frame on this engine: the
+    take says so, and replays only so."""
+    session = Session(violin, SynthEngine(violin, between_notes="nearest"), record_dir=tmp_path)
+    session.start_recording(streamed=True)
+    play_script(session, {1: lambda: session.note_on(69), 4: lambda: session.set_bend(0.4)}, 16)
+    wav, csv = session.stop_recording().result()
+    take, _ = sf.read(wav, dtype="float32")
+    rows, played = read_automation(csv, 2)
+    assert played.between_notes == "nearest" and {c.bend for _, c in rows} == {0.0, 0.4}
+    argv = ["--model", "violin", "--automation", str(csv)]
+    replays = {}
+    for between in (None, "blend"):
+        out = tmp_path / f"{between}.wav"
+        flag = ["--between-notes", between] if between else []
+        assert render_main([*argv, *flag, "--out", str(out)]) == 0
+        replays[between] = sf.read(out, dtype="float32")[0][: len(take)]
+    np.testing.assert_array_equal(replays[None], take)
+    assert not np.array_equal(replays["blend"], take)
 
 
 def test_a_take_that_starts_on_all_sound_off_and_a_key_replays(session, tmp_path):

@@ -10,7 +10,8 @@ The first two hold fixed controls for --seconds, then release the notes and let 
 (so every file ends in silence, without a click); --note takes a note or a chord: names
 (C, Eb, A3) or MIDI numbers (60,64,67). The third replays an automation CSV (the format the
 panel's recorder writes: timbre_jax/synth/automation.py) with the phase methods, cuts (all
-sound off) and number of voices it recorded (`--phase` and `--voices` override them), from
+sound off), number of voices and decoding between notes it recorded (`--phase`, `--voices`
+and `--between-notes` override them), from
 the engine's seeded starting state; the fourth is the original MANNe effect, a recording
 resynthesised through the model with its latents scaled.
 A note the model was never trained on (C# on a model of C major scales), or outside a note
@@ -40,7 +41,7 @@ from timbre_jax.synth.automation import (
     read_automation,
     render_automation,
 )
-from timbre_jax.synth.engine import VOICES, Controls, SynthEngine
+from timbre_jax.synth.engine import BETWEEN_NOTES, BLEND, VOICES, Controls, SynthEngine
 from timbre_jax.synth.resynthesis import resynthesize
 from timbre_jax.synth.voices import check_velocity
 
@@ -119,6 +120,9 @@ def check_flags(args) -> None:
     if args.voices is not None and not args.automation:
         raise ParameterError("--voices goes with --automation (a --note render plays a voice "
                              "per note of its chord)")  # fmt: skip
+    if args.between_notes is not None and not args.automation:
+        raise ParameterError("--between-notes goes with --automation (a --note render has no "
+                             "bend)")  # fmt: skip
     if args.voices is not None and args.voices < 1:
         raise ParameterError(f"--voices must be at least 1, got {args.voices}")
     fixed = {"--note": args.note, "--latent": args.latent, "--seconds": args.seconds}
@@ -138,10 +142,11 @@ def render(run: Run, args) -> np.ndarray:
                             scale=scale)  # fmt: skip
     span = latent_span(run)
     if args.automation:
-        rows, voices = read_automation(args.automation, run.latent_dim, span,
+        rows, played = read_automation(args.automation, run.latent_dim, span,
                                        check_pitches=run.check_playable)  # fmt: skip
-        voices = voices or VOICES if args.voices is None else args.voices
-        engine = SynthEngine(run, phase=args.phase, voices=voices)
+        voices = args.voices or played.voices or VOICES
+        between = args.between_notes or played.between_notes or BLEND
+        engine = SynthEngine(run, phase=args.phase, voices=voices, between_notes=between)
         if args.phase:  # the flag wins over the phase methods a take recorded
             rows = [(t, c._replace(phase=None)) for t, c in rows]
         unknown = {c.phase for _, c in rows} - {None, *engine.phase_methods}
@@ -192,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gain", type=float, default=0.8)
     parser.add_argument("--phase", help="noise, rtpghi or harmonic (note models; "
                         "their default, else noise)")  # fmt: skip
+    parser.add_argument("--between-notes", choices=BETWEEN_NOTES,
+                        help="with --automation: what a note bent between two trained notes "
+                        "decodes, blend, frames or nearest (default: the take's, else "
+                        "blend)")  # fmt: skip
     parser.add_argument("--automation", help="CSV of time-stamped controls")
     parser.add_argument("--input", help="a recording to resynthesise (MANNe effect)")
     parser.add_argument("--scale", help="--input: comma-separated factors for the latents")

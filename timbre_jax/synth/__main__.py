@@ -36,6 +36,8 @@ from timbre_jax.synth import devices, midi  # noqa: E402
 from timbre_jax.synth.audio_out import default_output_available  # noqa: E402
 from timbre_jax.synth.callback_trace import describe, lateness  # noqa: E402
 from timbre_jax.synth.engine import (  # noqa: E402
+    BETWEEN_NOTES,
+    BLEND,
     MAX_BEND,
     VIBRATO_HZ,
     VOICES,
@@ -104,6 +106,11 @@ def parser() -> ArgumentParser:
     expression.add_argument("--residual", type=float, default=RESIDUAL_DB, metavar="DB",
                             help="level between the harmonics, -60 to 0 dB (CC 71 moves "
                             "it)")  # fmt: skip
+    expression.add_argument("--between-notes", choices=BETWEEN_NOTES, default=BLEND,
+                            help="what a note model decodes for a note bent between two it "
+                            "was trained on: blend (the two notes' conditions mixed by the "
+                            "bend; default), frames (both notes' frames mixed: twice the "
+                            "decoding) or nearest (the nearer note's)")  # fmt: skip
     expression.add_argument("--pressure", metavar="z1|gain",
                             help="what pressure (aftertouch) moves: a latent axis, or the gain "
                             "(not with --mpe); polyphonic and MPE pressure move that axis of "
@@ -185,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     low, high = latent_span(run)
     cc_map = midi.parse_cc_map(args.cc, run.latent_dim) if args.cc else None
     loaded = since_launch()
-    engine = SynthEngine(run, phase=args.phase, voices=args.voices)
+    engine = SynthEngine(run, phase=args.phase, voices=args.voices,
+                         between_notes=args.between_notes)  # fmt: skip
     compiled = since_launch()
     # the MIDI system is asked last: where it is missing, ALSA writes a line of its own
     port_name = midi.choose_port(midi.input_names(args.midi_api), args.midi_port)

@@ -1,29 +1,32 @@
 """Automation: time-stamped controls as a CSV table, and playing them on an engine offline.
 
 The header is `time,z0,...,z{d-1},gain,notes,phase,cut,voices,bend,vibrato,vibrato_hz,glide,`
-`expression,residual,legato`: seconds, latent values, gain 0-1, the notes gated from that time on as
-space-separated `pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100 67:90`, or note
-names, `C4:100 E4 G4:90`; empty for silence), the phase method (empty: the engine's), `1`
-where all sound off (MIDI CC 120) stopped every voice at once at that time, the number of
-voices the take was played with (the same on every row that gives it; empty: `render`'s
-default), the pitch bend of every voice in semitones, the vibrato depth in cents (empty: 0),
-its rate in Hz (empty: 5.5), the glide in seconds (empty: 0), the notes with an expression of
-their own (`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top of the
-channel's and its own latent point; MPE and polyphonic pressure), and the level between the
-harmonics under the harmonic phase in dB (empty: the synth's default), and `1` where the
-notes play legato (one line: the last of `notes` sounds, the others are keys still held).
-Files without any number of the last ten columns, written before them, read so (with the
-residual they were played with, -20 dB). One row per change. A session's takes are
-written in this format and `python -m timbre_jax.render --automation` replays it. Files of
-the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that note in
-octave 4 at velocity 100. Values are checked as on the command line; a bad row is named by
-its line.
+`expression,residual,legato,between_notes`: seconds, latent values, gain 0-1, the notes gated
+from that time on as space-separated `pitch:velocity` pairs (MIDI numbers, e.g. `60:100 64:100
+67:90`, or note names, `C4:100 E4 G4:90`; empty for silence), the phase method (empty: the
+engine's), `1` where all sound off (MIDI CC 120) stopped every voice at once at that time, the
+number of voices the take was played with (the same on every row that gives it; empty:
+`render`'s default), the pitch bend of every voice in semitones, the vibrato depth in cents
+(empty: 0), its rate in Hz (empty: 5.5), the glide in seconds (empty: 0), the notes with an
+expression of their own (`pitch:bend[:z0/z1/...]`, space-separated: the note's own bend on top
+of the channel's and its own latent point; MPE and polyphonic pressure), and the level between
+the harmonics under the harmonic phase in dB (empty: the synth's default), `1` where the
+notes play legato (one line: the last of `notes` sounds, the others are keys still held), and
+what a note model decoded for a voice bent between two trained notes (`blend`, `frames` or
+`nearest`: `SynthEngine`'s `between_notes`; the same on every row that gives it; empty:
+`render`'s default). Files without any number of the last eleven columns, written before them,
+read so (with the residual they were played with, -20 dB). One row per change. A session's
+takes are written in this format and `python -m timbre_jax.render --automation` replays it.
+Files of the earlier one-note format (`...,note,gain,gate`, a pitch class) are read as that
+note in octave 4 at velocity 100. Values are checked as on the command line; a bad row is named
+by its line.
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +34,7 @@ from timbre_jax.dsp.chroma import NOTE_NAMES
 from timbre_jax.errors import ParameterError
 from timbre_jax.progress import progress_bar
 from timbre_jax.synth.engine import (
+    BETWEEN_NOTES,
     VIBRATO_HZ,
     Controls,
     SynthEngine,
@@ -48,6 +52,16 @@ OLD_RESIDUAL_DB = -20.0  # the harmonic phase's residual before it was a column
 FLATS = {"DB": "C#", "EB": "D#", "GB": "F#", "AB": "G#", "BB": "A#"}
 DEFAULT_OCTAVE = 4  # a note name without an octave: C -> C4 = MIDI 60
 DEFAULT_VELOCITY = 100
+
+
+class PlayedWith(NamedTuple):
+    """What a take was played with, the same for all its rows (None: it does not say)."""
+
+    voices: int | None = None  # notes sounding at once
+    between_notes: str | None = None  # `SynthEngine`'s between_notes
+
+
+NOT_SAID = PlayedWith()
 
 
 def parse_note(text: str) -> int:
@@ -91,14 +105,14 @@ def check_span(latent, low, high, *, name: str = "--latent") -> None:
 def automation_header(latent_dim: int) -> list[str]:
     return ["time", *(f"z{i}" for i in range(latent_dim)), "gain", "notes", "phase", "cut",
             "voices", "bend", "vibrato", "vibrato_hz", "glide", "expression", "residual",
-            "legato"]  # fmt: skip
+            "legato", "between_notes"]  # fmt: skip
 
 
 def earlier_headers(latent_dim: int) -> list[list[str]]:
     """Headers of files written before later columns: each shorter prefix down to the one
     before phase (the columns came one or two at a time)."""
     header = automation_header(latent_dim)
-    return [header[:n] for n in range(len(header) - 10, len(header))]
+    return [header[:n] for n in range(len(header) - 11, len(header))]
 
 
 def legacy_header(latent_dim: int) -> list[str]:
@@ -147,8 +161,8 @@ def parse_expression(text: str, notes, latent_dim: int) -> tuple:
 
 
 def write_automation(path: str | Path, rows: list[tuple[float, Controls]], latent_dim: int,
-                     voices: int | None = None) -> None:  # fmt: skip
-    """Writes (seconds, controls) rows as an automation CSV; `voices`: the engine's."""
+                     played: PlayedWith = NOT_SAID) -> None:  # fmt: skip
+    """Writes (seconds, controls) rows as an automation CSV; `played`: the engine's setup."""
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(automation_header(latent_dim))
@@ -157,10 +171,10 @@ def write_automation(path: str | Path, rows: list[tuple[float, Controls]], laten
             # the exact latent and gain it played)
             values = [repr(float(v)) for v in (*c.latent, c.gain)]
             writer.writerow([f"{seconds:.6f}", *values, format_notes(c.notes), c.phase or "",
-                             "1" if c.cut else "", voices or "", repr(c.bend),
+                             "1" if c.cut else "", played.voices or "", repr(c.bend),
                              repr(c.vibrato), repr(c.vibrato_hz), repr(c.glide),
                              format_expression(c.expression), repr(c.residual),
-                             "1" if c.legato else ""])  # fmt: skip
+                             "1" if c.legato else "", played.between_notes or ""])  # fmt: skip
 
 
 def _row(fields: dict, latent_dim: int, legacy: bool) -> tuple[float, Controls]:
@@ -199,11 +213,27 @@ def _flag(fields: dict, name: str) -> bool:
     return value == "1"
 
 
-def _voices(fields: dict) -> int | None:
+def _played_with(fields: dict) -> PlayedWith:
     voices = fields.get("voices") or None
     if voices is not None and not (voices.isdigit() and int(voices) > 0):
         raise ParameterError(f"voices must be a positive whole number or empty, got {voices!r}")
-    return voices and int(voices)
+    between = fields.get("between_notes") or None
+    if between is not None and between not in BETWEEN_NOTES:
+        raise ParameterError(f"between_notes must be one of {BETWEEN_NOTES} or empty, "
+                             f"got {between!r}")  # fmt: skip
+    return PlayedWith(voices and int(voices), between)
+
+
+def _one_setup(path, played: set[PlayedWith]) -> PlayedWith:
+    """The take's one setup from its rows' (a field empty on every row: None)."""
+    setup = []
+    for field, values in zip(PlayedWith._fields, zip(*played, strict=True), strict=True):
+        given = set(values) - {None}
+        if len(given) > 1:
+            raise ParameterError(f"automation {str(path)!r}: one {field} for the take, "
+                                 f"got {sorted(given)}")  # fmt: skip
+        setup.append(given.pop() if given else None)
+    return PlayedWith(*setup)
 
 
 def check_width(fields: dict, width: int) -> None:
@@ -223,9 +253,9 @@ def check_time(rows: list) -> None:
 
 
 def read_automation(path: str | Path, latent_dim: int, span=None,
-                    check_pitches=None) -> tuple[list, int | None]:  # fmt: skip
-    """[(seconds, controls)] rows of an automation CSV, in time order, and the voices it was
-    played with (None where it does not say). A row out of time order, or of another number of
+                    check_pitches=None) -> tuple[list, PlayedWith]:  # fmt: skip
+    """[(seconds, controls)] rows of an automation CSV, in time order, and what it was
+    played with. A row out of time order, or of another number of
     fields than the header, is refused with its line number.
 
     Args:
@@ -244,13 +274,13 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
                 raise ParameterError(
                     f"{str(path)!r} must have the header {','.join(automation_header(latent_dim))}"
                 )
-            rows, voices = [], set()
+            rows, played = [], set()
             for fields in reader:
                 try:
                     check_width(fields, len(reader.fieldnames))
                     rows.append(_row(fields, latent_dim, legacy))
                     check_time(rows)
-                    voices.add(_voices(fields))
+                    played.add(_played_with(fields))
                     if span is not None:
                         check_span(rows[-1][1].latent, *span, name="latent")
                     if check_pitches is not None:
@@ -261,11 +291,7 @@ def read_automation(path: str | Path, latent_dim: int, span=None,
         raise ParameterError(f"cannot read automation {str(path)!r}: {err}") from err
     if not rows:
         raise ParameterError(f"automation {str(path)!r} has no rows")
-    voices.discard(None)
-    if len(voices) > 1:
-        raise ParameterError(f"automation {str(path)!r}: one number of voices for the take, "
-                             f"got {sorted(voices)}")  # fmt: skip
-    return rows, voices.pop() if voices else None
+    return rows, _one_setup(path, played)
 
 
 def apply_controls(engine: SynthEngine, controls: Controls) -> None:

@@ -56,6 +56,7 @@ RESIDUALS = (-60.0, 0.0)  # dB: the residual between the harmonics, from almost 
 MAX_BEND = 48.0  # semitones either way (MPE's widest range)
 MAX_VIBRATO = 100.0  # cents of vibrato depth, either way
 BETWEEN_NOTES = ("blend", "frames", "nearest")  # what a note model decodes for a bent voice
+BLEND = BETWEEN_NOTES[0]  # the default: measured in results/performance.md
 
 
 @lru_cache(maxsize=64)
@@ -176,7 +177,7 @@ class SynthEngine:
 
     def __init__(self, run: Run, *, phase: str | None = None, voices: int = VOICES,
                  tolerance_db: float = -60.0, seed: int = 0,
-                 between_notes: str = "blend"):  # fmt: skip
+                 between_notes: str = BLEND):  # fmt: skip
         spectral = run.spectral
         self.sample_rate, self.n_fft = spectral["sample_rate"], spectral["n_fft"]
         self.hop_length = spectral["hop_length"]

@@ -30,7 +30,7 @@ import numpy as np
 from timbre_jax.model.run import Run
 from timbre_jax.synth import midi
 from timbre_jax.synth.audio_out import AudioOutput
-from timbre_jax.synth.automation import apply_controls, render_automation
+from timbre_jax.synth.automation import PlayedWith, apply_controls, render_automation
 from timbre_jax.synth.engine import SynthEngine, phase_methods
 from timbre_jax.synth.keyboard import UntrainedKeys
 from timbre_jax.synth.takes import OfflineTake, StreamedTake, TakeFiles, next_take_number
@@ -147,7 +147,8 @@ class Session(ControlTargets):
         it), else starts an offline take."""
         if self.recording != "off":
             self.stop_recording()  # a second Record ends the take before it, not loses it
-        columns = {"latent_dim": self.latent_dim, "voices": self.engine.voices.count}
+        played = PlayedWith(self.engine.voices.count, self.engine.between_notes)
+        columns = {"latent_dim": self.latent_dim, "played": played}
         if self.playing if streamed is None else streamed:
             take = StreamedTake(self._next_csv(), sample_rate=self.sample_rate,
                                 hop_length=self.hop_length, **columns)  # fmt: skip
@@ -197,7 +198,8 @@ class Session(ControlTargets):
 
     def _render_offline(self, rows) -> np.ndarray:
         """Renders rows on an engine of their own, as `render --automation` does."""
-        engine = SynthEngine(self.run, phase=self.engine.phase, voices=self.engine.voices.count)
+        engine = SynthEngine(self.run, phase=self.engine.phase, voices=self.engine.voices.count,
+                             between_notes=self.engine.between_notes)  # fmt: skip
         return render_automation(engine, rows)
 
     # sources and status

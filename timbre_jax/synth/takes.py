@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from timbre_jax.dsp.audio_io import write_wav
-from timbre_jax.synth.automation import write_automation
+from timbre_jax.synth.automation import PlayedWith, write_automation
 from timbre_jax.synth.engine import Controls
 
 TAKE = re.compile(r"take_(\d+)\.(csv|wav)$")
@@ -45,12 +45,13 @@ class TakeFiles:
 
     Args:
       csv: the take's CSV path; the WAV is beside it.
-      latent_dim, voices: the engine's, for the CSV's columns.
+      latent_dim: the engine's, for the CSV's columns.
+      played: what the engine plays with (its voices and between_notes).
     """
 
-    def __init__(self, csv: Path, *, latent_dim: int, voices: int):
+    def __init__(self, csv: Path, *, latent_dim: int, played: PlayedWith):
         self.csv, self.wav = csv, csv.with_suffix(".wav")
-        self.latent_dim, self.voices = latent_dim, voices
+        self.latent_dim, self.played = latent_dim, played
         self.error: Exception | None = None
         self.written = False
         self._thread = threading.Thread(target=self._work, name="take-writer", daemon=True)
@@ -65,7 +66,7 @@ class TakeFiles:
         raise NotImplementedError
 
     def write_rows(self, rows: Rows) -> None:
-        write_automation(self.csv, rows, self.latent_dim, self.voices)
+        write_automation(self.csv, rows, self.latent_dim, self.played)
         self.written = True
 
     def done(self) -> bool:
