@@ -55,7 +55,7 @@ def bin_of(hz: float) -> int:
 def test_each_harmonic_gathers_its_energy_at_its_exact_frequency():
     flat = np.ones(2049, np.float32)
     shaped = shape_harmonics(flat, 440.0, n_fft=4096, sample_rate=44100)
-    assert not shaped[: bin_of(440) - 2].any()  # nothing below the fundamental
+    assert not shaped[: bin_of(60)].any()  # no residual under 60 Hz: no rumble
     # a quarter spacing either side of 440 Hz: 2 x 110 Hz of unit bins, now in one lobe
     lobe = shaped[bin_of(440) - 2 : bin_of(440) + 3]
     assert np.sum(lobe**2) == pytest.approx(2 * 110 / (44100 / 4096), rel=0.1)
@@ -63,6 +63,19 @@ def test_each_harmonic_gathers_its_energy_at_its_exact_frequency():
     partial[bin_of(1760 * 2 ** (-100 / 1200))] = 1.0  # A6 decoded a semitone flat
     shaped = shape_harmonics(partial, 1760.0, n_fft=4096, sample_rate=44100)
     assert np.argmax(shaped) == bin_of(1760) and np.sum(shaped**2) == pytest.approx(1.0)
+
+
+def test_under_the_fundamental_the_residual_keeps_its_energy_but_never_drowns_the_note():
+    for level, kept in ((0.1, 0.01), (10.0, 0.1)):  # a quiet lower partial, and a lower note
+        mag = np.zeros(2049, np.float32)
+        mag[bin_of(1760)] = 1.0  # A6 played, with a partial at E5 under it
+        mag[bin_of(660)] = level
+        shaped = shape_harmonics(mag, 1760.0, n_fft=4096, sample_rate=44100, residual_db=0)
+        under = shaped[: bin_of(1760) - 2]
+        # the quiet one as it was, the loud one 10 dB under the note's harmonics (energy 1)
+        assert np.sum(under**2) == pytest.approx(kept, rel=0.05), level
+        assert under.max() ** 2 < kept / 50  # spread over the spacing around it, as noise
+        assert shaped[bin_of(1760) - 2 : bin_of(1760) + 3].max() > 0.5
 
 
 def test_the_residual_is_spread_evenly_over_each_harmonic_spacing():

@@ -16,8 +16,8 @@ device: it renders offline too. Notes are MIDI pitches; a chroma model plays pit
 Nothing below `LOWEST_HZ` reaches the output (decoded DC and rumble are cut, and the bins
 whose window main lobe reaches below it: up to 32 Hz at 44.1 kHz and 4096 points); under
 `harmonic` phase each voice also goes through `HarmonicPhase.shape` (each harmonic's energy
-at its exact frequency, the residual (5 dB down by default) spread between the harmonics, nothing
-below the fundamental).
+at its exact frequency, the residual (5 dB down by default) spread between and under the
+harmonics, from 60 Hz up).
 The engine is single-threaded: one thread calls its setters and `next_hop` (a session's
 producer while it plays, or an offline render). Other threads play it through a `Session`.
 """

@@ -18,9 +18,12 @@ harmonic (a high note decoded a semitone flat in a corner of the pad) sounds at 
 with the decoded level. What lies between the harmonics (bow noise, breath) is spread evenly
 over each harmonic spacing and sounds `residual_db` down, with noise phase: what the decoder
 puts halfway between the note's harmonics (a partial of the octave below, at 1.5 f0) becomes
-noise of that level and can no longer make the note heard an octave low. Nothing sounds
-below the fundamental, so there is no rumble under a note. The decoded timbre is kept as the
-level of each harmonic and the envelope of the noise between them.
+noise of that level and can no longer make the note heard an octave low. So does what it
+puts under the fundamental, down to `RESIDUAL_FROM_HZ` (below it, the noise's frames leaked
+under 20 Hz: a rumble), at most `UNDER_CAP_DB` below the harmonics' energy: where a decoder
+puts a lower note there (a high violin key in a corner of the pad), the noise cannot drown
+the note played. The decoded timbre is kept as the level of each harmonic and the envelope
+of the noise between and under them.
 """
 
 from __future__ import annotations
@@ -35,10 +38,16 @@ GOLDEN = (5**0.5 - 1) / 2  # spreads the starting phases of neighbouring frequen
 LOBE_BINS = 2.0  # half-width of a periodic Hann window's main lobe, in bins
 # level of the residual (spread between the harmonics), by default: the highest at which pYIN
 # hears the pressed key at every point of a 5 x 5 pad (violin G3, A4, E6; keys C4, C6;
-# launch/bench_residual.py: violin A4's variety 0.87 of noise phase's) and every trained
+# launch/bench_residual.py: violin A4's variety 0.93 of noise phase's) and every trained
 # violin key at a 3 x 3 grid with the corners (launch/audit_pitch.py; at -4 dB two keys have
 # no pitch at one corner)
 RESIDUAL_DB = -5.0
+# the residual under the fundamental: from this frequency up (lower, noise frames leaked under
+# 20 Hz at -22 dB of a violin key's power), and at most this far below the harmonics' energy
+# (higher, pYIN heard no pitch or a lower note at 10 of 414 violin keys x points at -5 dB:
+# launch/audit_pitch.py --grid 3)
+RESIDUAL_FROM_HZ = 60.0
+UNDER_CAP_DB = -10.0
 KEPT_SPACING = 0.25  # bins this close to a harmonic (in harmonic spacings) keep their level
 FADE = 0.1  # harmonic spacings over which a bin at that border goes from kept to residual
 
@@ -134,7 +143,7 @@ class HarmonicPhase:
 
     def shape(self, mag: np.ndarray, f0: float, residual_db: float = RESIDUAL_DB) -> np.ndarray:
         """[n_bins] the frame with each harmonic's energy in a main lobe at exactly h * f0,
-        `residual_db` between the harmonics, nothing below the fundamental's lobe."""
+        `residual_db` between and under the harmonics."""
         return shape_harmonics(mag, f0, n_fft=self.n_fft, sample_rate=self.sample_rate,
                                residual_db=residual_db)  # fmt: skip
 
@@ -159,7 +168,8 @@ def _shape(mag, f0, n_fft, sample_rate, residual_gain):
     harmonics = int(sample_rate / 2 / f0) + 1
     energy, norm = np.zeros(harmonics), np.zeros(harmonics)
     kernel = np.zeros(n_bins)
-    below = max(0, int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS)))  # the fundamental's lobe
+    below = int(np.ceil(RESIDUAL_FROM_HZ * n_fft / sample_rate))  # no residual under it
+    fundamental = min(n_bins, max(0, int(np.ceil(f0 * n_fft / sample_rate - LOBE_BINS))))
     half = max(1, int(f0 * n_fft / sample_rate / 2))  # half a harmonic spacing, in bins
     sounding = np.zeros(n_bins + 1)  # running count of the bins that sound the residual
     for b in range(n_bins):
@@ -185,13 +195,24 @@ def _shape(mag, f0, n_fft, sample_rate, residual_gain):
     level = 0.0
     for b in range(n_bins):
         level += received[b]
-        if b < below:
-            continue
         if lobes[b] >= 0:  # of unit energy per harmonic, scaled to the harmonic's energy
             out[b] = np.sqrt(energy[lobes[b]] / norm[lobes[b]]) * kernel[b]
-        else:  # the residual, its energy kept (nothing below the fundamental sounds)
+        elif b >= below:  # the residual, its energy kept
             out[b] = residual_gain * np.sqrt(max(level, 0.0))
+    _cap_under(out, fundamental, energy.sum() * 10 ** (UNDER_CAP_DB / 10))
     return out
+
+
+@numba.njit(cache=True)
+def _cap_under(out, bins, most):
+    """Scales the first `bins` of `out` so that their energy is at most `most`."""
+    energy = 0.0
+    for b in range(bins):
+        energy += np.float64(out[b]) ** 2
+    if energy > most:
+        scale = np.sqrt(most / energy)
+        for b in range(bins):
+            out[b] *= scale
 
 
 def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
@@ -200,7 +221,8 @@ def shape_harmonics(mag: np.ndarray, f0: float, *, n_fft: int, sample_rate: int,
     of the bins within max(`KEPT_SPACING` spacings, `LOBE_BINS`) of it into a Hann main lobe
     at its exact frequency; the energy of each bin between them (the residual) is shared
     evenly by the bins within half a harmonic spacing of it (not the harmonics' lobes, none
-    below the fundamental), and scaled by `residual_db`. Left where the decoder put it,
+    below `RESIDUAL_FROM_HZ`), and scaled by `residual_db`; under the fundamental its energy
+    is at most `UNDER_CAP_DB` below the harmonics'. Left where the decoder put it,
     between the harmonics, it was a comb half a harmonic off, the partials of the octave
     below, and pYIN heard that octave at -6 dB (violin A4, 8 of 25 pad points); spread, it
     is noise with the decoded envelope."""
