@@ -107,7 +107,7 @@ def assert_kept_up(output: AudioOutput, label: str) -> None:
     underruns in a row). A short callback took less than a block (zeros past it), every other
     a whole one, one after another. The JACK server's own late periods depend on a shared
     host's scheduler, not on us: reported, not asserted."""
-    assert stalls(output) <= gaps_to_full_lead(), output.problems()
+    assert stalls(output) <= gaps_to_full_lead(), (output.underruns, output.problems())
     missing = output.callbacks * output.block_size - output.ring.read
     assert 0 <= missing <= output.block_size * output.underruns, (missing, output.underruns)
     if output.device_underflows or output.underruns:

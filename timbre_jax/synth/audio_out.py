@@ -259,12 +259,15 @@ class AudioOutput:
         return self.underflows.count
 
     def problems(self) -> str:
-        """When the first underruns and device underflows happened ("" if none)."""
+        """How many callbacks found the ring short and the device underflowing, and when: the
+        first 8 and the last kept ("" if none)."""
         times, kinds = [], (("ring underruns", self.short), ("device underflows", self.underflows))
         for name, moments in kinds:
             if moments.count:
-                seconds = moments.seconds(self.block_size, self.sample_rate)[:8]
-                times.append(f"{name} at {', '.join(f'{t:.2f}' for t in seconds)} s")
+                seconds = moments.seconds(self.block_size, self.sample_rate)
+                shown = ", ".join(f"{t:.2f}" for t in seconds[:8])
+                last = f" ... {seconds[-1]:.2f}" if len(seconds) > 8 else ""
+                times.append(f"{moments.count} {name} at {shown}{last} s")
         return "; ".join(times)
 
     @property
