@@ -283,8 +283,8 @@ def soak_model(model: str, args, folder: Path) -> dict:
         summary, final = synth.stop()
         result["summary"] = summary
         result["callbacks"] = traced_window(trace, *window)
-        result["problems"] = [line for line in synth.seen if " at " in line and "underflows" in line
-                              or "underruns at" in line]  # fmt: skip
+        result["problems"] = [line for line in synth.seen if " at " in line
+                              and ("underflows" in line or "underruns" in line)]  # fmt: skip
         result["gaps"] = gaps(recording)
         result["stuck"] = len(final["notes"]) + final["sounding"]
         expected = [player.last[f"z{i}"] for i in range(len(low))]

@@ -19,9 +19,10 @@ BLOCK, CHANNELS = 4, 3
 class Stream:
     """What PortAudio would hand the callback: an interleaved output buffer and time info."""
 
-    def __init__(self, ring: RingBuffer):
+    def __init__(self, ring: RingBuffer, kept_runs: int = 64):
         self.ring, self.mono = ring, np.zeros(BLOCK, np.float32)
-        self.state, self.underflows, self.short = np.zeros(2, np.int64), Moments(), Moments()
+        self.state = np.zeros(2, np.int64)
+        self.underflows, self.short = Moments(kept_runs), Moments(kept_runs)
         self.trace = CallbackTrace(kept=8)
         self.table = native.callback_table(ring, self.mono, CHANNELS, self.state, self.underflows,
                                     self.short, self.trace)  # fmt: skip
@@ -48,7 +49,25 @@ def test_every_channel_plays_the_ring_and_a_short_read_ends_in_zeros(compiled):
     np.testing.assert_array_equal(stream.period(1.0), np.repeat([[1], [2], [3], [4]], CHANNELS, 1))
     np.testing.assert_array_equal(stream.period(1.1), np.repeat([[5], [6], [0], [0]], CHANNELS, 1))
     assert (stream.ring.read, stream.ring.underruns, stream.state[native.CALLBACKS]) == (6, 1, 2)
-    assert stream.short.count == 1 and stream.short.callbacks[0] == 1  # the second callback
+    assert stream.short.count == 1 and stream.short.callbacks() == [1]  # the second callback
+
+
+def test_consecutive_short_periods_are_one_run_and_runs_past_the_kept_are_counted(compiled):
+    stream = Stream(RingBuffer(16), kept_runs=2)
+    for k in range(5):  # a stalled producer: five short periods in a row
+        stream.period(float(k))
+    stream.ring.write(np.ones(BLOCK, np.float32))
+    stream.period(5.0)  # a whole one
+    for k in range(6, 8):
+        stream.period(float(k))
+    stream.period(8.0, status=native.PA_OUTPUT_UNDERFLOW)  # one flag between short periods
+    stream.ring.write(np.ones(BLOCK, np.float32))
+    stream.period(9.0)
+    stream.period(10.0)
+    assert (stream.short.count, stream.short.run_count) == (9, 3)
+    assert stream.short.kept_runs() == [(0, 5), (6, 3)]  # the third run, callback 10, unkept
+    assert stream.short.spans(BLOCK, 4) == [(0.0, 5.0), (6.0, 9.0)]
+    assert stream.underflows.kept_runs() == [(8, 1)]
 
 
 @pytest.mark.parametrize("frames", [2, 7, 8])
@@ -68,7 +87,8 @@ def test_underflows_are_counted_but_not_while_stopping(compiled):
     stream.period(0.2, status=native.PA_OUTPUT_UNDERFLOW)
     stream.state[native.STOPPING] = 1
     stream.period(0.3, status=native.PA_OUTPUT_UNDERFLOW)
-    assert stream.underflows.count == 2 and list(stream.underflows.callbacks[:2]) == [0, 2]
+    assert stream.underflows.count == 2 and stream.underflows.callbacks() == [0, 2]
+    assert stream.underflows.kept_runs() == [(0, 1), (2, 1)]  # not consecutive: two runs
     assert list(stream.trace.arrays()["flagged"]) == [True, False, True, False]
 
 

@@ -260,14 +260,17 @@ class AudioOutput:
 
     def problems(self) -> str:
         """How many callbacks found the ring short and the device underflowing, and when: the
-        first 8 and the last kept ("" if none)."""
+        first 8 runs of consecutive callbacks and the last kept, each as its stream seconds
+        ("2.69-3.22" for a run, "" if none)."""
         times, kinds = [], (("ring underruns", self.short), ("device underflows", self.underflows))
         for name, moments in kinds:
             if moments.count:
-                seconds = moments.seconds(self.block_size, self.sample_rate)
-                shown = ", ".join(f"{t:.2f}" for t in seconds[:8])
-                last = f" ... {seconds[-1]:.2f}" if len(seconds) > 8 else ""
-                times.append(f"{moments.count} {name} at {shown}{last} s")
+                spans = moments.spans(self.block_size, self.sample_rate)
+                spans = [f"{start:.2f}-{end:.2f}" if end - start > 1.5 * self.period
+                         else f"{start:.2f}" for start, end in spans]  # fmt: skip
+                last = f" ... {spans[-1]}" if len(spans) > 8 else ""
+                runs = f"{moments.run_count} run{'s' * (moments.run_count > 1)}"
+                times.append(f"{moments.count} {name} in {runs} at {', '.join(spans[:8])}{last} s")
         return "; ".join(times)
 
     @property

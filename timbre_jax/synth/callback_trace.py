@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from timbre_jax.synth.native_callback import add_stamps
+from timbre_jax.synth.native_callback import MOMENTS, RUNS, add_stamps
 
 KEPT = 1 << 15  # callbacks a trace keeps: 175 s of 256-frame periods at 48 kHz
 LOOK_BACK = 2  # callbacks before a flagged one that may have made it late
@@ -35,20 +35,37 @@ BASELINE_SECONDS = 0.2  # spans whose least call-to-body delay is the clocks' of
 
 
 class Moments:
-    """When something happened in the audio callback: a count, and the callback number of the
-    first `kept` times (preallocated: the compiled callback adds with `add_moment`)."""
+    """When something happened in the audio callback, as runs of consecutive callbacks: how
+    many callbacks, how many runs, and the first callback and length of the first `kept` runs
+    (preallocated: the compiled callback adds with `add_moment`). A host stall of 0.5 s is one
+    run of a hundred short callbacks, not a hundred events."""
 
     def __init__(self, kept: int = 64):
-        self.callbacks, self.counter = np.zeros(kept, np.int64), np.zeros(1, np.int64)
+        self.runs = np.zeros((2, kept), np.int64)  # each kept run's first callback; length
+        self.counter = np.zeros(3, np.int64)  # callbacks, runs, the last callback added
 
     @property
     def count(self) -> int:
-        return int(self.counter[0])
+        """Callbacks it happened in."""
+        return int(self.counter[MOMENTS])
 
-    def seconds(self, block_size: int, sample_rate: int) -> list[float]:
-        """The kept times, in seconds of the stream."""
-        kept = self.callbacks[: min(self.count, len(self.callbacks))]
-        return [float(k * block_size / sample_rate) for k in kept]
+    @property
+    def run_count(self) -> int:
+        return int(self.counter[RUNS])
+
+    def kept_runs(self) -> list[tuple[int, int]]:
+        """(first callback, callbacks) of each kept run, in order."""
+        n = min(self.run_count, self.runs.shape[1])
+        return [(int(first), int(length)) for first, length in self.runs[:, :n].T]
+
+    def callbacks(self) -> list[int]:
+        """Every callback of the kept runs."""
+        return [first + k for first, length in self.kept_runs() for k in range(length)]
+
+    def spans(self, block_size: int, sample_rate: int) -> list[tuple[float, float]]:
+        """(start, end) of each kept run, in seconds of the stream."""
+        period = block_size / sample_rate
+        return [(first * period, (first + length) * period) for first, length in self.kept_runs()]
 
 
 class CallbackTrace:

@@ -41,6 +41,7 @@ PA_CONTINUE = 0  # PaStreamCallbackResult
  CLOCK) = range(19)  # fmt: skip
 TABLE_SIZE = 19
 CALLBACKS, STOPPING = range(2)  # the state array: callbacks so far, whether a stop is under way
+MOMENTS, RUNS, LAST = range(3)  # a `Moments` counter: callbacks, runs, the last callback
 WRITTEN, READ, UNDERRUNS = range(3)  # a ring's counters: samples ever written, ever read, and
 # reads that found fewer samples than asked for
 # PaStreamCallback: input, output, frames, time info, status flags, user data; frames and flags
@@ -98,12 +99,19 @@ def read_ring(data: np.ndarray, counters: np.ndarray, out: np.ndarray) -> int:
 
 
 @numba.njit(**KERNEL)
-def add_moment(callbacks: np.ndarray, counter: np.ndarray, callback: int) -> None:
-    """Counts a moment in `counter` [1] and keeps its callback number while `callbacks` has
-    room."""
-    if counter[0] < len(callbacks):
-        callbacks[counter[0]] = callback
-    counter[0] += 1
+def add_moment(runs: np.ndarray, counter: np.ndarray, callback: int) -> None:
+    """Counts `callback` in `counter` [3] (MOMENTS, RUNS, LAST); one that does not follow the
+    last added starts a run. `runs` [2 * kept] holds the kept runs' first callbacks, then
+    their lengths."""
+    kept = len(runs) // 2
+    if counter[MOMENTS] == 0 or callback != counter[LAST] + 1:
+        if counter[RUNS] < kept:
+            runs[counter[RUNS]] = callback
+        counter[RUNS] += 1
+    if counter[RUNS] <= kept:
+        runs[kept + counter[RUNS] - 1] += 1
+    counter[MOMENTS] += 1
+    counter[LAST] = callback
 
 
 @numba.njit(**KERNEL)
@@ -154,8 +162,8 @@ def _stream_callback(_input, output, frames, time_info, status, user_data):
     kept = table[KEPT_MOMENTS]
     underflow = (status & PA_OUTPUT_UNDERFLOW) != 0 and state[STOPPING] == 0  # stops flag some
     if underflow:
-        add_moment(_array(table, UNDERFLOWS, kept, np.int64),
-                   _array(table, UNDERFLOWS_COUNT, 1, np.int64), state[CALLBACKS])  # fmt: skip
+        add_moment(_array(table, UNDERFLOWS, 2 * kept, np.int64),
+                   _array(table, UNDERFLOWS_COUNT, 3, np.int64), state[CALLBACKS])  # fmt: skip
     mono = _array(table, MONO, table[BLOCK], np.float32)
     ring = _array(table, RING, table[RING_CAPACITY], np.float32)
     counters = _array(table, RING_COUNTERS, 3, np.int64)
@@ -169,8 +177,8 @@ def _stream_callback(_input, output, frames, time_info, status, user_data):
             for c in range(channels):
                 out[(first + i) * channels + c] = block[i]
     if short:
-        add_moment(_array(table, SHORT, kept, np.int64), _array(table, SHORT_COUNT, 1, np.int64),
-                   state[CALLBACKS])  # fmt: skip
+        add_moment(_array(table, SHORT, 2 * kept, np.int64),
+                   _array(table, SHORT_COUNT, 3, np.int64), state[CALLBACKS])  # fmt: skip
     state[CALLBACKS] += 1
     n = table[TRACE_KEPT]
     called = numba.carray(time_info, (3,), np.float64)[1]  # PaStreamCallbackTimeInfo.currentTime
@@ -196,13 +204,13 @@ def callback_table(ring: RingBuffer, mono: np.ndarray, channels: int, state: np.
     samples and counters, the callback's block `mono` [block] float32, `state` [2] int64
     (CALLBACKS, STOPPING), the `underflows` and `short` reads' moments (the same `kept`) and
     the `trace`'s arrays, with a clock's scratch space at the table's end."""
-    lengths = (ring.capacity, len(mono), channels, len(short.callbacks), len(trace.called))
-    if min(lengths) <= 0 or len(underflows.callbacks) != len(short.callbacks):
+    lengths = (ring.capacity, len(mono), channels, short.runs.shape[1], len(trace.called))
+    if min(lengths) <= 0 or underflows.runs.shape != short.runs.shape:
         raise ValueError(f"a callback table needs arrays of positive lengths, got {lengths}")
     table = np.zeros(TABLE_SIZE + 2, np.int64)
     slots = {RING: ring.data, RING_COUNTERS: ring.counters, MONO: mono, STATE: state,
-             UNDERFLOWS: underflows.callbacks, UNDERFLOWS_COUNT: underflows.counter,
-             SHORT: short.callbacks, SHORT_COUNT: short.counter, CALLED: trace.called,
+             UNDERFLOWS: underflows.runs, UNDERFLOWS_COUNT: underflows.counter,
+             SHORT: short.runs, SHORT_COUNT: short.counter, CALLED: trace.called,
              BEGAN: trace.began, ENDED: trace.ended, FLAGGED: trace.flagged,
              TRACE_COUNT: trace.counter}  # fmt: skip
     for slot, array in slots.items():
