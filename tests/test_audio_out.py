@@ -102,9 +102,9 @@ def assert_kept_up(output: AudioOutput, label: str) -> None:
     its lead, as many as the live tests allow (`gaps_to_full_lead`; a fresh clone's make test
     once saw 2 here, right after the parallel tier, and once one stall of 0.1 s that made 9
     underruns in a row; CI saw the whole host stall for 0.6 s, the server's periods late from
-    2.66 s and 99 short callbacks from 2.69 s: one stall). A short callback took less than a block (zeros past it), every other
-    a whole one, one after another. The JACK server's own late periods depend on a shared
-    host's scheduler, not on us: reported, not asserted."""
+    2.66 s and 99 short callbacks from 2.69 s: one stall). A short callback took less than a
+    block (zeros past it), every other a whole one, one after another. The JACK server's own
+    late periods depend on a shared host's scheduler, not on us: reported, not asserted."""
     assert stalls(output) <= gaps_to_full_lead(), (output.underruns, output.problems())
     missing = output.callbacks * output.block_size - output.ring.read
     assert 0 <= missing <= output.block_size * output.underruns, (missing, output.underruns)
