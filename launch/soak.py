@@ -12,16 +12,19 @@ MIDI keyboard (a virtual port of this process) and `python -m timbre_jax.synth -
      half MIDI and half OSC; with `--mpe` the synth plays an MPE lower zone and the MIDI notes
      go to member channels, each with its own pitch wheel, pressure and CC 74; then a last
      value for every control and all notes off;
+     Beside it, through the soak's window, a plain sounddevice sine player in a process of its
+     own (`tests.support.sine_player`) plays on the same server: it meets the same host
+     stalls in the same seconds, so a late cycle both clients had is the host's;
   3. a baseline: the same model holding an 8-note chord for `--baseline-seconds` with no
-     events (its hop-time p99 is the yardstick), and a plain sounddevice sine player on the
-     same server for `--seconds`.
-The server's log counts the cycles each client was late for (JACK xruns) in the soak's window
-and in the sine player's. `--python-client` keeps a second Python client on the server through
-both (a PortAudio input stream in this process, as a performer's own tools often are).
+     events (its hop-time p99 is the yardstick).
+The server's log counts the cycles each client was late for (JACK xruns) in the soak's window.
+`--python-client` keeps a second Python client on the server through the soak (a PortAudio
+input stream in this process, as a performer's own tools often are).
 Prints launch-to-ready, latencies (median, max), ring underruns, PortAudio underflows, the
 server's xruns by client, what the callbacks' timestamps say about each late cycle, the
 synth's in the soak (its `--trace`) and the sine player's (`callback_trace.lateness`: whose
-lateness preceded each underflow), gaps in the recording (runs of exact zeros with sound on both
+lateness preceded each underflow), how many of the synth's underflows came within two periods
+of one of the sine player's, gaps in the recording (runs of exact zeros with sound on both
 edges), stuck notes, whether the final controls equal the last values sent, and the hop-time
 p99 against the baseline's.
 
@@ -36,6 +39,7 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,9 +51,10 @@ import soundfile as sf
 from timbre_jax.analysis.embedding import latent_span
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
-from timbre_jax.synth.callback_trace import CallbackTrace, describe, lateness
+from timbre_jax.synth.callback_trace import describe, lateness
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the JACK harness
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the JACK harness
 from tests.support.headless import Synth  # noqa: E402
 from tests.support.jack import (  # noqa: E402
     BLOCK,
@@ -269,8 +274,9 @@ def soak_model(model: str, args, folder: Path) -> dict:
         result["capture_overflows"] = capture.overflows
         wav = folder / "soak.wav"
         log.xruns()  # the soak's window starts here
-        with python_client(args.python_client), jack_recording(wav, [synth_output()],
-                                                               args.seconds + 2.5):  # fmt: skip
+        sine = folder / "trace_sine.npz"
+        with (python_client(args.python_client), sine_beside(args.rate, args.seconds + 5, sine),
+              jack_recording(wav, [synth_output()], args.seconds + 2.5)):  # fmt: skip
             started = time.perf_counter()
             for k in range(args.events):
                 time.sleep(max(0.0, started + k * args.seconds / args.events
@@ -282,7 +288,9 @@ def soak_model(model: str, args, folder: Path) -> dict:
         recording = sf.read(wav, dtype="float32")[0]
         summary, final = synth.stop()
         result["summary"] = summary
-        result["callbacks"] = traced_window(trace, *window)
+        ours, beside = traced_window(trace, *window), traced_window(sine, *window)
+        result["callbacks"], result["sine_callbacks"] = lateness(**ours), lateness(**beside)
+        result["shared_underflows"] = shared_underflows(ours, beside)
         result["problems"] = [line for line in synth.seen if " at " in line
                               and ("underflows" in line or "underruns" in line)]  # fmt: skip
         result["gaps"] = gaps(recording)
@@ -299,10 +307,6 @@ def soak_model(model: str, args, folder: Path) -> dict:
         result["p99_ms"] = p99(summary)
         if args.baseline_seconds:
             result["baseline_p99_ms"], result["baseline_summary"] = baseline(model, pitches, args)
-            log.xruns()
-            with python_client(args.python_client):  # as long as the soak
-                result["sine_callbacks"] = sine_player(args.rate, args.seconds)
-            result["sine_xruns"] = log.xruns()
     return result
 
 
@@ -326,33 +330,41 @@ def baseline(model: str, pitches, args) -> tuple[float, str]:
 
 
 def traced_window(path: Path, start: float, stop: float) -> dict:
-    """`lateness` of the synth's callbacks (its `--trace`) whose bodies began between `start`
-    and `stop` (this process's `time.perf_counter`, the same monotonic clock)."""
+    """The callbacks a trace (`CallbackTrace.save`) holds whose bodies began between `start`
+    and `stop` (`time.perf_counter`, one monotonic clock for every process on the host):
+    called, began, ended, flagged arrays and the period."""
     saved = np.load(path)
     inside = (saved["began"] >= start) & (saved["began"] <= stop)
     arrays = {key: saved[key][inside] for key in ("called", "began", "ended", "flagged")}
-    return lateness(**arrays, period=float(saved["period"]))
+    return {**arrays, "period": float(saved["period"])}
 
 
-def sine_player(rate: int, seconds: float) -> dict:
-    """`lateness` of a plain sine player (block 256) on the same server for `seconds`."""
-    import sounddevice as sd
+def shared_underflows(ours: dict, theirs: dict, periods: int = 2) -> int:
+    """How many of `ours` flagged callbacks (`traced_window`) began within `periods` periods
+    of one of `theirs`: the late cycles that both clients had, the host's."""
+    mine, other = ours["began"][ours["flagged"]], theirs["began"][theirs["flagged"]]
+    if not len(mine) or not len(other):
+        return 0
+    near = np.abs(mine[:, None] - other[None, :]).min(axis=1)
+    return int(np.sum(near <= periods * ours["period"]))
 
-    trace, phase = CallbackTrace(), [0]
-    trace.add(0.0, 0.0, 0.0, False)  # loads the compiled `add` before the stream starts ...
-    trace.counter[0] = 0  # ... and forgets the call
 
-    def callback(outdata, frames, time_info, status):
-        began = time.perf_counter()
-        t = phase[0] + np.arange(frames)
-        outdata[:, 0] = 0.2 * np.sin(2 * np.pi * 440 * t / rate)
-        phase[0] += frames
-        trace.add(time_info.currentTime, began, time.perf_counter(), status.output_underflow)
-
-    with sd.OutputStream(samplerate=rate, blocksize=BLOCK, channels=1, dtype="float32",
-                         latency="low", callback=callback):  # fmt: skip
-        time.sleep(seconds)
-    return lateness(**trace.arrays(), period=BLOCK / rate)
+@contextlib.contextmanager
+def sine_beside(rate: int, seconds: float, trace: Path):
+    """A plain sine player (`tests.support.sine_player`) on the server, in a process of its
+    own, from before the body until `seconds` after; its trace lands at `trace`."""
+    command = [sys.executable, "-m", "tests.support.sine_player", "--seconds", str(seconds),
+               "--rate", str(rate), "--trace", str(trace)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    said = process.stdout.readline()
+    if said.strip() != "playing":
+        process.kill()
+        raise RuntimeError(f"the sine player did not start: {said!r}")
+    try:
+        yield
+    finally:
+        if process.wait(timeout=seconds + 30):
+            raise RuntimeError(f"the sine player failed ({process.returncode})")
 
 
 @command
@@ -367,8 +379,7 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mpe", action="store_true", help="the synth plays an MPE lower zone")
     parser.add_argument("--python-client", action="store_true",
-                        help="a second Python client on the server through the soak and the "
-                        "sine player")  # fmt: skip
+                        help="a second Python client on the server through the soak")  # fmt: skip
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     sys.setswitchinterval(0.0005)  # the capture's callback waits less for the GIL
@@ -384,6 +395,10 @@ def main(argv: list[str] | None = None) -> int | None:
         print(f"  soak {args.events} events / {args.seconds:g} s: {r['summary']}")
         print(f"  the server's xruns in the soak, by client: {r['xruns']}")
         print(f"  the synth's callbacks in the soak: {describe(r['callbacks'])}")
+        print(f"  the sine player's beside it: {describe(r['sine_callbacks'])}")
+        print(f"  underflows: the synth {r['callbacks']['underflows']}, the sine player "
+              f"{r['sine_callbacks']['underflows']}; {r['shared_underflows']} of the synth's "
+              f"within two periods of one of the sine player's (the host's)")  # fmt: skip
         for line in r["problems"]:
             print(f"  {line}")
         print(f"  gaps in the recording: {len(r['gaps'])} {r['gaps'][:5]}; capture overflows "
@@ -392,10 +407,6 @@ def main(argv: list[str] | None = None) -> int | None:
         if "baseline_p99_ms" in r:
             print(f"  hop p99 {r['p99_ms']:.1f} ms against {r['baseline_p99_ms']:.1f} ms held "
                   f"without events ({r['p99_ms'] / r['baseline_p99_ms']:.2f}x)")  # fmt: skip
-            print(
-                f"  a plain sine player for {args.seconds:g} s: "
-                f"{describe(r['sine_callbacks'])}; the server's xruns {r['sine_xruns']}"
-            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)

@@ -132,6 +132,10 @@ def test_a_short_soak_of_midi_and_osc_events(tmp_path):
     callbacks = result["callbacks"]  # the synth's trace over the soak's 5 s
     assert callbacks["callbacks"] == pytest.approx(5.2 * 48000 / 256, rel=0.1), callbacks
     assert callbacks["ours"] + callbacks["server"] + callbacks["other"] == callbacks["underflows"]
+    beside = result["sine_callbacks"]  # the sine player's, in its own process, the same window
+    assert beside["callbacks"] == pytest.approx(callbacks["callbacks"], abs=3), beside
+    shared = result["shared_underflows"]
+    assert 0 <= shared <= min(callbacks["underflows"], beside["underflows"]), (shared, beside)
     assert any("OSC /nowhere: unknown address" in line for line in result["osc_bad"])
     ignored = re.search(r"OSC ignored (\d+): (.*)$", result["summary"])  # the final line counts
     assert ignored and re.search(r"/nowhere (\d+)", ignored.group(2)), result["summary"]
