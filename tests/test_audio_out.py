@@ -2,6 +2,7 @@
 44.1 and 48 kHz, captured back from JACK with jack_rec; and the outputs that `--device`
 names."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -288,6 +289,20 @@ def test_an_engine_failure_silences_the_stream_without_crashing(skip_run):
     out = np.ones(256, np.float32)
     ring.read_into(out)
     assert not out.any() and ring.underruns == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling")
+def test_the_producer_thread_alone_runs_at_real_time_priority_where_allowed(skip_run):
+    producer = Producer(SynthEngine(load_run(skip_run)), RingBuffer(8192))
+    for _ in range(2):  # each start's new thread
+        producer.start()
+        thread = producer._thread.native_id
+        policy, priority = os.sched_getscheduler(thread), os.sched_getparam(thread).sched_priority
+        producer.stop()
+        assert producer.realtime == (policy == os.SCHED_FIFO), (producer.realtime, policy)
+        if producer.realtime:  # the host lets this process (root on these machines)
+            assert priority == audio_out.PRODUCER_PRIORITY
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # this thread: not the whole process
 
 
 def test_the_lead_grows_after_each_underrun_up_to_its_cap(skip_run):

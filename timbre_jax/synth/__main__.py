@@ -33,7 +33,7 @@ from timbre_jax.model.run import (  # noqa: E402
     run_folder,
 )
 from timbre_jax.synth import devices, midi  # noqa: E402
-from timbre_jax.synth.audio_out import default_output_available  # noqa: E402
+from timbre_jax.synth.audio_out import default_output_available, run_jax_inline  # noqa: E402
 from timbre_jax.synth.callback_trace import describe, lateness  # noqa: E402
 from timbre_jax.synth.engine import (  # noqa: E402
     BETWEEN_NOTES,
@@ -176,6 +176,7 @@ def check(args) -> None:
 
 @command
 def main(argv: list[str] | None = None) -> int:
+    run_jax_inline()  # before the first computation: each hop is the producer thread's alone
     args = parser().parse_args(argv)
     if args.list_devices:
         print(devices.table(devices.output_devices()))
@@ -255,6 +256,16 @@ def expression_axes(args, latent_dim: int) -> dict:
     return {"pressure": pressure, "mpe": args.mpe, "slide": slide}
 
 
+def ready_line(session: Session, steps: str) -> str:
+    """What the synth says once a note sounds at once: the start-up's time, and the priority
+    the host gave the producer thread."""
+    output, priority = session.output, ""
+    if output is not None:
+        realtime = output.producer.realtime
+        priority = f"; producer at {'real-time' if realtime else 'normal'} priority"
+    return f"ready in {since_launch():.1f} s from launch ({steps}{priority})"
+
+
 def stop_playing(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -274,7 +285,7 @@ def play_headless(session: Session, open_inputs, *, steps: str, quit_after: floa
     try:
         open_inputs()
         session.start()
-        print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
+        print(ready_line(session, steps), flush=True)
         while time.monotonic() < stop_at and session.error is None:
             time.sleep(min(STATUS_SECONDS, max(0.0, stop_at - time.monotonic())))
             plugged = watcher.poll() if watcher is not None else None
@@ -329,7 +340,7 @@ def play_panel(session: Session, open_inputs, args, controller, low, high, embed
         panel.rescan_midi()  # shows the input opened
         if args.play and session.output is not None:
             panel.play.setChecked(True)
-        print(f"ready in {since_launch():.1f} s from launch ({steps})", flush=True)
+        print(ready_line(session, steps), flush=True)
 
     # after the first paint: drawing the embedding the first time holds the GIL for 4-7 ms,
     # longer than a 256-frame period, which the device flags as an underflow

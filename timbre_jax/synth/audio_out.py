@@ -14,6 +14,13 @@ The lead adapts: each time the stream finds the ring short (an audible gap), the
 LEAD_GROWTH times more sound ahead from then on, up to MAX_LEAD_SECONDS, so a host that stalls
 the producer longer than the lead costs a gap or two and then some latency, not a gap every
 few seconds. It never shrinks while the output lives.
+
+Where the host allows it (Linux: root, CAP_SYS_NICE or an rtprio limit), the producer thread
+runs at real-time priority (SCHED_FIFO `PRODUCER_PRIORITY`: ahead of every normal thread,
+behind every audio thread), and the synth's process runs JAX computations inline in the thread
+that calls them (`run_jax_inline`), so a whole hop is that one thread's work and a busy
+neighbour (a training run) cannot hold it up. Either alone does not help
+(`launch/bench_hop_priority.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import math
+import os
 import sys
 import threading
 import time
@@ -41,6 +49,7 @@ LEAD_GROWTH = 1.5  # the lead's factor after each underrun ...
 MAX_LEAD_SECONDS = 0.06  # ... up to this (17.5 -> 26 -> 39 -> 59 ms)
 BLOCK_SIZE = 256  # samples (frames) per audio callback
 POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
+PRODUCER_PRIORITY = 1  # SCHED_FIFO's lowest: below JACK's threads (10-95), above normal ones
 STOP_SECONDS = 5.0  # the longest a stop waits for the producer's last hop
 # soxr's "LQ": 0.5 ms of delay, flat to 17 kHz (-3.5 dB at 18 kHz, -22 dB at 20 kHz, from
 # 44.1 to 48 kHz). "HQ" is flat to 20 kHz but adds about 8 ms, which took the control-to-sound
@@ -66,6 +75,27 @@ def transparent_huge_pages(enabled: bool) -> bool | None:
         return None
     libc.prctl(PR_SET_THP_DISABLE, int(not enabled), 0, 0, 0)
     return before == 0
+
+
+def realtime_thread(thread: int = 0, priority: int = PRODUCER_PRIORITY) -> bool:
+    """Puts a thread (its `native_id`; 0: the calling one) in SCHED_FIFO at `priority`;
+    returns whether the host let it (False without the privilege, and off Linux)."""
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        os.sched_setscheduler(thread, os.SCHED_FIFO, os.sched_param(priority))
+    except OSError:
+        return False
+    return True
+
+
+def run_jax_inline() -> None:
+    """Runs this process's JAX computations in the thread that calls them (no asynchronous
+    dispatch to JAX's own threads). Takes effect only if called before JAX's CPU backend
+    starts (the process's first computation)."""
+    import jax
+
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
 class HopSource(Protocol):
@@ -112,6 +142,7 @@ class Producer:
                 quality=RESAMPLE_QUALITY,
             )  # fmt: skip
         self.error: Exception | None = None  # what stopped production, if anything
+        self.realtime: bool | None = None  # whether the thread got real-time priority
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -166,6 +197,7 @@ class Producer:
         self._thread = threading.Thread(target=self._run, args=(self._stop,),
                                         name="synth-producer", daemon=True)  # fmt: skip
         self._thread.start()
+        self.realtime = realtime_thread(self._thread.native_id)
 
     def stop(self) -> None:
         """Returns once the thread has ended (a hop takes milliseconds; after STOP_SECONDS
