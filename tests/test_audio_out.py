@@ -305,7 +305,7 @@ def test_the_producer_thread_alone_runs_at_real_time_priority_where_allowed(skip
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # this thread: not the whole process
 
 
-def test_the_lead_grows_after_each_underrun_up_to_its_cap(skip_run):
+def test_the_lead_grows_after_each_underrun_up_to_its_cap_and_steps_back_when_quiet(skip_run):
     engine = SynthEngine(load_run(skip_run))
     ring = RingBuffer(8192)
     producer = Producer(engine, ring)  # driven turn by turn here, as its thread drives it
@@ -320,6 +320,15 @@ def test_the_lead_grows_after_each_underrun_up_to_its_cap(skip_run):
     rate = engine.sample_rate
     assert leads[:4] == [772, 1158, 1737, 2606]  # 17.5 ms x 1.5 per gap: 26, 39, 59 ms
     assert leads[4:] == [round(audio_out.MAX_LEAD_SECONDS * rate)] * 2  # then 60 ms, no more
+    producer.relax_samples = 10 * engine.hop_length  # 30 s of stream when played; less here
+    stepped = []
+    for _ in range(400):  # the stream reads a block a turn and never finds the ring short
+        producer.keep_up()
+        ring.read_into(np.zeros(min(256, ring.available()), np.float32))
+        if producer.lead_samples != (stepped or leads)[-1]:
+            stepped.append(producer.lead_samples)
+    assert ring.underruns == 6
+    assert stepped == [1764, 1176, 784, 772]  # 60 ms / 1.5 per quiet spell, down to 17.5 ms
 
 
 def huge_pages_allowed() -> bool:

@@ -11,9 +11,10 @@ control change to the first sample that reflects it is at most the lead + one ho
 resampler's delay (0.5 ms; none at equal rates) + the device's output latency.
 
 The lead adapts: each time the stream finds the ring short (an audible gap), the producer keeps
-LEAD_GROWTH times more sound ahead from then on, up to MAX_LEAD_SECONDS, so a host that stalls
-the producer longer than the lead costs a gap or two and then some latency, not a gap every
-few seconds. It never shrinks while the output lives.
+LEAD_GROWTH times more sound ahead, up to MAX_LEAD_SECONDS, so a host that stalls the producer
+longer than the lead costs a gap or two and then some latency, not a gap every few seconds.
+After RELAX_SECONDS of stream with no gap it steps back down by the same factor, to no less
+than the lead it began with, so one stall does not cost latency for the rest of the play.
 
 Where the host allows it (Linux: root, CAP_SYS_NICE or an rtprio limit), the producer thread
 runs at real-time priority (SCHED_FIFO `PRODUCER_PRIORITY`: ahead of every normal thread,
@@ -47,6 +48,7 @@ SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while another wait
 LEAD_SECONDS = 0.0175  # the producer refills below this much sound (772 samples at 44.1 kHz)
 LEAD_GROWTH = 1.5  # the lead's factor after each underrun ...
 MAX_LEAD_SECONDS = 0.06  # ... up to this (17.5 -> 26 -> 39 -> 59 ms)
+RELAX_SECONDS = 30.0  # stream time with no gap after which the lead steps back down
 BLOCK_SIZE = 256  # samples (frames) per audio callback
 POLL_SECONDS = 0.002  # the producer's sleep when the buffer is full enough
 PRODUCER_PRIORITY = 1  # SCHED_FIFO's lowest: below JACK's threads (10-95), above normal ones
@@ -118,7 +120,7 @@ class Producer:
       rate: the stream's sample rate in Hz; default the source's. Hops are resampled to it.
       lead_seconds: the producer tops the ring up while it holds less sound than this; it
         grows after each underrun of the ring (`LEAD_GROWTH`, up to `MAX_LEAD_SECONDS` or what
-        the ring holds).
+        the ring holds) and steps back down after `RELAX_SECONDS` of stream with none.
     """
 
     def __init__(self, source: HopSource, ring: RingBuffer, *, rate: int | None = None,
@@ -131,7 +133,9 @@ class Producer:
             raise ParameterError(f"a lead of {lead_seconds} s does not fit the ring buffer")
         most = min(round(MAX_LEAD_SECONDS * self.rate), ring.capacity - 2 * hop_samples)
         self.max_lead_samples = max(self.lead_samples, most)
-        self._underruns_seen = ring.underruns
+        self.min_lead_samples = self.lead_samples
+        self.relax_samples = round(RELAX_SECONDS * self.rate)
+        self._underruns_seen, self._changed_at = ring.underruns, ring.read  # stream samples
         self.source, self.ring = source, ring
         self.resampler = None  # kept across restarts: the sound continues where it stopped
         if self.rate != source.sample_rate:
@@ -165,12 +169,17 @@ class Producer:
 
     def keep_up(self) -> bool:
         """One turn of the producer: grows the lead if the stream found the ring short since
-        the last turn, then produces a hop if the ring holds less than the lead. Returns
-        whether it produced."""
+        the last turn (or shrinks it after `relax_samples` of stream without), then produces a
+        hop if the ring holds less than the lead. Returns whether it produced."""
+        read = self.ring.read
         if self.ring.underruns != self._underruns_seen:  # a gap: keep more sound ahead now
-            self._underruns_seen = self.ring.underruns
+            self._underruns_seen, self._changed_at = self.ring.underruns, read
             grown = round(self.lead_samples * LEAD_GROWTH)
             self.lead_samples = min(self.max_lead_samples, grown)
+        elif read - self._changed_at >= self.relax_samples:  # quiet for long: step back down
+            self._changed_at = read
+            shrunk = round(self.lead_samples / LEAD_GROWTH)
+            self.lead_samples = max(self.min_lead_samples, shrunk)
         if self.ring.available() < self.lead_samples:
             self.produce()
             return True
