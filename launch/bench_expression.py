@@ -35,6 +35,7 @@ import numpy as np
 
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder
+from timbre_jax.synth.audio_out import run_jax_inline
 from timbre_jax.synth.engine import BETWEEN_NOTES, SMOOTHING_SECONDS, VIBRATO_HZ, SynthEngine
 from timbre_jax.synth.harmonic_phase import RESIDUAL_DB
 
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--repeats", type=int, default=5, help="runs of each cost arm")
     parser.add_argument("--hops", type=int, default=600, help="hops in each run of a cost arm")
     args = parser.parse_args(argv)
+    run_jax_inline()  # as the synth's process runs JAX (before its first computation)
     print(
         "| model | bend A4-B4: median / max error (cents) | vibrato rate (Hz), depth (cents) "
         f"| timbre change per hop (MFCC) at a residual of {RESIDUAL_DB:g} and -12 dB, blend: "

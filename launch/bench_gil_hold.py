@@ -132,6 +132,9 @@ def main(argv=None) -> None:
     parser.add_argument("--child", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--send", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from timbre_jax.synth.audio_out import run_jax_inline
+
+    run_jax_inline()  # as the synth's process runs JAX (before its first computation)
     if args.send is not None:  # the MIDI sender
         return send_notes(args.send)
     if args.child is not None:  # one hold, its result as the last line

@@ -27,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from timbre_jax.analysis.embedding import latent_span, training_embedding  # noqa: E402
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.model.run import load_run, run_folder  # noqa: E402
-from timbre_jax.synth.audio_out import BLOCK_SIZE, SWITCH_INTERVAL, Producer  # noqa: E402
+from timbre_jax.synth.audio_out import BLOCK_SIZE, SWITCH_INTERVAL, Producer, run_jax_inline  # noqa: E402
 from timbre_jax.synth.engine import SynthEngine  # noqa: E402
 from timbre_jax.synth.ringbuffer import RingBuffer  # noqa: E402
 from timbre_jax.synth.session import Session  # noqa: E402
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase (<= 45)")
     parser.add_argument("--rounds", type=int, default=3, help="phases of each condition")
     args = parser.parse_args(argv)
+    run_jax_inline()  # as the synth's process runs JAX (before its first computation)
     run = load_run(run_folder(workdir=args.workdir, model=args.model or
                               (None if args.workdir else "one_octave")))  # fmt: skip
     engine = SynthEngine(run)

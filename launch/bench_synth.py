@@ -30,6 +30,7 @@ import numpy as np
 from timbre_jax.cli import ArgumentParser, command
 from timbre_jax.dsp.spectral import hann_window, stft
 from timbre_jax.model.run import load_run
+from timbre_jax.synth.audio_out import run_jax_inline
 from timbre_jax.synth.automation import read_automation
 from timbre_jax.synth.engine import SynthEngine
 from timbre_jax.synth.session import Session
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--changes", type=int, default=40)
     parser.add_argument("--rate", type=int, default=48000, help="the JACK server's rate, Hz")
     args = parser.parse_args(argv)
+    run_jax_inline()  # as the synth's process runs JAX (before its first computation)
     run = load_run(args.workdir)
     print(f"model {args.workdir}; hop = 1024 samples = 23.2 ms")
     for method in ("noise", "rtpghi"):

@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int | None:
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--arm", choices=["allowed", "forbidden"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from timbre_jax.synth.audio_out import run_jax_inline
+
+    run_jax_inline()  # as the synth's process runs JAX (before its first computation)
     if args.arm:  # a child: one arm, its result as the last line
         print(json.dumps(arm(args.model, args.seconds, args.rate, args.arm == "allowed")))
         return
