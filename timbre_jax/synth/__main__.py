@@ -176,8 +176,8 @@ def check(args) -> None:
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    run_jax_inline()  # before the first computation: each hop is the producer thread's alone
     args = parser().parse_args(argv)
+    run_jax_inline()  # before the first computation: each hop is the producer thread's alone
     if args.list_devices:
         print(devices.table(devices.output_devices()))
         return 0
