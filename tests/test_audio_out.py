@@ -334,15 +334,24 @@ def test_the_lead_grows_after_each_underrun_up_to_its_cap_and_steps_back_when_qu
     engine = SynthEngine(load_run(skip_run))
     ring = RingBuffer(8192)
     producer = Producer(engine, ring)  # driven turn by turn here, as its thread drives it
-    leads = []
-    for _ in range(6):
-        while producer.keep_up():  # tops the ring up to the lead
+    rate = engine.sample_rate
+
+    def top_up_and_run_dry(gap: int) -> None:
+        """The producer tops the ring up to its lead; the stream then reads all of it and
+        `gap` samples more (zeros: a gap)."""
+        while producer.keep_up():
             pass
         assert ring.available() >= producer.lead_samples
+        ring.read_into(np.zeros(ring.available() + gap, np.float32))
+
+    top_up_and_run_dry(round(0.1 * rate))  # a 0.1 s gap: no lead up to the cap covers it
+    producer.keep_up()
+    assert (ring.underruns, producer.lead_samples) == (1, 772)  # so the lead stays 17.5 ms
+    leads = []
+    for _ in range(6):
+        top_up_and_run_dry(32)  # a 0.7 ms gap: a longer lead would have covered it
         leads.append(producer.lead_samples)
-        ring.read_into(np.zeros(ring.capacity, np.float32))  # the stream ran dry: a gap
-    assert ring.underruns == 6
-    rate = engine.sample_rate
+    assert ring.underruns == 7
     assert leads[:4] == [772, 1158, 1737, 2606]  # 17.5 ms x 1.5 per gap: 26, 39, 59 ms
     assert leads[4:] == [round(audio_out.MAX_LEAD_SECONDS * rate)] * 2  # then 60 ms, no more
     producer.relax_samples = 4 * engine.hop_length  # 30 s of stream when played; less here
@@ -352,7 +361,7 @@ def test_the_lead_grows_after_each_underrun_up_to_its_cap_and_steps_back_when_qu
         ring.read_into(np.zeros(min(256, ring.available()), np.float32))
         if producer.lead_samples != (stepped or leads)[-1]:
             stepped.append(producer.lead_samples)
-    assert ring.underruns == 6
+    assert ring.underruns == 7
     assert stepped == [1764, 1176, 784, 772]  # 60 ms / 1.5 per quiet spell, down to 17.5 ms
 
 

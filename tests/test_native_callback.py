@@ -48,7 +48,8 @@ def test_every_channel_plays_the_ring_and_a_short_read_ends_in_zeros(compiled):
     stream.ring.write(np.arange(1, 7, dtype=np.float32))
     np.testing.assert_array_equal(stream.period(1.0), np.repeat([[1], [2], [3], [4]], CHANNELS, 1))
     np.testing.assert_array_equal(stream.period(1.1), np.repeat([[5], [6], [0], [0]], CHANNELS, 1))
-    assert (stream.ring.read, stream.ring.underruns, stream.state[native.CALLBACKS]) == (6, 1, 2)
+    ring, callbacks = stream.ring, stream.state[native.CALLBACKS]
+    assert (ring.read, ring.underruns, ring.missing, callbacks) == (6, 1, 2, 2)
     assert stream.short.count == 1 and stream.short.callbacks() == [1]  # the second callback
 
 

@@ -13,6 +13,9 @@ resampler's delay (0.5 ms; none at equal rates) + the device's output latency.
 The lead adapts: each time the stream finds the ring short (an audible gap), the producer keeps
 LEAD_GROWTH times more sound ahead, up to MAX_LEAD_SECONDS, so a host that stalls the producer
 longer than the lead costs a gap or two and then some latency, not a gap every few seconds.
+A gap that even MAX_LEAD_SECONDS of lead would not have covered (the lead + the zeros played
+exceed it: the whole host stalled for longer) leaves the lead as it was: more latency would
+not have helped.
 After RELAX_SECONDS of stream with no gap it steps back down by the same factor, to no less
 than the lead it began with, so one stall does not cost latency for the rest of the play.
 
@@ -120,7 +123,8 @@ class Producer:
       rate: the stream's sample rate in Hz; default the source's. Hops are resampled to it.
       lead_seconds: the producer tops the ring up while it holds less sound than this; it
         grows after each underrun of the ring (`LEAD_GROWTH`, up to `MAX_LEAD_SECONDS` or what
-        the ring holds) and steps back down after `RELAX_SECONDS` of stream with none.
+        the ring holds) that so long a lead would have covered, and steps back down after
+        `RELAX_SECONDS` of stream with none.
     """
 
     def __init__(self, source: HopSource, ring: RingBuffer, *, rate: int | None = None,
@@ -135,7 +139,8 @@ class Producer:
         self.max_lead_samples = max(self.lead_samples, most)
         self.min_lead_samples = self.lead_samples
         self.relax_samples = round(RELAX_SECONDS * self.rate)
-        self._underruns_seen, self._changed_at = ring.underruns, ring.read  # stream samples
+        self._underruns_seen, self._missing_seen = ring.underruns, ring.missing
+        self._changed_at = ring.read  # stream samples
         self.source, self.ring = source, ring
         self.resampler = None  # kept across restarts: the sound continues where it stopped
         if self.rate != source.sample_rate:
@@ -173,9 +178,12 @@ class Producer:
         hop if the ring holds less than the lead. Returns whether it produced."""
         read = self.ring.read
         if self.ring.underruns != self._underruns_seen:  # a gap: keep more sound ahead now
-            self._underruns_seen, self._changed_at = self.ring.underruns, read
-            grown = round(self.lead_samples * LEAD_GROWTH)
-            self.lead_samples = min(self.max_lead_samples, grown)
+            gap = self.ring.missing - self._missing_seen  # zeros the stream played
+            self._underruns_seen, self._missing_seen = self.ring.underruns, self.ring.missing
+            self._changed_at = read
+            if self.lead_samples + gap <= self.max_lead_samples:  # what a lead could cover
+                grown = round(self.lead_samples * LEAD_GROWTH)
+                self.lead_samples = min(self.max_lead_samples, grown)
         elif read - self._changed_at >= self.relax_samples:  # quiet for long: step back down
             self._changed_at = read
             shrunk = round(self.lead_samples / LEAD_GROWTH)

@@ -42,8 +42,10 @@ PA_CONTINUE = 0  # PaStreamCallbackResult
 TABLE_SIZE = 19
 CALLBACKS, STOPPING = range(2)  # the state array: callbacks so far, whether a stop is under way
 MOMENTS, RUNS, LAST = range(3)  # a `Moments` counter: callbacks, runs, the last callback
-WRITTEN, READ, UNDERRUNS = range(3)  # a ring's counters: samples ever written, ever read, and
-# reads that found fewer samples than asked for
+# a ring's counters: samples ever written, ever read, reads that found fewer samples than asked
+# for, and the samples those reads were short of (zeros played)
+WRITTEN, READ, UNDERRUNS, MISSING = range(4)
+RING_COUNTERS_SIZE = 4
 # PaStreamCallback: input, output, frames, time info, status flags, user data; frames and flags
 # are C `unsigned long`s, 32 bits on Windows
 ULONG = types.uint32 if sys.platform == "win32" else types.uint64
@@ -95,6 +97,7 @@ def read_ring(data: np.ndarray, counters: np.ndarray, out: np.ndarray) -> int:
     publish(counters, READ, n)
     if n < len(out):
         counters[UNDERRUNS] += 1
+        counters[MISSING] += len(out) - n
     return n
 
 
@@ -166,7 +169,7 @@ def _stream_callback(_input, output, frames, time_info, status, user_data):
                    _array(table, UNDERFLOWS_COUNT, 3, np.int64), state[CALLBACKS])  # fmt: skip
     mono = _array(table, MONO, table[BLOCK], np.float32)
     ring = _array(table, RING, table[RING_CAPACITY], np.float32)
-    counters = _array(table, RING_COUNTERS, 3, np.int64)
+    counters = _array(table, RING_COUNTERS, RING_COUNTERS_SIZE, np.int64)
     channels = table[CHANNELS]
     out = numba.carray(output, (frames * channels,), np.float32)
     short = False

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from timbre_jax.synth.native_callback import READ, UNDERRUNS, WRITTEN, publish, read_ring
+from timbre_jax.synth.native_callback import (
+    MISSING,
+    READ,
+    RING_COUNTERS_SIZE,
+    UNDERRUNS,
+    WRITTEN,
+    publish,
+    read_ring,
+)
 
 
 class RingBuffer:
@@ -19,7 +27,7 @@ class RingBuffer:
     def __init__(self, capacity: int):
         self.data = np.zeros(capacity, np.float32)
         self.capacity = capacity
-        self.counters = np.zeros(3, np.int64)  # WRITTEN, READ, UNDERRUNS
+        self.counters = np.zeros(RING_COUNTERS_SIZE, np.int64)  # WRITTEN, READ, UNDERRUNS, MISSING
 
     @property
     def written(self) -> int:
@@ -35,6 +43,11 @@ class RingBuffer:
     def underruns(self) -> int:
         """Reads that found fewer samples than asked for."""
         return int(self.counters[UNDERRUNS])
+
+    @property
+    def missing(self) -> int:
+        """Samples those reads were short of: the zeros the stream played in the gaps."""
+        return int(self.counters[MISSING])
 
     def available(self) -> int:
         """Samples written and not yet read."""
