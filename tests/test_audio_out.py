@@ -122,6 +122,7 @@ def assert_kept_up(output: AudioOutput, label: str) -> None:
     late periods depend on a shared host's scheduler, not on us: reported, not asserted."""
     assert stalls(output) <= gaps_to_full_lead(), (output.underruns, output.problems())
     missing = output.callbacks * output.block_size - output.ring.read
+    assert missing == output.ring.missing, (missing, output.ring.missing)  # the zeros counted
     assert 0 <= missing <= output.block_size * output.underruns, (missing, output.underruns)
     if output.device_underflows or output.underruns:
         warnings.warn(f"{label}: the JACK server flagged {output.device_underflows} late "
